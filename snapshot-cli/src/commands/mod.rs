@@ -1,0 +1,14 @@
+//! One module per subcommand, each with its clap arguments and `run`.
+
+use std::process::ExitCode;
+
+use crate::cli::Command;
+
+pub mod nv;
+
+/// Runs one parsed command.
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Nv(cmd) => nv::run(cmd),
+    }
+}

@@ -1,0 +1,323 @@
+//! The one error type of `snapshot-core`.
+//!
+//! Every error says what was wrong and where: the byte offset and pair path
+//! for binary input, the line and column for text input, the pair name for
+//! lookups. The kind is boxed so that `Result<T>` stays one pointer wide on
+//! the hot decode path.
+
+use std::fmt;
+
+use crate::nvlist::Type;
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error of `snapshot-core`: see [`Error::kind`] for what went wrong.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error(Box<ErrorKind>);
+
+/// What went wrong, with where it went wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A packed nvlist broke a rule of the wire format.
+    Decode {
+        /// Byte offset in the input where the offending item starts.
+        offset: u64,
+        /// Path of the pair being read (`l1.l2.leaf`, `lists[2].idx`), or
+        /// empty when the fault is in the top-level header.
+        path: String,
+        /// The rule that was broken.
+        rule: DecodeRule,
+    },
+    /// The text form of an nvlist could not be parsed.
+    Parse {
+        /// 1-based line of the offending token.
+        line: u32,
+        /// 1-based column (in characters) of the offending token.
+        column: u32,
+        /// What was expected or what is wrong.
+        message: String,
+    },
+    /// A lookup found no pair of that name.
+    NotFound {
+        /// The name looked up.
+        name: String,
+    },
+    /// A lookup found a pair of another type than the getter's.
+    WrongType {
+        /// The name looked up.
+        name: String,
+        /// The type the getter reads.
+        expected: Type,
+        /// The type of the stored pair.
+        found: Type,
+    },
+    /// A string pair holds bytes that are not UTF-8, so it cannot be
+    /// returned as `&str` (use the `_bytes` getter).
+    NotUtf8 {
+        /// The name looked up.
+        name: String,
+    },
+    /// A pair cannot be put in an nvlist because libnv could not represent
+    /// it (a NUL inside a name or string, an empty binary or array, ...).
+    InvalidPair {
+        /// The pair's name (lossily decoded).
+        name: String,
+        /// Why it cannot be stored.
+        reason: InvalidPair,
+    },
+}
+
+/// A rule of the packed nvlist format, broken by the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeRule {
+    /// The input ends before an item that needs `needed` bytes.
+    Truncated {
+        /// Bytes the item needs.
+        needed: u64,
+        /// Bytes left in the input.
+        left: u64,
+    },
+    /// The header magic is not `0x6c`.
+    BadMagic(u8),
+    /// The header version is not 0.
+    BadVersion(u8),
+    /// The header has flag bits libnv does not define.
+    UnknownFlags(u8),
+    /// A nested header's byte order differs from the top-level header's.
+    ByteOrderMismatch,
+    /// The header's size field does not match the bytes that follow it.
+    SizeMismatch {
+        /// The size the header states.
+        declared: u64,
+        /// The bytes actually left after the header.
+        actual: u64,
+    },
+    /// The header counts file descriptors, which a file cannot carry.
+    Descriptors(u64),
+    /// A pair type outside libnv's types.
+    UnknownType(u8),
+    /// A descriptor or descriptor-array pair, which a file cannot carry.
+    DescriptorType,
+    /// The name size is outside 1..=2048.
+    NameSize(u16),
+    /// The name is not terminated by exactly one NUL at its end.
+    NameNotTerminated,
+    /// The pair's data size exceeds the bytes left.
+    DataSizeTooLarge {
+        /// The data size the pair states.
+        datasize: u64,
+        /// Bytes left in the input.
+        left: u64,
+    },
+    /// The data size does not fit the pair's type.
+    BadDataSize {
+        /// The pair's type.
+        ty: Type,
+        /// The data size the pair states.
+        datasize: u64,
+    },
+    /// A scalar pair has a non-zero item count, or an array's count does not
+    /// match its data.
+    BadItemCount {
+        /// The pair's type.
+        ty: Type,
+        /// The item count the pair states.
+        nitems: u64,
+    },
+    /// A string is not terminated by exactly one NUL at its end.
+    StringNotTerminated,
+    /// A bool byte other than 0 or 1.
+    BadBool(u8),
+    /// A zero-length binary (libnv cannot create one).
+    EmptyBinary,
+    /// An array with zero items (libnv cannot create one).
+    EmptyArray,
+    /// A second pair of the same name in a list without `NO_UNIQUE`.
+    DuplicateName,
+    /// An `NVLIST_UP` marker with no nested list open.
+    UnexpectedUp,
+    /// An `NVLIST_ARRAY_NEXT` marker with no array element open.
+    UnexpectedArrayNext,
+    /// A marker pair with a name, data or items.
+    BadMarker,
+    /// The input ends inside a nested list or array.
+    Unclosed,
+    /// Lists nest deeper than the decoder's limit.
+    TooDeep {
+        /// The limit.
+        limit: u32,
+    },
+    /// The input is larger than the decoder's limit.
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+}
+
+/// Why a pair cannot be stored in an nvlist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidPair {
+    /// The name holds a NUL byte.
+    NulInName,
+    /// The name is longer than 2047 bytes.
+    NameTooLong,
+    /// A string (or string-array item) holds a NUL byte.
+    NulInString,
+    /// A binary of zero bytes.
+    EmptyBinary,
+    /// An array of zero items.
+    EmptyArray,
+    /// A pair of this name already exists and the list is unique.
+    Duplicate,
+}
+
+impl Error {
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0
+    }
+
+    /// The byte offset in the input, for decode errors.
+    pub fn offset(&self) -> Option<u64> {
+        match *self.0 {
+            ErrorKind::Decode { offset, .. } => Some(offset),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn decode(offset: usize, path: String, rule: DecodeRule) -> Error {
+        ErrorKind::Decode {
+            offset: offset as u64,
+            path,
+            rule,
+        }
+        .into()
+    }
+
+    pub(crate) fn parse(line: u32, column: u32, message: impl Into<String>) -> Error {
+        ErrorKind::Parse {
+            line,
+            column,
+            message: message.into(),
+        }
+        .into()
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Error {
+        Error(Box::new(kind))
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.0 {
+            ErrorKind::Decode { offset, path, rule } if path.is_empty() => {
+                write!(f, "byte {offset}: {rule}")
+            }
+            ErrorKind::Decode { offset, path, rule } => {
+                write!(f, "byte {offset}, pair `{path}`: {rule}")
+            }
+            ErrorKind::Parse {
+                line,
+                column,
+                message,
+            } => write!(f, "line {line}:{column}: {message}"),
+            ErrorKind::NotFound { name } => write!(f, "no pair named `{name}`"),
+            ErrorKind::WrongType {
+                name,
+                expected,
+                found,
+            } => write!(f, "`{name}`: expected {expected}, found {found}"),
+            ErrorKind::NotUtf8 { name } => write!(f, "`{name}`: string is not UTF-8"),
+            ErrorKind::InvalidPair { name, reason } => write!(f, "pair `{name}`: {reason}"),
+        }
+    }
+}
+
+impl fmt::Display for DecodeRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeRule::Truncated { needed, left } => {
+                write!(f, "truncated: needs {needed} bytes, {left} left")
+            }
+            DecodeRule::BadMagic(m) => write!(f, "bad magic 0x{m:02x} (expected 0x6c)"),
+            DecodeRule::BadVersion(v) => write!(f, "unsupported header version {v} (expected 0)"),
+            DecodeRule::UnknownFlags(x) => write!(f, "unknown header flags 0x{x:02x}"),
+            DecodeRule::ByteOrderMismatch => {
+                write!(
+                    f,
+                    "nested header byte order differs from the top-level header"
+                )
+            }
+            DecodeRule::SizeMismatch { declared, actual } => write!(
+                f,
+                "header size {declared} does not match the {actual} bytes that follow"
+            ),
+            DecodeRule::Descriptors(n) => write!(
+                f,
+                "header counts {n} file descriptors; a file cannot carry descriptors"
+            ),
+            DecodeRule::UnknownType(t) => write!(f, "unknown pair type {t}"),
+            DecodeRule::DescriptorType => {
+                write!(f, "descriptor pair: a file cannot carry file descriptors")
+            }
+            DecodeRule::NameSize(n) => write!(f, "name size {n} outside 1..=2048"),
+            DecodeRule::NameNotTerminated => {
+                write!(f, "name is not terminated by exactly one NUL")
+            }
+            DecodeRule::DataSizeTooLarge { datasize, left } => {
+                write!(f, "data size {datasize} exceeds the {left} bytes left")
+            }
+            DecodeRule::BadDataSize { ty, datasize } => {
+                write!(f, "data size {datasize} is invalid for {ty}")
+            }
+            DecodeRule::BadItemCount { ty, nitems } => {
+                write!(f, "item count {nitems} is invalid for {ty}")
+            }
+            DecodeRule::StringNotTerminated => {
+                write!(f, "string is not terminated by exactly one NUL")
+            }
+            DecodeRule::BadBool(b) => write!(f, "bool byte {b} is neither 0 nor 1"),
+            DecodeRule::EmptyBinary => write!(f, "zero-length binary"),
+            DecodeRule::EmptyArray => write!(f, "array with zero items"),
+            DecodeRule::DuplicateName => {
+                write!(f, "duplicate name in a list without NO_UNIQUE")
+            }
+            DecodeRule::UnexpectedUp => write!(f, "NVLIST_UP marker with no nested list open"),
+            DecodeRule::UnexpectedArrayNext => {
+                write!(f, "NVLIST_ARRAY_NEXT marker with no array element open")
+            }
+            DecodeRule::BadMarker => write!(f, "marker pair with a name, data or items"),
+            DecodeRule::Unclosed => write!(f, "input ends inside a nested list"),
+            DecodeRule::TooDeep { limit } => write!(f, "lists nest deeper than {limit}"),
+            DecodeRule::TooLarge { limit } => write!(f, "input larger than {limit} bytes"),
+        }
+    }
+}
+
+impl fmt::Display for InvalidPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InvalidPair::NulInName => "name holds a NUL byte",
+            InvalidPair::NameTooLong => "name is longer than 2047 bytes",
+            InvalidPair::NulInString => "string holds a NUL byte",
+            InvalidPair::EmptyBinary => "zero-length binary (libnv cannot store one)",
+            InvalidPair::EmptyArray => "array with zero items (libnv cannot store one)",
+            InvalidPair::Duplicate => "a pair of this name already exists",
+        })
+    }
+}
