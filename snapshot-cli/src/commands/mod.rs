@@ -4,11 +4,13 @@ use std::process::ExitCode;
 
 use crate::cli::Command;
 
+pub mod demo;
 pub mod nv;
 
 /// Runs one parsed command.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Demo(args) => demo::run(args),
         Command::Nv(cmd) => nv::run(cmd),
     }
 }
