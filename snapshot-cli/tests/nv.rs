@@ -7,7 +7,13 @@ fn s(p: &std::path::Path) -> &str {
 #[test]
 fn dump_then_pack_gives_back_libnv_bytes() {
     let env = Env::new();
-    for name in ["scalars.nv", "arrays.nv", "nested.nv", "no_unique.nv", "empty.nv"] {
+    for name in [
+        "scalars.nv",
+        "arrays.nv",
+        "nested.nv",
+        "no_unique.nv",
+        "empty.nv",
+    ] {
         let input = vector("valid", name);
         let out = env.run(&["nv", "dump", s(&input)]);
         assert_eq!(out.code, 0, "{}", out.stderr);
@@ -17,7 +23,11 @@ fn dump_then_pack_gives_back_libnv_bytes() {
         let out = env.run(&["nv", "pack", s(&text), "-o", s(&packed)]);
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert!(out.stdout.is_empty());
-        assert_eq!(std::fs::read(&packed).unwrap(), std::fs::read(&input).unwrap(), "{name}");
+        assert_eq!(
+            std::fs::read(&packed).unwrap(),
+            std::fs::read(&input).unwrap(),
+            "{name}"
+        );
     }
 }
 
@@ -72,13 +82,24 @@ fn invalid_text_exits_1_naming_line_and_column() {
     let out_path = env.path("out.nv");
     let out = env.run(&["nv", "pack", s(&text), "-o", s(&out_path)]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("bad.txt: line 2:4: expected a type"), "{}", out.stderr);
-    assert!(!out_path.exists(), "a failed pack must not write its output");
+    assert!(
+        out.stderr.contains("bad.txt: line 2:4: expected a type"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out_path.exists(),
+        "a failed pack must not write its output"
+    );
 
     let latin1 = env.write("latin1.txt", b"a: number = 1\nb: string = \"caf\xe9\"\n");
     let out = env.run(&["nv", "pack", s(&latin1), "-o", s(&out_path)]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("line 2: the text form must be UTF-8"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("line 2: the text form must be UTF-8"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -86,7 +107,11 @@ fn unreadable_input_is_a_usage_error() {
     let env = Env::new();
     let out = env.run(&["nv", "dump", "missing.nv"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("cannot read missing.nv"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot read missing.nv"),
+        "{}",
+        out.stderr
+    );
     let text = env.write("ok.txt", "a: null\n");
     let out = env.run(&["nv", "pack", s(&text), "-o", "no/such/dir/out.nv"]);
     assert_eq!(out.code, 2, "{}", out.stderr);

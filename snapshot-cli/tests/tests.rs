@@ -2,7 +2,7 @@
 
 mod util;
 
-/// `snapshot nv dump` and `snapshot nv pack`.
-mod nv;
 /// `--help`, usage errors and `snapshot demo`.
 mod general;
+/// `snapshot nv dump` and `snapshot nv pack`.
+mod nv;

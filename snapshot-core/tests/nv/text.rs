@@ -183,3 +183,17 @@ fn nesting_is_bounded() {
     let (_, _, message) = parse_error(&deep);
     assert!(message.contains("nest deeper than 256"), "{message}");
 }
+
+#[test]
+fn the_documented_example_parses() {
+    let doc = include_str!("../../../docs/nvlist.md");
+    let section = &doc[doc.find("## 8. The text form").unwrap()..];
+    let start = section.find("```\n").unwrap() + 4;
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    let nv = from_text(example).unwrap();
+    assert_eq!(nv.flags(), Flags::NO_UNIQUE);
+    assert_eq!(nv.get_number("addr").unwrap(), 112);
+    assert_eq!(nv.get_binary("page").unwrap().len(), 36);
+    assert_eq!(nv.get_string_bytes("odd").unwrap(), b"\xff\x01");
+    assert_eq!(from_text(&to_text(&nv)).unwrap(), nv);
+}
