@@ -70,10 +70,11 @@ pub enum ErrorKind {
 }
 
 /// A rule of the packed nvlist format, broken by the input.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeRule {
     /// The input ends before an item that needs `needed` bytes.
+    #[error("truncated: needs {needed} bytes, {left} left")]
     Truncated {
         /// Bytes the item needs.
         needed: u64,
@@ -81,14 +82,19 @@ pub enum DecodeRule {
         left: u64,
     },
     /// The header magic is not `0x6c`.
+    #[error("bad magic 0x{0:02x} (expected 0x6c)")]
     BadMagic(u8),
     /// The header version is not 0.
+    #[error("unsupported header version {0} (expected 0)")]
     BadVersion(u8),
     /// The header has flag bits libnv does not define.
+    #[error("unknown header flags 0x{0:02x}")]
     UnknownFlags(u8),
     /// A nested header's byte order differs from the top-level header's.
+    #[error("nested header byte order differs from the top-level header")]
     ByteOrderMismatch,
     /// The header's size field does not match the bytes that follow it.
+    #[error("header size {declared} does not match the {actual} bytes that follow")]
     SizeMismatch {
         /// The size the header states.
         declared: u64,
@@ -96,16 +102,22 @@ pub enum DecodeRule {
         actual: u64,
     },
     /// The header counts file descriptors, which a file cannot carry.
+    #[error("header counts {0} file descriptors; a file cannot carry descriptors")]
     Descriptors(u64),
     /// A pair type outside libnv's types.
+    #[error("unknown pair type {0}")]
     UnknownType(u8),
     /// A descriptor or descriptor-array pair, which a file cannot carry.
+    #[error("descriptor pair: a file cannot carry file descriptors")]
     DescriptorType,
     /// The name size is outside 1..=2048.
+    #[error("name size {0} outside 1..=2048")]
     NameSize(u16),
     /// The name is not terminated by exactly one NUL at its end.
+    #[error("name is not terminated by exactly one NUL")]
     NameNotTerminated,
     /// The pair's data size exceeds the bytes left.
+    #[error("data size {datasize} exceeds the {left} bytes left")]
     DataSizeTooLarge {
         /// The data size the pair states.
         datasize: u64,
@@ -113,6 +125,7 @@ pub enum DecodeRule {
         left: u64,
     },
     /// The data size does not fit the pair's type.
+    #[error("data size {datasize} is invalid for {ty}")]
     BadDataSize {
         /// The pair's type.
         ty: Type,
@@ -121,6 +134,7 @@ pub enum DecodeRule {
     },
     /// A scalar pair has a non-zero item count, or an array's count does not
     /// match its data.
+    #[error("item count {nitems} is invalid for {ty}")]
     BadItemCount {
         /// The pair's type.
         ty: Type,
@@ -128,29 +142,40 @@ pub enum DecodeRule {
         nitems: u64,
     },
     /// A string is not terminated by exactly one NUL at its end.
+    #[error("string is not terminated by exactly one NUL")]
     StringNotTerminated,
     /// A bool byte other than 0 or 1.
+    #[error("bool byte {0} is neither 0 nor 1")]
     BadBool(u8),
     /// A zero-length binary (libnv cannot create one).
+    #[error("zero-length binary")]
     EmptyBinary,
     /// An array with zero items (libnv cannot create one).
+    #[error("array with zero items")]
     EmptyArray,
     /// A second pair of the same name in a list without `NO_UNIQUE`.
+    #[error("duplicate name in a list without NO_UNIQUE")]
     DuplicateName,
     /// An `NVLIST_UP` marker with no nested list open.
+    #[error("NVLIST_UP marker with no nested list open")]
     UnexpectedUp,
     /// An `NVLIST_ARRAY_NEXT` marker with no array element open.
+    #[error("NVLIST_ARRAY_NEXT marker with no array element open")]
     UnexpectedArrayNext,
     /// A marker pair with a name, data or items.
+    #[error("marker pair with a name, data or items")]
     BadMarker,
     /// The input ends inside a nested list or array.
+    #[error("input ends inside a nested list")]
     Unclosed,
     /// Lists nest deeper than the decoder's limit.
+    #[error("lists nest deeper than {limit}")]
     TooDeep {
         /// The limit.
         limit: u32,
     },
     /// The input is larger than the decoder's limit.
+    #[error("input larger than {limit} bytes")]
     TooLarge {
         /// The limit in bytes.
         limit: u64,
@@ -158,20 +183,26 @@ pub enum DecodeRule {
 }
 
 /// Why a pair cannot be stored in an nvlist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidPair {
     /// The name holds a NUL byte.
+    #[error("name holds a NUL byte")]
     NulInName,
     /// The name is longer than 2047 bytes.
+    #[error("name is longer than 2047 bytes")]
     NameTooLong,
     /// A string (or string-array item) holds a NUL byte.
+    #[error("string holds a NUL byte")]
     NulInString,
     /// A binary of zero bytes.
+    #[error("zero-length binary (libnv cannot store one)")]
     EmptyBinary,
     /// An array of zero items.
+    #[error("array with zero items (libnv cannot store one)")]
     EmptyArray,
     /// A pair of this name already exists and the list is unique.
+    #[error("a pair of this name already exists")]
     Duplicate,
 }
 
@@ -245,79 +276,5 @@ impl fmt::Display for Error {
             ErrorKind::NotUtf8 { name } => write!(f, "`{name}`: string is not UTF-8"),
             ErrorKind::InvalidPair { name, reason } => write!(f, "pair `{name}`: {reason}"),
         }
-    }
-}
-
-impl fmt::Display for DecodeRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeRule::Truncated { needed, left } => {
-                write!(f, "truncated: needs {needed} bytes, {left} left")
-            }
-            DecodeRule::BadMagic(m) => write!(f, "bad magic 0x{m:02x} (expected 0x6c)"),
-            DecodeRule::BadVersion(v) => write!(f, "unsupported header version {v} (expected 0)"),
-            DecodeRule::UnknownFlags(x) => write!(f, "unknown header flags 0x{x:02x}"),
-            DecodeRule::ByteOrderMismatch => {
-                write!(
-                    f,
-                    "nested header byte order differs from the top-level header"
-                )
-            }
-            DecodeRule::SizeMismatch { declared, actual } => write!(
-                f,
-                "header size {declared} does not match the {actual} bytes that follow"
-            ),
-            DecodeRule::Descriptors(n) => write!(
-                f,
-                "header counts {n} file descriptors; a file cannot carry descriptors"
-            ),
-            DecodeRule::UnknownType(t) => write!(f, "unknown pair type {t}"),
-            DecodeRule::DescriptorType => {
-                write!(f, "descriptor pair: a file cannot carry file descriptors")
-            }
-            DecodeRule::NameSize(n) => write!(f, "name size {n} outside 1..=2048"),
-            DecodeRule::NameNotTerminated => {
-                write!(f, "name is not terminated by exactly one NUL")
-            }
-            DecodeRule::DataSizeTooLarge { datasize, left } => {
-                write!(f, "data size {datasize} exceeds the {left} bytes left")
-            }
-            DecodeRule::BadDataSize { ty, datasize } => {
-                write!(f, "data size {datasize} is invalid for {ty}")
-            }
-            DecodeRule::BadItemCount { ty, nitems } => {
-                write!(f, "item count {nitems} is invalid for {ty}")
-            }
-            DecodeRule::StringNotTerminated => {
-                write!(f, "string is not terminated by exactly one NUL")
-            }
-            DecodeRule::BadBool(b) => write!(f, "bool byte {b} is neither 0 nor 1"),
-            DecodeRule::EmptyBinary => write!(f, "zero-length binary"),
-            DecodeRule::EmptyArray => write!(f, "array with zero items"),
-            DecodeRule::DuplicateName => {
-                write!(f, "duplicate name in a list without NO_UNIQUE")
-            }
-            DecodeRule::UnexpectedUp => write!(f, "NVLIST_UP marker with no nested list open"),
-            DecodeRule::UnexpectedArrayNext => {
-                write!(f, "NVLIST_ARRAY_NEXT marker with no array element open")
-            }
-            DecodeRule::BadMarker => write!(f, "marker pair with a name, data or items"),
-            DecodeRule::Unclosed => write!(f, "input ends inside a nested list"),
-            DecodeRule::TooDeep { limit } => write!(f, "lists nest deeper than {limit}"),
-            DecodeRule::TooLarge { limit } => write!(f, "input larger than {limit} bytes"),
-        }
-    }
-}
-
-impl fmt::Display for InvalidPair {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            InvalidPair::NulInName => "name holds a NUL byte",
-            InvalidPair::NameTooLong => "name is longer than 2047 bytes",
-            InvalidPair::NulInString => "string holds a NUL byte",
-            InvalidPair::EmptyBinary => "zero-length binary (libnv cannot store one)",
-            InvalidPair::EmptyArray => "array with zero items (libnv cannot store one)",
-            InvalidPair::Duplicate => "a pair of this name already exists",
-        })
     }
 }
