@@ -321,10 +321,13 @@ impl NvList {
     }
 
     /// Every value called `name`, in order (several only with `NO_UNIQUE`).
-    pub fn get_all<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a Value> + 'a {
+    pub fn get_all<'a, N>(&'a self, name: &'a N) -> impl Iterator<Item = &'a Value> + 'a
+    where
+        N: AsRef<[u8]> + ?Sized,
+    {
         self.pairs
             .iter()
-            .filter(move |(n, _)| self.names_equal(n.as_bytes(), name))
+            .filter(move |(n, _)| self.names_equal(n.as_bytes(), name.as_ref()))
             .map(|(_, v)| v)
     }
 
@@ -569,7 +572,7 @@ mod tests {
         let mut nv = NvList::with_flags(Flags::NO_UNIQUE);
         nv.push("d", 1u64);
         nv.push("d", 2u64);
-        assert_eq!(nv.get_all(b"d").count(), 2);
+        assert_eq!(nv.get_all("d").count(), 2);
         let mut unique = NvList::new();
         unique.push("d", 1u64);
         assert!(unique.try_push("d", 2u64).is_err());
