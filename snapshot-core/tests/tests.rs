@@ -4,6 +4,8 @@
 mod nv {
     /// Buffers in big-endian byte order.
     mod big_endian;
+    /// NVLIST datasizes against a transcription of libnv's size walk.
+    mod libnv_size;
     /// Properties over arbitrary nvlists: pack, text and JSON round trips.
     mod properties;
     /// One test per rule the decoder enforces, on hand-corrupted buffers.
