@@ -1,0 +1,116 @@
+//! Support for the code `#[derive(Snapshot)]` generates. Not a public API:
+//! it changes whenever the derive does.
+
+pub use crate::error::{Error, Result};
+pub use crate::model::Field;
+pub use crate::nvlist::{NvList, Value};
+pub use crate::record::{Snapshot, MIN_READER, SCHEMA, VARIANT, VERSION};
+pub use crate::schema::{
+    Body, Default, FieldSchema, FormerName, Migration, Removed, Schema, Variant,
+};
+pub use std::option::Option::{self, None, Some};
+pub use std::result::Result::{Err, Ok};
+pub use std::vec;
+
+use crate::error::ValueFault;
+use crate::model::wrong_type;
+
+/// A record's nvlist with its metadata; the minimum reader version is set
+/// by [`finish`].
+pub fn start(name: &'static str, version: u32) -> NvList {
+    let mut nv = NvList::new();
+    nv.push_unchecked(SCHEMA.into(), Value::String(name.into()));
+    nv.push_unchecked(VERSION.into(), Value::Number(version.into()));
+    nv.push_unchecked(MIN_READER.into(), Value::Number(1));
+    nv
+}
+
+/// Appends a field: field names are unique by the derive's checks, so the
+/// duplicate search is skipped.
+#[inline]
+pub fn push(nv: &mut NvList, name: &'static str, value: Value) {
+    nv.push_unchecked(name.into(), value);
+}
+
+/// Sets the minimum reader version computed while encoding.
+pub fn finish(mut nv: NvList, min_reader: u32) -> NvList {
+    if min_reader != 1 {
+        nv.insert(MIN_READER, u64::from(min_reader));
+    }
+    nv
+}
+
+/// Decodes one stored field into its slot.
+#[inline]
+pub fn set<T: Field>(slot: &mut Option<T>, value: &Value, name: &str) -> Result<()> {
+    if slot.is_some() {
+        return Err(Error::value(ValueFault::Duplicate).in_field(name));
+    }
+    *slot = Some(T::from_value(value).map_err(|e| e.in_field(name))?);
+    Ok(())
+}
+
+/// The value of a field that must be stored.
+#[inline]
+pub fn required<T>(slot: Option<T>, name: &str) -> Result<T> {
+    slot.ok_or_else(|| Error::value(ValueFault::Missing).in_field(name))
+}
+
+/// Whether a stored name is a metadata pair.
+#[inline]
+pub fn is_meta(name: &[u8]) -> bool {
+    crate::record::is_meta(name)
+}
+
+/// The error for a stored pair that is not a field.
+#[cold]
+pub fn unknown(name: &[u8]) -> Error {
+    Error::value(ValueFault::Unknown).in_field(&String::from_utf8_lossy(name))
+}
+
+/// The error for an unknown variant name.
+#[cold]
+pub fn unknown_variant(name: &str) -> Error {
+    Error::value(ValueFault::UnknownVariant(name.to_owned())).in_field(VARIANT)
+}
+
+/// The stored variant name of an enum record.
+pub fn variant(nv: &NvList) -> Result<&str> {
+    match nv.get(VARIANT) {
+        Some(Value::String(s)) => s
+            .to_str()
+            .ok_or_else(|| Error::value(ValueFault::NotUtf8).in_field(VARIANT)),
+        Some(other) => Err(wrong_type("string", other).in_field(VARIANT)),
+        None => Err(Error::value(ValueFault::NotARecord { missing: VARIANT })),
+    }
+}
+
+/// `Field::from_value` of a record.
+pub fn record_from_value<T: Snapshot>(value: &Value) -> Result<T> {
+    match value {
+        Value::NvList(nv) => crate::record::read(nv),
+        other => Err(wrong_type("nvlist", other)),
+    }
+}
+
+/// `Field::seq_to_value` of a record: an nvlist array, `NULL` when empty.
+pub fn records_to_value<T: Snapshot>(items: &[T]) -> Value {
+    if items.is_empty() {
+        Value::Null
+    } else {
+        Value::NvListArray(items.iter().map(Snapshot::to_nvlist).collect())
+    }
+}
+
+/// `Field::seq_from_value` of a record.
+pub fn records_from_value<T: Snapshot>(value: &Value) -> Result<Vec<T>> {
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::NvListArray(lists) => lists
+            .iter()
+            .enumerate()
+            .map(|(i, nv)| crate::record::read(nv).map_err(|e| e.in_index(i)))
+            .collect(),
+        other => Err(wrong_type("nvlist[] or null", other)),
+    }
+}

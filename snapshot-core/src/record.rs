@@ -1,0 +1,145 @@
+//! Records: the [`Snapshot`] trait, implemented by `#[derive(Snapshot)]`.
+//!
+//! A record is a struct or enum stored as an nvlist of its own, which
+//! carries its schema name, its version and the oldest reader version able
+//! to decode it, in pairs whose names start with a dot (no field name can).
+
+use crate::error::{Error, Result, Step, ValueFault};
+use crate::migrate;
+use crate::model::Field;
+use crate::nvlist::{NvList, Value};
+use crate::schema::Schema;
+
+/// Name of the pair holding the schema name.
+pub const SCHEMA: &str = ".schema";
+/// Name of the pair holding the version the record is stored in.
+pub const VERSION: &str = ".version";
+/// Name of the pair holding the oldest reader version that can decode the
+/// record losslessly.
+pub const MIN_READER: &str = ".min_reader";
+/// Name of the pair holding an enum's variant.
+pub const VARIANT: &str = ".variant";
+
+/// Whether a pair name is one of the record's metadata pairs.
+pub(crate) fn is_meta(name: &[u8]) -> bool {
+    name.first() == Some(&b'.')
+}
+
+/// A versioned record type. Derive it: see the `Snapshot` derive for the
+/// attributes.
+pub trait Snapshot: Field {
+    /// The stored schema name.
+    #[doc(hidden)]
+    const NAME: &'static str;
+    /// The current version.
+    #[doc(hidden)]
+    const VERSION: u32;
+
+    /// The schema: fields with their types, since-versions, defaults and
+    /// former names; removed fields; declared migrations.
+    fn schema() -> Schema;
+
+    /// The record in the current version. Fields added after version 1
+    /// that hold their default are omitted, and the record says which
+    /// oldest reader can decode it, so that an older build can resume it
+    /// when nothing new was used.
+    fn to_nvlist(&self) -> NvList {
+        self.encode_record(true)
+    }
+
+    /// The record for a reader of `version`, applying the down steps in
+    /// order. Fails when a field added after `version` holds a non-default
+    /// value (the older reader would lose it), when a step has no down
+    /// migration, or when a migration refuses a value.
+    fn to_nvlist_for(&self, version: u32) -> Result<NvList> {
+        if version == Self::VERSION {
+            return Ok(self.to_nvlist());
+        }
+        if version == 0 || version > Self::VERSION {
+            return Err(Error::value(ValueFault::UnsupportedVersion {
+                target: version,
+                current: Self::VERSION,
+            })
+            .in_field(Self::NAME));
+        }
+        let mut nv = self.encode_record(false);
+        migrate::downgrade(&mut nv, &Self::schema(), version)
+            .map_err(|e| e.in_field(Self::NAME))?;
+        Ok(nv)
+    }
+
+    /// The value of a record of any supported version: older ones are
+    /// upgraded step by step, newer ones read when they say this version
+    /// can read them. Errors name the path of the value, from this record's
+    /// schema name.
+    fn from_nvlist(nv: &NvList) -> Result<Self> {
+        read(nv).map_err(|e| e.in_field(Self::NAME))
+    }
+
+    /// The fields (and metadata) as an nvlist of the current version; with
+    /// `omit_defaults`, added fields holding their default are left out
+    /// and the minimum reader version is computed.
+    #[doc(hidden)]
+    fn encode_record(&self, omit_defaults: bool) -> NvList;
+
+    /// The value of an nvlist in the current shape, metadata pairs
+    /// ignored: every other pair must be a field.
+    #[doc(hidden)]
+    fn decode_current(nv: &NvList) -> Result<Self>;
+}
+
+/// The stored version and minimum reader version, after checking the
+/// schema name.
+fn meta<T: Snapshot>(nv: &NvList) -> Result<(u32, u32)> {
+    let name = match nv.get(SCHEMA) {
+        Some(Value::String(s)) => s,
+        Some(other) => return Err(crate::model::wrong_type("string", other).in_field(SCHEMA)),
+        None => return Err(Error::value(ValueFault::NotARecord { missing: SCHEMA })),
+    };
+    if name.as_bytes() != T::NAME.as_bytes() {
+        return Err(Error::value(ValueFault::WrongSchema {
+            expected: T::NAME.to_owned(),
+            found: name.to_string(),
+        }));
+    }
+    let number = |key: &'static str| -> Result<u32> {
+        let value = nv
+            .get(key)
+            .ok_or_else(|| Error::value(ValueFault::NotARecord { missing: key }))?;
+        let value = u32::from_value(value).map_err(|e| e.in_field(key))?;
+        if value == 0 {
+            return Err(Error::value(ValueFault::OutOfRange {
+                ty: "version",
+                value: "0".into(),
+            })
+            .in_field(key));
+        }
+        Ok(value)
+    };
+    Ok((number(VERSION)?, number(MIN_READER)?))
+}
+
+/// Reads a record of any supported version; the caller prepends the path.
+pub(crate) fn read<T: Snapshot>(nv: &NvList) -> Result<T> {
+    let (stored, min_reader) = meta::<T>(nv)?;
+    let step = Step {
+        from: stored,
+        to: T::VERSION,
+    };
+    if stored == T::VERSION {
+        T::decode_current(nv)
+    } else if stored > T::VERSION {
+        if min_reader > T::VERSION {
+            return Err(Error::value(ValueFault::TooNew {
+                stored,
+                min_reader,
+                reader: T::VERSION,
+            }));
+        }
+        T::decode_current(nv).map_err(|e| e.in_step(step))
+    } else {
+        let mut nv = nv.clone();
+        migrate::upgrade(&mut nv, &T::schema(), stored)?;
+        T::decode_current(&nv).map_err(|e| e.in_step(step))
+    }
+}
