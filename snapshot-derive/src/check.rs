@@ -35,12 +35,16 @@ fn check_migrations(cx: &Ctxt, cont: &Container) {
     for m in &cont.attrs.migrations {
         let from = m.from.value;
         if from >= version {
+            let allowed = if version == 1 {
+                "a type at version 1 has no step to migrate".to_owned()
+            } else {
+                format!("`from` must be in 1..={}", version - 1)
+            };
             cx.error_spanned_by(
                 &m.from,
                 format!(
-                    "migration from version {from} is outside the history: \
-                     steps go from 1 to {}",
-                    version.saturating_sub(1)
+                    "migration from version {from} (to {}) is outside the history: {allowed}",
+                    u64::from(from) + 1
                 ),
             );
         }
