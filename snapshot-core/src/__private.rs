@@ -3,41 +3,60 @@
 
 pub use crate::error::{Error, Result};
 pub use crate::model::Field;
-pub use crate::nvlist::{NvList, Value};
+pub use crate::nvlist::{NvList, Value, Writer};
 pub use crate::record::{Snapshot, MIN_READER, SCHEMA, VARIANT, VERSION};
 pub use crate::schema::{
     Body, Default, FieldSchema, FormerName, Migration, Removed, Schema, Variant,
 };
 pub use std::option::Option::{self, None, Some};
 pub use std::result::Result::{Err, Ok};
+pub use std::sync::atomic::AtomicUsize;
 pub use std::vec;
 
 use crate::error::ValueFault;
 use crate::model::wrong_type;
 
-/// A record's nvlist with its metadata; the minimum reader version is set
-/// by [`finish`].
-pub fn start(name: &'static str, version: u32) -> NvList {
-    let mut nv = NvList::new();
-    nv.push_unchecked(SCHEMA.into(), Value::String(name.into()));
-    nv.push_unchecked(VERSION.into(), Value::Number(version.into()));
-    nv.push_unchecked(MIN_READER.into(), Value::Number(1));
-    nv
-}
-
-/// Appends a field: field names are unique by the derive's checks, so the
-/// duplicate search is skipped.
+/// Writes a record's metadata; returns where the minimum reader version
+/// goes once the fields are written ([`finish`]).
 #[inline]
-pub fn push(nv: &mut NvList, name: &'static str, value: Value) {
-    nv.push_unchecked(name.into(), value);
+pub fn start(w: &mut Writer, name: &'static str, version: u32) -> usize {
+    w.string(SCHEMA, name.as_bytes());
+    w.number(VERSION, version.into());
+    w.number(MIN_READER, 1)
 }
 
-/// Sets the minimum reader version computed while encoding.
-pub fn finish(mut nv: NvList, min_reader: u32) -> NvList {
-    if min_reader != 1 {
-        nv.insert(MIN_READER, u64::from(min_reader));
+/// Sets the minimum reader version computed while writing the fields.
+#[inline]
+pub fn finish(w: &mut Writer, at: usize, min_reader: u32) {
+    w.set_number(at, min_reader.into());
+}
+
+/// Writes an enum's variant name.
+#[inline]
+pub fn variant_name(w: &mut Writer, name: &'static str) {
+    w.string(VARIANT, name.as_bytes());
+}
+
+/// `Field::write` of a record: a nested list.
+#[inline]
+pub fn write_record<T: Snapshot>(item: &T, name: &str, w: &mut Writer) {
+    w.begin_list(name);
+    item.write_record(w, true);
+    w.end_list();
+}
+
+/// `Field::write_seq` of a record: an nvlist array, `NULL` when empty.
+pub fn write_records<T: Snapshot>(items: &[T], name: &str, w: &mut Writer) {
+    if items.is_empty() {
+        return w.null(name);
     }
-    nv
+    w.begin_array(name, items.len());
+    for item in items {
+        w.begin_element();
+        item.write_record(w, true);
+        w.end_element();
+    }
+    w.end_array();
 }
 
 /// Decodes one stored field into its slot.

@@ -4,10 +4,12 @@
 //! carries its schema name, its version and the oldest reader version able
 //! to decode it, in pairs whose names start with a dot (no field name can).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::error::{Error, Result, Step, ValueFault};
 use crate::migrate;
 use crate::model::Field;
-use crate::nvlist::{NvList, Value};
+use crate::nvlist::{NvList, Value, Writer};
 use crate::schema::Schema;
 
 /// Name of the pair holding the schema name.
@@ -44,7 +46,26 @@ pub trait Snapshot: Field {
     /// oldest reader can decode it, so that an older build can resume it
     /// when nothing new was used.
     fn to_nvlist(&self) -> NvList {
-        self.encode_record(true)
+        unpack_own(self.to_bytes())
+    }
+
+    /// [`Snapshot::to_nvlist`], packed: the same bytes as
+    /// `to_nvlist().pack()`, written directly without building the tree.
+    fn to_bytes(&self) -> Vec<u8> {
+        // The last size of this type is the best guess for the next: one
+        // allocation instead of a doubling series for large states.
+        let hint = Self::last_size();
+        let mut w = Writer::with_capacity(hint.load(Ordering::Relaxed).max(256));
+        self.write_record(&mut w, true);
+        let bytes = w.finish();
+        hint.store(bytes.len(), Ordering::Relaxed);
+        bytes
+    }
+
+    /// Unpacks a packed nvlist (strictly) and reads the record in it, as
+    /// [`Snapshot::from_nvlist`] does.
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_nvlist(&NvList::unpack(bytes)?)
     }
 
     /// The record for a reader of `version`, applying the down steps in
@@ -62,7 +83,9 @@ pub trait Snapshot: Field {
             })
             .in_field(Self::NAME));
         }
-        let mut nv = self.encode_record(false);
+        let mut w = Writer::with_capacity(1024);
+        self.write_record(&mut w, false);
+        let mut nv = unpack_own(w.finish());
         migrate::downgrade(&mut nv, &Self::schema(), version)
             .map_err(|e| e.in_field(Self::NAME))?;
         Ok(nv)
@@ -76,16 +99,26 @@ pub trait Snapshot: Field {
         read(nv).map_err(|e| e.in_field(Self::NAME))
     }
 
-    /// The fields (and metadata) as an nvlist of the current version; with
-    /// `omit_defaults`, added fields holding their default are left out
-    /// and the minimum reader version is computed.
+    /// The packed size of the last record of this type written by
+    /// [`Snapshot::to_bytes`], used as the next one's buffer size.
     #[doc(hidden)]
-    fn encode_record(&self, omit_defaults: bool) -> NvList;
+    fn last_size() -> &'static AtomicUsize;
+
+    /// Writes the metadata and fields into the list open in `w`, in the
+    /// current version; with `omit_defaults`, added fields holding their
+    /// default are left out and the minimum reader version is computed.
+    #[doc(hidden)]
+    fn write_record(&self, w: &mut Writer, omit_defaults: bool);
 
     /// The value of an nvlist in the current shape, metadata pairs
     /// ignored: every other pair must be a field.
     #[doc(hidden)]
     fn decode_current(nv: &NvList) -> Result<Self>;
+}
+
+/// Unpacks what the record writer packed, which is valid by construction.
+fn unpack_own(bytes: Vec<u8>) -> NvList {
+    NvList::unpack(&bytes).expect("the record writer packs valid nvlists")
 }
 
 /// The stored version and minimum reader version, after checking the

@@ -35,7 +35,8 @@ pub fn fallback(input: &DeriveInput) -> TokenStream {
                 const NAME: &'static str = "";
                 const VERSION: u32 = 1;
                 fn schema() -> __sp::Schema { ::core::unreachable!() }
-                fn encode_record(&self, _: bool) -> __sp::NvList { ::core::unreachable!() }
+                fn last_size() -> &'static __sp::AtomicUsize { ::core::unreachable!() }
+                fn write_record(&self, _: &mut __sp::Writer, _: bool) { ::core::unreachable!() }
                 fn decode_current(_: &__sp::NvList) -> __sp::Result<Self> { ::core::unreachable!() }
             }
             impl #impl_generics __sp::Field for #ident #ty_generics #where_clause {
@@ -74,7 +75,11 @@ fn impl_snapshot(cont: &Container) -> TokenStream {
                 fn schema() -> __sp::Schema {
                     #schema
                 }
-                fn encode_record(&self, omit_defaults: bool) -> __sp::NvList {
+                fn last_size() -> &'static __sp::AtomicUsize {
+                    static LAST_SIZE: __sp::AtomicUsize = __sp::AtomicUsize::new(0);
+                    &LAST_SIZE
+                }
+                fn write_record(&self, w: &mut __sp::Writer, omit_defaults: bool) {
                     #encode
                 }
                 fn decode_current(nv: &__sp::NvList) -> __sp::Result<Self> {
@@ -87,6 +92,12 @@ fn impl_snapshot(cont: &Container) -> TokenStream {
                 }
                 fn from_value(value: &__sp::Value) -> __sp::Result<Self> {
                     __sp::record_from_value(value)
+                }
+                fn write(&self, name: &str, w: &mut __sp::Writer) {
+                    __sp::write_record(self, name, w)
+                }
+                fn write_seq(items: &[Self], name: &str, w: &mut __sp::Writer) {
+                    __sp::write_records(items, name, w)
                 }
                 fn seq_to_value(items: &[Self]) -> __sp::Value {
                     __sp::records_to_value(items)
@@ -224,7 +235,7 @@ fn schema(cont: &Container) -> TokenStream {
     }
 }
 
-/// Statements pushing the stored fields, each read through `access(field)`.
+/// Statements writing the stored fields, each read through `access(field)`.
 /// Added fields holding their default are left out when `omit_defaults`
 /// is set, and every other added field raises the minimum reader.
 fn push_fields(fields: &[Field], access: impl Fn(&Field) -> TokenStream) -> Vec<TokenStream> {
@@ -234,17 +245,19 @@ fn push_fields(fields: &[Field], access: impl Fn(&Field) -> TokenStream) -> Vec<
             let value = access(f);
             let since = since(f);
             if since == 1 {
-                return quote!(__sp::push(&mut nv, #name, __sp::Field::to_value(#value)););
+                return quote!(__sp::Field::write(#value, #name, w););
             }
             let is_default = match default_expr(f) {
-                Some(expr) => quote!(omit_defaults && value == __sp::Field::to_value(&#expr)),
+                Some(expr) => quote! {
+                    omit_defaults
+                        && __sp::Field::to_value(#value) == __sp::Field::to_value(&#expr)
+                },
                 None => quote!(false),
             };
             quote! {
-                let value = __sp::Field::to_value(#value);
                 if !(#is_default) {
                     min_reader = min_reader.max(#since);
-                    __sp::push(&mut nv, #name, value);
+                    __sp::Field::write(#value, #name, w);
                 }
             }
         })
@@ -259,10 +272,10 @@ fn encode_struct(cont: &Container, fields: &[Field]) -> TokenStream {
     });
     quote! {
         let _ = omit_defaults;
-        let mut nv = __sp::start(Self::NAME, Self::VERSION);
+        let min_reader_at = __sp::start(w, Self::NAME, Self::VERSION);
         let mut min_reader: u32 = #base;
         #(#pushes)*
-        __sp::finish(nv, min_reader)
+        __sp::finish(w, min_reader_at, min_reader);
     }
 }
 
@@ -288,19 +301,19 @@ fn encode_enum(cont: &Container, variants: &[Variant]) -> TokenStream {
         let pushes = push_fields(&v.fields, |f| binding(f).into_token_stream());
         quote! {
             Self::#pattern => {
-                __sp::push(&mut nv, __sp::VARIANT, __sp::Value::from(#name));
+                __sp::variant_name(w, #name);
                 #(#pushes)*
             }
         }
     });
     quote! {
         let _ = omit_defaults;
-        let mut nv = __sp::start(Self::NAME, Self::VERSION);
+        let min_reader_at = __sp::start(w, Self::NAME, Self::VERSION);
         let mut min_reader: u32 = #base;
         match self {
             #(#arms)*
         }
-        __sp::finish(nv, min_reader)
+        __sp::finish(w, min_reader_at, min_reader);
     }
 }
 

@@ -14,7 +14,7 @@ mod scalar;
 mod seq;
 
 use crate::error::{Error, Result, ValueFault};
-use crate::nvlist::{NvList, Value};
+use crate::nvlist::{NvList, Value, Writer};
 
 /// A Rust type that can be stored as the value of one nvlist pair, losslessly.
 ///
@@ -31,6 +31,19 @@ pub trait Field: Sized {
     /// The Rust value of a stored value. Errors carry the fault; the caller
     /// prepends the path.
     fn from_value(value: &Value) -> Result<Self>;
+
+    /// Writes `self` as the pair `name` straight into a packed list: the
+    /// same bytes as packing [`Field::to_value`], which is the default.
+    /// Types override it to skip building the value.
+    fn write(&self, name: &str, w: &mut Writer) {
+        w.value(name, &self.to_value());
+    }
+
+    /// Writes a sequence as the pair `name`: the same bytes as packing
+    /// [`Field::seq_to_value`], which is the default.
+    fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
+        w.value(name, &Self::seq_to_value(items));
+    }
 
     /// The value stored for a sequence of `Self` (`Vec<Self>`, `[Self; N]`).
     /// Types with a libnv array type override it; the default is a

@@ -9,7 +9,7 @@
 
 use super::{wrong_type, Field};
 use crate::error::{Error, Result, ValueFault};
-use crate::nvlist::{NvString, Value};
+use crate::nvlist::{NvString, Value, Writer};
 
 fn out_of_range(ty: &'static str, value: impl ToString) -> Error {
     Error::value(ValueFault::OutOfRange {
@@ -50,11 +50,38 @@ fn number_array(items: impl ExactSizeIterator<Item = u64>) -> Value {
     }
 }
 
+/// Writes numbers as a `NUMBER_ARRAY`, or `NULL` when there are none.
+#[inline]
+fn write_numbers(name: &str, w: &mut Writer, items: impl ExactSizeIterator<Item = u64>) {
+    if items.len() == 0 {
+        w.null(name);
+    } else {
+        w.number_array(name, items);
+    }
+}
+
+/// Writes bytes as a `BINARY`, or `NULL` when there are none.
+#[inline]
+fn write_bytes(name: &str, w: &mut Writer, bytes: &[u8]) {
+    if bytes.is_empty() {
+        w.null(name);
+    } else {
+        w.binary(name, bytes);
+    }
+}
+
 macro_rules! unsigned {
     ($($t:ty),*) => {$(
         impl Field for $t {
             fn to_value(&self) -> Value {
                 Value::Number(*self as u64)
+            }
+            #[inline]
+    fn write(&self, name: &str, w: &mut Writer) {
+                w.number(name, *self as u64);
+            }
+            fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
+                write_numbers(name, w, items.iter().map(|&x| x as u64));
             }
             fn from_value(value: &Value) -> Result<Self> {
                 let n = number(value)?;
@@ -77,6 +104,13 @@ macro_rules! signed {
         impl Field for $t {
             fn to_value(&self) -> Value {
                 Value::Number(*self as i64 as u64)
+            }
+            #[inline]
+    fn write(&self, name: &str, w: &mut Writer) {
+                w.number(name, *self as i64 as u64);
+            }
+            fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
+                write_numbers(name, w, items.iter().map(|&x| x as i64 as u64));
             }
             fn from_value(value: &Value) -> Result<Self> {
                 let n = number(value)? as i64;
@@ -101,6 +135,13 @@ signed!(i16, i32, i64, isize);
 impl Field for u8 {
     fn to_value(&self) -> Value {
         Value::Number((*self).into())
+    }
+    #[inline]
+    fn write(&self, name: &str, w: &mut Writer) {
+        w.number(name, (*self).into());
+    }
+    fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
+        write_bytes(name, w, items);
     }
     fn from_value(value: &Value) -> Result<Self> {
         let n = number(value)?;
@@ -214,6 +255,13 @@ impl Field for f32 {
     fn to_value(&self) -> Value {
         Value::Number(f32_to_bits64(*self))
     }
+    #[inline]
+    fn write(&self, name: &str, w: &mut Writer) {
+        w.number(name, f32_to_bits64(*self));
+    }
+    fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
+        write_numbers(name, w, items.iter().map(|&x| f32_to_bits64(x)));
+    }
     fn from_value(value: &Value) -> Result<Self> {
         f32_from_bits64(number(value)?)
     }
@@ -229,6 +277,13 @@ impl Field for f64 {
     fn to_value(&self) -> Value {
         Value::Number(self.to_bits())
     }
+    #[inline]
+    fn write(&self, name: &str, w: &mut Writer) {
+        w.number(name, self.to_bits());
+    }
+    fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
+        write_numbers(name, w, items.iter().map(|x| x.to_bits()));
+    }
     fn from_value(value: &Value) -> Result<Self> {
         Ok(f64::from_bits(number(value)?))
     }
@@ -243,6 +298,17 @@ impl Field for f64 {
 impl Field for bool {
     fn to_value(&self) -> Value {
         Value::Bool(*self)
+    }
+    #[inline]
+    fn write(&self, name: &str, w: &mut Writer) {
+        w.bool(name, *self);
+    }
+    fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
+        if items.is_empty() {
+            w.null(name);
+        } else {
+            w.bool_array(name, items);
+        }
     }
     fn from_value(value: &Value) -> Result<Self> {
         match value {
@@ -278,6 +344,10 @@ impl Field for char {
     fn to_value(&self) -> Value {
         Value::Number(u64::from(*self))
     }
+    #[inline]
+    fn write(&self, name: &str, w: &mut Writer) {
+        w.number(name, u64::from(*self));
+    }
     fn from_value(value: &Value) -> Result<Self> {
         char_from(number(value)?)
     }
@@ -301,6 +371,14 @@ impl Field for String {
             Value::Binary(self.as_bytes().to_vec())
         } else {
             Value::String(self.as_str().into())
+        }
+    }
+    #[inline]
+    fn write(&self, name: &str, w: &mut Writer) {
+        if self.contains('\0') {
+            w.binary(name, self.as_bytes());
+        } else {
+            w.string(name, self.as_bytes());
         }
     }
     fn from_value(value: &Value) -> Result<Self> {

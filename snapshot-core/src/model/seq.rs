@@ -3,7 +3,7 @@
 
 use super::{positional, positional_values, wrong_type, Field};
 use crate::error::{Error, Result, ValueFault};
-use crate::nvlist::{NvList, Value};
+use crate::nvlist::{NvList, Value, Writer};
 
 /// A sequence is stored as its element type says ([`Field::seq_to_value`]).
 impl<T: Field> Field for Vec<T> {
@@ -11,6 +11,9 @@ impl<T: Field> Field for Vec<T> {
 
     fn to_value(&self) -> Value {
         T::seq_to_value(self)
+    }
+    fn write(&self, name: &str, w: &mut Writer) {
+        T::write_seq(self, name, w);
     }
     fn from_value(value: &Value) -> Result<Self> {
         T::seq_from_value(value)
@@ -23,6 +26,9 @@ impl<T: Field, const N: usize> Field for [T; N] {
 
     fn to_value(&self) -> Value {
         T::seq_to_value(self)
+    }
+    fn write(&self, name: &str, w: &mut Writer) {
+        T::write_seq(self, name, w);
     }
     fn from_value(value: &Value) -> Result<Self> {
         let items = T::seq_from_value(value)?;
@@ -53,6 +59,13 @@ impl<T: Field> Field for Option<T> {
             Some(x) => x.to_value(),
         }
     }
+    fn write(&self, name: &str, w: &mut Writer) {
+        match self {
+            None => w.null(name),
+            Some(x) if !T::NULLABLE => x.write(name, w),
+            Some(_) => w.value(name, &self.to_value()),
+        }
+    }
     fn from_value(value: &Value) -> Result<Self> {
         match value {
             Value::Null => Ok(None),
@@ -74,6 +87,9 @@ impl<T: Field> Field for Box<T> {
 
     fn to_value(&self) -> Value {
         (**self).to_value()
+    }
+    fn write(&self, name: &str, w: &mut Writer) {
+        (**self).write(name, w);
     }
     fn from_value(value: &Value) -> Result<Self> {
         T::from_value(value).map(Box::new)

@@ -12,9 +12,11 @@ mod encode;
 mod serde_impl;
 mod value;
 mod wire;
+mod writer;
 
 pub use decode::DecodeOptions;
 pub use value::{Flags, NvList, NvString, Type, Value, NAME_MAX};
+pub use writer::Writer;
 
 use crate::error::Result;
 

@@ -10,7 +10,12 @@ pub fn through_wire(nv: &NvList) -> NvList {
     back
 }
 
-/// Encodes, packs, unpacks and decodes.
+/// Encodes, packs, unpacks and decodes, checking on the way that the
+/// streaming writer packs exactly what the tree packer does.
 pub fn round_trip<T: Snapshot>(value: &T) -> T {
-    T::from_nvlist(&through_wire(&value.to_nvlist())).expect("a record decodes")
+    let nv = through_wire(&value.to_nvlist());
+    let bytes = value.to_bytes();
+    assert_eq!(bytes, nv.pack());
+    assert!(T::from_bytes(&bytes).is_ok());
+    T::from_nvlist(&nv).expect("a record decodes")
 }
