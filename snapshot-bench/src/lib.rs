@@ -203,8 +203,13 @@ mod tests {
     #[test]
     fn every_codec_round_trips() {
         let state = sample();
-        let nv = NvList::unpack(&state.to_nvlist().pack()).unwrap();
+        let bytes = state.to_bytes();
+        assert_eq!(bytes, state.to_nvlist().pack());
+        let nv = NvList::unpack(&bytes).unwrap();
         assert_eq!(DeviceState::from_nvlist(&nv).unwrap(), state);
+        // The benchmark measures the fast path: make sure it is taken.
+        let fast = snapshot_core::__private::read_fast::<DeviceState>(&bytes);
+        assert_eq!(fast.as_ref(), Some(&state));
 
         let bytes = bincode::serialize(&state).unwrap();
         assert_eq!(bincode::deserialize::<DeviceState>(&bytes).unwrap(), state);

@@ -3,7 +3,7 @@
 
 pub use crate::error::{Error, Result};
 pub use crate::model::Field;
-pub use crate::nvlist::{NvList, Value, Writer};
+pub use crate::nvlist::{Item, NvList, Pair, Reader, Value, Writer};
 pub use crate::record::{Snapshot, MIN_READER, SCHEMA, VARIANT, VERSION};
 pub use crate::schema::{
     Body, Default, FieldSchema, FormerName, Migration, Removed, Schema, Variant,
@@ -132,4 +132,65 @@ pub fn records_from_value<T: Snapshot>(value: &Value) -> Result<Vec<T>> {
             .collect(),
         other => Err(wrong_type("nvlist[] or null", other)),
     }
+}
+
+/// The fast path of `Snapshot::from_bytes` alone, for tests comparing it
+/// with the checked path.
+pub fn read_fast<T: Snapshot>(bytes: &[u8]) -> Option<T> {
+    crate::record::read_fast(bytes)
+}
+
+/// The next pair of the open list, which must be called `name`.
+#[inline]
+fn named<'a>(r: &mut Reader<'a>, name: &str) -> Option<Pair<'a>> {
+    match r.item()? {
+        Item::Pair(p) if p.name == name.as_bytes() => Some(p),
+        _ => None,
+    }
+}
+
+/// Reads a record's metadata on the fast path: the three pairs first, in
+/// the order the writer puts them, for the current version.
+#[inline]
+pub fn read_meta(r: &mut Reader<'_>, name: &str, version: u32) -> Option<()> {
+    let p = named(r, SCHEMA)?;
+    if r.string(&p)? != name.as_bytes() {
+        return None;
+    }
+    let p = named(r, VERSION)?;
+    if r.number(&p)? != u64::from(version) {
+        return None;
+    }
+    let p = named(r, MIN_READER)?;
+    let min_reader = r.number(&p)?;
+    (min_reader != 0 && min_reader <= u64::from(u32::MAX)).then_some(())
+}
+
+/// Reads an enum's variant name on the fast path: the pair right after
+/// the metadata.
+#[inline]
+pub fn read_variant<'a>(r: &mut Reader<'a>) -> Option<&'a [u8]> {
+    let p = named(r, VARIANT)?;
+    r.string(&p)
+}
+
+/// `Field::read` of a record: a nested list.
+#[inline]
+pub fn read_nested<T: Snapshot>(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<T> {
+    r.begin_list(p)?;
+    T::read_record(r)
+}
+
+/// `Field::read_seq` of a record: an nvlist array, or `NULL`.
+pub fn read_nested_seq<T: Snapshot>(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Vec<T>> {
+    if Reader::is_null(p) {
+        return r.null(p).map(|_| Vec::new());
+    }
+    let n = r.begin_array(p)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        r.begin_element()?;
+        out.push(T::read_record(r)?);
+    }
+    Some(out)
 }

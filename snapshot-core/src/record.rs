@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::{Error, Result, Step, ValueFault};
 use crate::migrate;
 use crate::model::Field;
-use crate::nvlist::{NvList, Value, Writer};
+use crate::nvlist::{NvList, Reader, Value, Writer};
 use crate::schema::Schema;
 
 /// Name of the pair holding the schema name.
@@ -64,8 +64,17 @@ pub trait Snapshot: Field {
 
     /// Unpacks a packed nvlist (strictly) and reads the record in it, as
     /// [`Snapshot::from_nvlist`] does.
+    ///
+    /// A record in the current version, with nothing unusual in it, is
+    /// read straight from the bytes without building the nvlist; anything
+    /// else (older or newer versions, errors, big-endian input, list
+    /// flags) takes the path through [`NvList::unpack`], with the same
+    /// result.
     fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        Self::from_nvlist(&NvList::unpack(bytes)?)
+        match read_fast(bytes) {
+            Some(value) => Ok(value),
+            None => Self::from_nvlist(&NvList::unpack(bytes)?),
+        }
     }
 
     /// The record for a reader of `version`, applying the down steps in
@@ -110,10 +119,22 @@ pub trait Snapshot: Field {
     #[doc(hidden)]
     fn write_record(&self, w: &mut Writer, omit_defaults: bool);
 
+    /// Reads the metadata and fields of the list open in `r`, up to its
+    /// end, when the record is in the current version and every pair is
+    /// one the fast path reads; `None` otherwise.
+    #[doc(hidden)]
+    fn read_record(r: &mut Reader<'_>) -> Option<Self>;
+
     /// The value of an nvlist in the current shape, metadata pairs
     /// ignored: every other pair must be a field.
     #[doc(hidden)]
     fn decode_current(nv: &NvList) -> Result<Self>;
+}
+
+/// The fast path of [`Snapshot::from_bytes`].
+pub(crate) fn read_fast<T: Snapshot>(bytes: &[u8]) -> Option<T> {
+    let mut r = Reader::new(bytes)?;
+    T::read_record(&mut r)
 }
 
 /// Unpacks what the record writer packed, which is valid by construction.

@@ -38,6 +38,7 @@ pub fn fallback(input: &DeriveInput) -> TokenStream {
                 fn last_size() -> &'static __sp::AtomicUsize { ::core::unreachable!() }
                 fn write_record(&self, _: &mut __sp::Writer, _: bool) { ::core::unreachable!() }
                 fn decode_current(_: &__sp::NvList) -> __sp::Result<Self> { ::core::unreachable!() }
+                fn read_record(_: &mut __sp::Reader<'_>) -> __sp::Option<Self> { ::core::unreachable!() }
             }
             impl #impl_generics __sp::Field for #ident #ty_generics #where_clause {
                 fn to_value(&self) -> __sp::Value { ::core::unreachable!() }
@@ -62,9 +63,17 @@ fn impl_snapshot(cont: &Container) -> TokenStream {
     let name = cont.name();
     let version = cont.version();
     let schema = schema(cont);
-    let (encode, decode) = match &cont.body {
-        Body::Struct(fields) => (encode_struct(cont, fields), decode_struct(fields)),
-        Body::Enum(variants) => (encode_enum(cont, variants), decode_enum(variants)),
+    let (encode, decode, read) = match &cont.body {
+        Body::Struct(fields) => (
+            encode_struct(cont, fields),
+            decode_struct(fields),
+            read_struct(fields),
+        ),
+        Body::Enum(variants) => (
+            encode_enum(cont, variants),
+            decode_enum(variants),
+            read_enum(variants),
+        ),
     };
     quote! {
         const _: () = {
@@ -85,6 +94,9 @@ fn impl_snapshot(cont: &Container) -> TokenStream {
                 fn decode_current(nv: &__sp::NvList) -> __sp::Result<Self> {
                     #decode
                 }
+                fn read_record(r: &mut __sp::Reader<'_>) -> __sp::Option<Self> {
+                    #read
+                }
             }
             impl #impl_generics __sp::Field for #ident #ty_generics #where_clause {
                 fn to_value(&self) -> __sp::Value {
@@ -98,6 +110,15 @@ fn impl_snapshot(cont: &Container) -> TokenStream {
                 }
                 fn write_seq(items: &[Self], name: &str, w: &mut __sp::Writer) {
                     __sp::write_records(items, name, w)
+                }
+                fn read(r: &mut __sp::Reader<'_>, p: &__sp::Pair<'_>) -> __sp::Option<Self> {
+                    __sp::read_nested(r, p)
+                }
+                fn read_seq(
+                    r: &mut __sp::Reader<'_>,
+                    p: &__sp::Pair<'_>,
+                ) -> __sp::Option<__sp::vec::Vec<Self>> {
+                    __sp::read_nested_seq(r, p)
                 }
                 fn seq_to_value(items: &[Self]) -> __sp::Value {
                     __sp::records_to_value(items)
@@ -400,6 +421,89 @@ fn decode_enum(variants: &[Variant]) -> TokenStream {
         match __sp::variant(nv)? {
             #(#arms)*
             other => __sp::Err(__sp::unknown_variant(other)),
+        }
+    }
+}
+
+/// The fast path's field loop: reads the pairs of the open list into
+/// slots, giving up (`None`) on anything the checked path would refuse or
+/// that it reads differently, then builds `constructor`.
+fn read_fields(
+    fields: &[Field],
+    constructor: impl Fn(&dyn Fn(&Field) -> TokenStream) -> TokenStream,
+) -> TokenStream {
+    let slots = stored(fields).map(|f| {
+        let slot = binding(f);
+        let ty = f.ty;
+        quote!(let mut #slot: __sp::Option<#ty> = __sp::None;)
+    });
+    let arms = stored(fields).map(|f| {
+        let slot = binding(f);
+        let bytes = LitByteStr::new(f.name.as_bytes(), Span::call_site());
+        quote! {
+            #bytes => {
+                if #slot.is_some() {
+                    return __sp::None;
+                }
+                #slot = __sp::Some(__sp::Field::read(r, &p)?);
+            }
+        }
+    });
+    let value = |f: &Field| -> TokenStream {
+        if f.attrs.skip.get().is_some() {
+            return quote!(::core::default::Default::default());
+        }
+        let slot = binding(f);
+        match default_expr(f) {
+            Some(expr) => quote!(match #slot { __sp::Some(v) => v, __sp::None => #expr }),
+            None => quote!(#slot?),
+        }
+    };
+    let build = constructor(&value);
+    quote! {
+        #(#slots)*
+        loop {
+            match r.item()? {
+                __sp::Item::Close => break,
+                __sp::Item::Pair(p) => match p.name {
+                    #(#arms)*
+                    _ => return __sp::None,
+                },
+            }
+        }
+        __sp::Some(#build)
+    }
+}
+
+fn read_struct(fields: &[Field]) -> TokenStream {
+    let body = read_fields(fields, |value| {
+        let inits = fields.iter().map(|f| {
+            let member = &f.member;
+            let v = value(f);
+            quote!(#member: #v)
+        });
+        quote!(Self { #(#inits),* })
+    });
+    quote! {
+        __sp::read_meta(r, Self::NAME, Self::VERSION)?;
+        #body
+    }
+}
+
+fn read_enum(variants: &[Variant]) -> TokenStream {
+    let arms = variants.iter().map(|v| {
+        let name = LitByteStr::new(v.ident.to_string().as_bytes(), Span::call_site());
+        let body = read_fields(&v.fields, |value| {
+            let pattern = pattern(v, value);
+            quote!(Self::#pattern)
+        });
+        quote!(#name => { #body })
+    });
+    quote! {
+        __sp::read_meta(r, Self::NAME, Self::VERSION)?;
+        match __sp::read_variant(r)? {
+            #(#arms)*
+            _ => __sp::None,
         }
     }
 }

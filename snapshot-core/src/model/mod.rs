@@ -14,7 +14,7 @@ mod scalar;
 mod seq;
 
 use crate::error::{Error, Result, ValueFault};
-use crate::nvlist::{NvList, Value, Writer};
+use crate::nvlist::{NvList, Pair, Reader, Value, Writer};
 
 /// A Rust type that can be stored as the value of one nvlist pair, losslessly.
 ///
@@ -43,6 +43,22 @@ pub trait Field: Sized {
     /// [`Field::seq_to_value`], which is the default.
     fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
         w.value(name, &Self::seq_to_value(items));
+    }
+
+    /// Reads the value of the pair `p` straight from packed bytes: the fast
+    /// path of [`Snapshot::from_bytes`](crate::Snapshot::from_bytes). It
+    /// must give what [`Field::from_value`] gives, or `None`, which sends
+    /// the whole input to the checked path (that one also names faults).
+    /// The default always does.
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        let _ = (r, p);
+        None
+    }
+
+    /// [`Field::read`] for a sequence.
+    fn read_seq(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Vec<Self>> {
+        let _ = (r, p);
+        None
     }
 
     /// The value stored for a sequence of `Self` (`Vec<Self>`, `[Self; N]`).

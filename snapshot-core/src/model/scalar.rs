@@ -9,7 +9,7 @@
 
 use super::{wrong_type, Field};
 use crate::error::{Error, Result, ValueFault};
-use crate::nvlist::{NvString, Value, Writer};
+use crate::nvlist::{NvString, Pair, Reader, Value, Writer};
 
 fn out_of_range(ty: &'static str, value: impl ToString) -> Error {
     Error::value(ValueFault::OutOfRange {
@@ -70,6 +70,19 @@ fn write_bytes(name: &str, w: &mut Writer, bytes: &[u8]) {
     }
 }
 
+/// Reads a number array (or `NULL` for none) with `read` per number.
+#[inline]
+fn read_numbers_fast<T>(
+    r: &mut Reader<'_>,
+    p: &Pair<'_>,
+    read: impl Fn(u64) -> Option<T>,
+) -> Option<Vec<T>> {
+    if Reader::is_null(p) {
+        return r.null(p).map(|_| Vec::new());
+    }
+    r.numbers(p)?.map(read).collect()
+}
+
 macro_rules! unsigned {
     ($($t:ty),*) => {$(
         impl Field for $t {
@@ -82,6 +95,14 @@ macro_rules! unsigned {
             }
             fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
                 write_numbers(name, w, items.iter().map(|&x| x as u64));
+            }
+            #[inline]
+            fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+                <$t>::try_from(r.number(p)?).ok()
+            }
+            #[inline]
+            fn read_seq(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Vec<Self>> {
+                read_numbers_fast(r, p, |n| <$t>::try_from(n).ok())
             }
             fn from_value(value: &Value) -> Result<Self> {
                 let n = number(value)?;
@@ -111,6 +132,14 @@ macro_rules! signed {
             }
             fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
                 write_numbers(name, w, items.iter().map(|&x| x as i64 as u64));
+            }
+            #[inline]
+            fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+                <$t>::try_from(r.number(p)? as i64).ok()
+            }
+            #[inline]
+            fn read_seq(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Vec<Self>> {
+                read_numbers_fast(r, p, |n| <$t>::try_from(n as i64).ok())
             }
             fn from_value(value: &Value) -> Result<Self> {
                 let n = number(value)? as i64;
@@ -142,6 +171,17 @@ impl Field for u8 {
     }
     fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
         write_bytes(name, w, items);
+    }
+    #[inline]
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        u8::try_from(r.number(p)?).ok()
+    }
+    #[inline]
+    fn read_seq(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Vec<Self>> {
+        if Reader::is_null(p) {
+            return r.null(p).map(|_| Vec::new());
+        }
+        r.binary(p).map(<[u8]>::to_vec)
     }
     fn from_value(value: &Value) -> Result<Self> {
         let n = number(value)?;
@@ -180,6 +220,15 @@ impl Field for i8 {
             Value::Binary(items.iter().map(|&x| x as u8).collect())
         }
     }
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        i8::try_from(r.number(p)? as i64).ok()
+    }
+    fn read_seq(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Vec<Self>> {
+        if Reader::is_null(p) {
+            return r.null(p).map(|_| Vec::new());
+        }
+        r.binary(p).map(|b| b.iter().map(|&x| x as i8).collect())
+    }
     fn seq_from_value(value: &Value) -> Result<Vec<Self>> {
         match value {
             Value::Null => Ok(Vec::new()),
@@ -195,6 +244,16 @@ impl Field for i8 {
 impl Field for u128 {
     fn to_value(&self) -> Value {
         Value::NumberArray(vec![*self as u64, (*self >> 64) as u64])
+    }
+    fn write(&self, name: &str, w: &mut Writer) {
+        w.number_array(name, [*self as u64, (*self >> 64) as u64].into_iter());
+    }
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        let mut halves = r.numbers(p)?;
+        match (halves.next(), halves.next(), halves.next()) {
+            (Some(low), Some(high), None) => Some(u128::from(low) | u128::from(high) << 64),
+            _ => None,
+        }
     }
     fn from_value(value: &Value) -> Result<Self> {
         match value {
@@ -212,6 +271,12 @@ impl Field for u128 {
 impl Field for i128 {
     fn to_value(&self) -> Value {
         (*self as u128).to_value()
+    }
+    fn write(&self, name: &str, w: &mut Writer) {
+        (*self as u128).write(name, w);
+    }
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        u128::read(r, p).map(|x| x as i128)
     }
     fn from_value(value: &Value) -> Result<Self> {
         match value {
@@ -262,6 +327,12 @@ impl Field for f32 {
     fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
         write_numbers(name, w, items.iter().map(|&x| f32_to_bits64(x)));
     }
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        bits64_to_f32(r.number(p)?)
+    }
+    fn read_seq(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Vec<Self>> {
+        read_numbers_fast(r, p, bits64_to_f32)
+    }
     fn from_value(value: &Value) -> Result<Self> {
         f32_from_bits64(number(value)?)
     }
@@ -283,6 +354,12 @@ impl Field for f64 {
     }
     fn write_seq(items: &[Self], name: &str, w: &mut Writer) {
         write_numbers(name, w, items.iter().map(|x| x.to_bits()));
+    }
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        r.number(p).map(f64::from_bits)
+    }
+    fn read_seq(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Vec<Self>> {
+        read_numbers_fast(r, p, |n| Some(f64::from_bits(n)))
     }
     fn from_value(value: &Value) -> Result<Self> {
         Ok(f64::from_bits(number(value)?))
@@ -309,6 +386,16 @@ impl Field for bool {
         } else {
             w.bool_array(name, items);
         }
+    }
+    #[inline]
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        r.bool(p)
+    }
+    fn read_seq(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Vec<Self>> {
+        if Reader::is_null(p) {
+            return r.null(p).map(|_| Vec::new());
+        }
+        r.bools(p)
     }
     fn from_value(value: &Value) -> Result<Self> {
         match value {
@@ -348,6 +435,12 @@ impl Field for char {
     fn write(&self, name: &str, w: &mut Writer) {
         w.number(name, u64::from(*self));
     }
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        char_from(r.number(p)?).ok()
+    }
+    fn read_seq(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Vec<Self>> {
+        read_numbers_fast(r, p, |n| char_from(n).ok())
+    }
     fn from_value(value: &Value) -> Result<Self> {
         char_from(number(value)?)
     }
@@ -380,6 +473,13 @@ impl Field for String {
         } else {
             w.string(name, self.as_bytes());
         }
+    }
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        let bytes = match r.string(p) {
+            Some(s) => s,
+            None => r.binary(p)?,
+        };
+        String::from_utf8(bytes.to_vec()).ok()
     }
     fn from_value(value: &Value) -> Result<Self> {
         match value {

@@ -3,7 +3,7 @@
 
 use super::{positional, positional_values, wrong_type, Field};
 use crate::error::{Error, Result, ValueFault};
-use crate::nvlist::{NvList, Value, Writer};
+use crate::nvlist::{NvList, Pair, Reader, Value, Writer};
 
 /// A sequence is stored as its element type says ([`Field::seq_to_value`]).
 impl<T: Field> Field for Vec<T> {
@@ -14,6 +14,10 @@ impl<T: Field> Field for Vec<T> {
     }
     fn write(&self, name: &str, w: &mut Writer) {
         T::write_seq(self, name, w);
+    }
+    #[inline]
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        T::read_seq(r, p)
     }
     fn from_value(value: &Value) -> Result<Self> {
         T::seq_from_value(value)
@@ -29,6 +33,9 @@ impl<T: Field, const N: usize> Field for [T; N] {
     }
     fn write(&self, name: &str, w: &mut Writer) {
         T::write_seq(self, name, w);
+    }
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        T::read_seq(r, p)?.try_into().ok()
     }
     fn from_value(value: &Value) -> Result<Self> {
         let items = T::seq_from_value(value)?;
@@ -66,6 +73,15 @@ impl<T: Field> Field for Option<T> {
             Some(_) => w.value(name, &self.to_value()),
         }
     }
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        if Reader::is_null(p) {
+            r.null(p).map(|_| None)
+        } else if T::NULLABLE {
+            None
+        } else {
+            T::read(r, p).map(Some)
+        }
+    }
     fn from_value(value: &Value) -> Result<Self> {
         match value {
             Value::Null => Ok(None),
@@ -90,6 +106,9 @@ impl<T: Field> Field for Box<T> {
     }
     fn write(&self, name: &str, w: &mut Writer) {
         (**self).write(name, w);
+    }
+    fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
+        T::read(r, p).map(Box::new)
     }
     fn from_value(value: &Value) -> Result<Self> {
         T::from_value(value).map(Box::new)

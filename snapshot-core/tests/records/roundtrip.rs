@@ -5,7 +5,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use snapshot_core::{Field, NvList, Snapshot, Value};
 
-use crate::util::{round_trip, through_wire};
+use crate::util::{fast_agrees, round_trip, through_wire};
 
 #[derive(Snapshot, Debug, Clone, PartialEq)]
 #[snapshot(name = "ints")]
@@ -246,40 +246,56 @@ fn floats_bits(f: &Floats) -> (u32, u64, Vec<u32>, [u64; 2]) {
 proptest! {
     #[test]
     fn ints_round_trip(x in ints()) {
-        prop_assert_eq!(round_trip(&x), x);
+        let [fast, slow] = round_trip(&x);
+        prop_assert_eq!(fast, x.clone());
+        prop_assert_eq!(slow, x);
     }
 
     #[test]
     fn floats_round_trip_bit_exact(x in floats()) {
-        prop_assert_eq!(floats_bits(&round_trip(&x)), floats_bits(&x));
+        for y in round_trip(&x) {
+            prop_assert_eq!(floats_bits(&y), floats_bits(&x));
+        }
     }
 
     #[test]
     fn texts_round_trip(x in texts()) {
-        prop_assert_eq!(round_trip(&x), x);
+        let [fast, slow] = round_trip(&x);
+        prop_assert_eq!(fast, x.clone());
+        prop_assert_eq!(slow, x);
     }
 
     #[test]
     fn seqs_round_trip(x in seqs()) {
-        prop_assert_eq!(round_trip(&x), x);
+        let [fast, slow] = round_trip(&x);
+        prop_assert_eq!(fast, x.clone());
+        prop_assert_eq!(slow, x);
     }
 
     #[test]
     fn opts_round_trip(x in opts()) {
-        prop_assert_eq!(round_trip(&x), x);
+        let [fast, slow] = round_trip(&x);
+        prop_assert_eq!(fast, x.clone());
+        prop_assert_eq!(slow, x);
     }
 
     #[test]
     fn enums_round_trip(x in shape()) {
-        prop_assert_eq!(round_trip(&x), x);
+        let [fast, slow] = round_trip(&x);
+        prop_assert_eq!(fast, x.clone());
+        prop_assert_eq!(slow, x);
     }
 
     #[test]
     fn generics_round_trip(value in shape(), items in vec(shape(), 0..3), n in any::<Option<u8>>()) {
-        prop_assert_eq!(round_trip(&Generic { value: value.clone(), items: items.clone() }),
-                        Generic { value, items });
+        let generic = Generic { value, items };
+        for y in round_trip(&generic) {
+            prop_assert_eq!(y, generic.clone());
+        }
         let pair = Pair(n.unwrap_or(0), n.map(|_| Shape::Unit));
-        prop_assert_eq!(round_trip(&pair), pair);
+        for y in round_trip(&pair) {
+            prop_assert_eq!(y, pair.clone());
+        }
     }
 
     /// Every field type also works as a value nested in others.
@@ -293,9 +309,87 @@ proptest! {
     }
 }
 
+/// Records mixing every kind of pair the fast path reads, to mutate.
+#[derive(Snapshot, Debug, Clone, PartialEq)]
+#[snapshot(name = "mixed", version = 2)]
+struct Mixed {
+    ints: Ints,
+    shapes: Vec<Shape>,
+    bytes: Vec<u8>,
+    numbers: Vec<u16>,
+    bools: Vec<bool>,
+    text: String,
+    maybe: Option<i32>,
+    #[snapshot(since = 2, default)]
+    added: u8,
+}
+
+fn mixed() -> impl Strategy<Value = Mixed> {
+    (
+        ints(),
+        vec(shape(), 0..3),
+        vec(any::<u8>(), 0..4),
+        vec(any::<u16>(), 0..3),
+        vec(any::<bool>(), 0..3),
+        string(),
+        any::<Option<i32>>(),
+        any::<u8>(),
+    )
+        .prop_map(
+            |(ints, shapes, bytes, numbers, bools, text, maybe, added)| Mixed {
+                ints,
+                shapes,
+                bytes,
+                numbers,
+                bools,
+                text,
+                maybe,
+                added,
+            },
+        )
+}
+
+proptest! {
+    /// The fast path never accepts what the checked path refuses, and
+    /// reads what it reads, on inputs with bytes overwritten or cut.
+    #[test]
+    fn fast_path_agrees_on_mutated_input(
+        x in mixed(),
+        edits in vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+        cut in any::<Option<prop::sample::Index>>(),
+    ) {
+        let mut bytes = x.to_bytes();
+        let fast = snapshot_core::__private::read_fast::<Mixed>(&bytes);
+        prop_assert_eq!(fast.as_ref(), Some(&x), "the fast path reads every field of Mixed");
+        prop_assert_eq!(&round_trip(&x)[1], &x);
+        for (at, byte) in edits {
+            let at = at.index(bytes.len());
+            bytes[at] = byte;
+            fast_agrees::<Mixed>(&bytes);
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut.index(bytes.len()));
+            fast_agrees::<Mixed>(&bytes);
+        }
+    }
+
+    /// Numbers changed in place keep the input valid: both paths must read
+    /// the new values alike (or both refuse them).
+    #[test]
+    fn fast_path_agrees_on_edited_numbers(x in mixed(), at in any::<prop::sample::Index>(), n in any::<u64>()) {
+        let mut bytes = x.to_bytes();
+        let at = at.index(bytes.len() - 8);
+        bytes[at..at + 8].copy_from_slice(&n.to_le_bytes());
+        fast_agrees::<Mixed>(&bytes);
+        if let Some(fast) = snapshot_core::__private::read_fast::<Mixed>(&bytes) {
+            prop_assert_eq!(Mixed::from_bytes(&bytes).unwrap(), fast);
+        }
+    }
+}
+
 #[test]
 fn unit_struct_round_trips() {
-    assert_eq!(round_trip(&Nothing), Nothing);
+    assert_eq!(round_trip(&Nothing), [Nothing, Nothing]);
 }
 
 #[test]
