@@ -80,7 +80,13 @@ fn read_numbers_fast<T>(
     if Reader::is_null(p) {
         return r.null(p).map(|_| Vec::new());
     }
-    r.numbers(p)?.map(read).collect()
+    // Not `collect::<Option<_>>()`: it cannot size the vector up front.
+    let numbers = r.numbers(p)?;
+    let mut out = Vec::with_capacity(numbers.len());
+    for n in numbers {
+        out.push(read(n)?);
+    }
+    Some(out)
 }
 
 macro_rules! unsigned {
