@@ -49,7 +49,7 @@ fn decode(c: &mut Criterion) {
         rawed.len()
     );
     let mut g = c.benchmark_group("decode");
-    g.bench_function("snapshot (from_bytes: unpack + from_nvlist)", |b| {
+    g.bench_function("snapshot (from_bytes)", |b| {
         b.iter(|| DeviceState::from_bytes(black_box(&packed)).unwrap())
     });
     let tree = NvList::unpack(&packed).unwrap();

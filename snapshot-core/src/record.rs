@@ -28,7 +28,51 @@ pub(crate) fn is_meta(name: &[u8]) -> bool {
 }
 
 /// A versioned record type. Derive it: see the `Snapshot` derive for the
-/// attributes.
+/// attributes, and `docs/data-model.md` for what is stored.
+///
+/// ```
+/// use snapshot_core::{MigrationError, NvList, Snapshot};
+///
+/// #[derive(Snapshot, Debug, PartialEq)]
+/// #[snapshot(name = "vrtc", version = 3)]
+/// #[snapshot(removed(field = "century", since = 3))]
+/// #[snapshot(migrate(from = 2, up = rtc_v2_to_v3, down = rtc_v3_to_v2))]
+/// pub struct Rtc {
+///     pub addr: u32,
+///     #[snapshot(rename_from = "base_rtctime", renamed_in = 3)]
+///     pub base_time: i64,
+///     #[snapshot(since = 2, default)]
+///     pub nvram: Vec<u8>,
+///     #[snapshot(skip)]
+///     pub cached: Option<u64>,
+/// }
+///
+/// /// Version 3 counts the century in `base_rtctime` instead of a field.
+/// fn rtc_v2_to_v3(nv: &mut NvList) -> Result<(), MigrationError> {
+///     let century = nv.get_number("century")?;
+///     let time = nv.get_number("base_rtctime")? as i64;
+///     nv.insert("base_rtctime", (time + century as i64 * 100) as u64);
+///     Ok(())
+/// }
+///
+/// fn rtc_v3_to_v2(nv: &mut NvList) -> Result<(), MigrationError> {
+///     let time = nv.get_number("base_rtctime")? as i64;
+///     nv.insert("century", (time / 100) as u64);
+///     nv.insert("base_rtctime", (time % 100) as u64);
+///     Ok(())
+/// }
+///
+/// let rtc = Rtc { addr: 0x70, base_time: 2024, nvram: vec![], cached: Some(1) };
+/// let bytes = rtc.to_bytes();
+/// let back = Rtc::from_bytes(&bytes).unwrap();
+/// assert_eq!(back, Rtc { cached: None, ..rtc });
+///
+/// // Written for a version-2 reader, and read back from it.
+/// let v2 = back.to_nvlist_for(2).unwrap();
+/// assert_eq!(v2.get_number("century").unwrap(), 20);
+/// assert_eq!(v2.get_number("base_rtctime").unwrap(), 24);
+/// assert_eq!(Rtc::from_nvlist(&v2).unwrap(), back);
+/// ```
 pub trait Snapshot: Field {
     /// The stored schema name.
     #[doc(hidden)]

@@ -187,7 +187,7 @@ fn field_schemas(fields: &[Field]) -> Vec<TokenStream> {
                         attr::Default::Trait => "Default::default()".to_owned(),
                         attr::Default::Path(p) => type_name(&p),
                     };
-                    quote!(__sp::Some(__sp::Default {
+                    quote!(__sp::Some(__sp::DefaultValue {
                         source: #source,
                         value: || __sp::Field::to_value(&#expr),
                     }))

@@ -52,14 +52,14 @@ pub struct FieldSchema {
     /// The version that added the field (1 for an original field).
     pub since: u32,
     /// The value used when the field is not stored, for added fields.
-    pub default: Option<Default>,
+    pub default: Option<DefaultValue>,
     /// Names the field was stored under before, oldest first.
     pub former_names: Vec<FormerName>,
 }
 
 /// The default of an added field.
 #[derive(Clone, Debug)]
-pub struct Default {
+pub struct DefaultValue {
     /// Where it comes from: `Default::default()` or the path of a function.
     pub source: &'static str,
     /// The default, as stored: a downgrade drops the field only when it
