@@ -6,7 +6,7 @@ pub use crate::model::Field;
 pub use crate::nvlist::{Item, NvList, Pair, Reader, Value, Writer};
 pub use crate::record::{Snapshot, MIN_READER, SCHEMA, VARIANT, VERSION};
 pub use crate::schema::{
-    Body, DefaultValue, FieldSchema, FormerName, Migration, Removed, Schema, Variant,
+    Body, DefaultValue, FieldSchema, FormerName, Migration, Removed, Schema, Variant, Widened,
 };
 pub use std::option::Option::{self, None, Some};
 pub use std::result::Result::{Err, Ok};

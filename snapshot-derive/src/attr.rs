@@ -93,6 +93,8 @@ pub struct Field {
     pub since: Attr<Version>,
     pub default: Attr<Default>,
     pub skip: Attr<()>,
+    pub widened_from: Attr<syn::Type>,
+    pub widened_in: Attr<Version>,
 }
 
 impl Field {
@@ -102,6 +104,8 @@ impl Field {
             || self.renamed_in.get().is_some()
             || self.since.get().is_some()
             || self.default.get().is_some()
+            || self.widened_from.get().is_some()
+            || self.widened_in.get().is_some()
     }
 }
 
@@ -277,6 +281,8 @@ impl Field {
             since: Attr::none(SINCE),
             default: Attr::none(DEFAULT),
             skip: Attr::none(SKIP),
+            widened_from: Attr::none(WIDENED_FROM),
+            widened_in: Attr::none(WIDENED_IN),
         };
         each_item(cx, attrs, |meta| {
             if meta.path == RENAME_FROM {
@@ -301,10 +307,18 @@ impl Field {
                 }
             } else if meta.path == SKIP {
                 out.skip.set(cx, &meta.path, ());
+            } else if meta.path == WIDENED_FROM {
+                if let Some(ty) = parse::<syn::Type>(cx, meta) {
+                    out.widened_from.set(cx, &meta.path, ty);
+                }
+            } else if meta.path == WIDENED_IN {
+                if let Some(v) = version(cx, meta) {
+                    out.widened_in.set(cx, &meta.path, v);
+                }
             } else {
                 cx.syn_error(meta.error(
                     "unknown snapshot field attribute: expected `since`, `default`, \
-                     `rename_from`, `renamed_in` or `skip`",
+                     `rename_from`, `renamed_in`, `widened_from`, `widened_in` or `skip`",
                 ));
             }
         });

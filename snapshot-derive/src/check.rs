@@ -153,6 +153,20 @@ fn check_field(cx: &Ctxt, cont: &Container, field: &Field) {
         (None, Some(v)) => cx.error_spanned_by(v, "`renamed_in` needs `rename_from = \"...\"`"),
         (None, None) => {}
     }
+    // A widening happens in a version after the field exists.
+    match (attrs.widened_from.get(), attrs.widened_in.get()) {
+        (Some(_), Some(v)) if v.value <= since || v.value > version => cx.error_spanned_by(
+            v,
+            format!(
+                "`widened_in = {}` must be after the field's first version {since} \
+                 and at most the current version {version}",
+                v.value
+            ),
+        ),
+        (Some(ty), None) => cx.error_spanned_by(ty, "`widened_from` needs `widened_in = N`"),
+        (None, Some(v)) => cx.error_spanned_by(v, "`widened_in` needs `widened_from = type`"),
+        _ => {}
+    }
 }
 
 /// Every stored name, current, former or removed, means one field: a
@@ -204,6 +218,8 @@ fn check_variant_field(cx: &Ctxt, field: &Field) {
         attrs.default.tokens(),
         attrs.rename_from.tokens(),
         attrs.renamed_in.tokens(),
+        attrs.widened_from.tokens(),
+        attrs.widened_in.tokens(),
     ];
     for t in tokens.into_iter().flatten() {
         cx.error_spanned_by(

@@ -167,6 +167,18 @@ fn default_expr(field: &Field) -> Option<TokenStream> {
     })
 }
 
+/// For a widened field: the older type's name, the version that widened
+/// it, and a function checking that a stored value fits the older type
+/// (spanned at the attribute, where a type without `Field` is reported).
+fn widened(field: &Field) -> Option<(String, u32, TokenStream)> {
+    let from = field.attrs.widened_from.get()?;
+    let widened_in = field.attrs.widened_in.get()?.value;
+    let fits = quote_spanned! {from.span()=>
+        |value: &__sp::Value| <#from as __sp::Field>::from_value(value).map(|_| ())
+    };
+    Some((type_name(from), widened_in, fits))
+}
+
 fn since(field: &Field) -> u32 {
     field.attrs.since.get().map_or(1, |v| v.value)
 }
@@ -201,12 +213,19 @@ fn field_schemas(fields: &[Field]) -> Vec<TokenStream> {
                 }
                 _ => quote!(),
             };
+            let widened = match widened(f) {
+                Some((from, widened_in, fits)) => quote! {
+                    __sp::Some(__sp::Widened { from: #from, widened_in: #widened_in, fits: #fits })
+                },
+                None => quote!(__sp::None),
+            };
             quote!(__sp::FieldSchema {
                 name: #name,
                 ty: #ty,
                 since: #since,
                 default: #default,
                 former_names: __sp::vec![#former],
+                widened: #widened,
             })
         })
         .collect()
@@ -265,8 +284,21 @@ fn push_fields(fields: &[Field], access: impl Fn(&Field) -> TokenStream) -> Vec<
             let name = &f.name;
             let value = access(f);
             let since = since(f);
+            // A value that does not fit the older type needs a reader of
+            // the widened version at least.
+            let widening = match widened(f) {
+                Some((_, widened_in, fits)) => quote! {
+                    if (#fits)(&__sp::Field::to_value(#value)).is_err() {
+                        min_reader = min_reader.max(#widened_in);
+                    }
+                },
+                None => quote!(),
+            };
             if since == 1 {
-                return quote!(__sp::Field::write(#value, #name, w););
+                return quote! {
+                    #widening
+                    __sp::Field::write(#value, #name, w);
+                };
             }
             let is_default = match default_expr(f) {
                 Some(expr) => quote! {
@@ -278,6 +310,7 @@ fn push_fields(fields: &[Field], access: impl Fn(&Field) -> TokenStream) -> Vec<
             quote! {
                 if !(#is_default) {
                     min_reader = min_reader.max(#since);
+                    #widening
                     __sp::Field::write(#value, #name, w);
                 }
             }

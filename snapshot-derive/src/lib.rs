@@ -144,6 +144,30 @@ use syn::{parse_macro_input, DeriveInput};
 /// assert_eq!(Rtc::from_nvlist(&v2).unwrap(), Rtc { base_time: -1 });
 /// ```
 ///
+/// `widened_from = type, widened_in = N` records that the field had the
+/// narrower `type` before version `N` (`u16` before `u32`, `i32` before
+/// `i64`, `f32` before `f64`). Reading older records needs nothing, since
+/// they share one stored form; the attribute lets writing for an older
+/// reader refuse a value that does not fit the older type instead of
+/// leaving the older reader to fail, and raises the record's minimum
+/// reader when the value does not fit.
+///
+/// ```
+/// use snapshot_core::Snapshot;
+///
+/// #[derive(Snapshot, Debug, PartialEq)]
+/// #[snapshot(name = "pit", version = 2)]
+/// struct Pit {
+///     #[snapshot(widened_from = u16, widened_in = 2)]
+///     count: u32,
+/// }
+///
+/// assert!(Pit { count: 65_535 }.to_nvlist_for(1).is_ok());
+/// let err = Pit { count: 65_536 }.to_nvlist_for(1).unwrap_err();
+/// assert_eq!(err.to_string(), "pit.count: 65536 does not fit u16 (converting v2 -> v1)");
+/// assert_eq!(Pit { count: 65_536 }.to_nvlist().get_number(".min_reader").unwrap(), 2);
+/// ```
+///
 /// `skip` leaves a runtime-only field out; it is `Default::default()`
 /// after decoding.
 ///

@@ -23,6 +23,8 @@ pub const RENAME_FROM: Symbol = Symbol("rename_from");
 pub const RENAMED_IN: Symbol = Symbol("renamed_in");
 pub const DEFAULT: Symbol = Symbol("default");
 pub const SKIP: Symbol = Symbol("skip");
+pub const WIDENED_FROM: Symbol = Symbol("widened_from");
+pub const WIDENED_IN: Symbol = Symbol("widened_in");
 
 impl PartialEq<Symbol> for Path {
     fn eq(&self, word: &Symbol) -> bool {

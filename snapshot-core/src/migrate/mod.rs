@@ -8,9 +8,10 @@
 //! their default when the record is decoded.
 //!
 //! Downgrading `s -> s-1` undoes that in reverse order: the renames of `s`
-//! are undone, the `down` migration runs, and each field added in `s` must
-//! then hold its default, which is dropped; any other value is an error,
-//! because the older reader would lose it.
+//! are undone, the `down` migration runs, each field widened in `s` must
+//! hold a value that fits its older type, and each field added in `s` must
+//! hold its default, which is dropped; anything else is an error, because
+//! the older reader would lose or misread it.
 
 use crate::error::{Error, ErrorKind, MigrationError, Result, Step, ValueFault};
 use crate::model::Field;
@@ -90,6 +91,15 @@ pub(crate) fn downgrade(nv: &mut NvList, schema: &Schema, to: u32) -> Result<()>
                 .down
                 .ok_or_else(|| Error::value(ValueFault::NoDowngrade).in_step(step))?;
             run(nv, down, step)?;
+        }
+        for field in schema.fields() {
+            let Some(widened) = field.widened.as_ref().filter(|w| w.widened_in == s) else {
+                continue;
+            };
+            let name = field.name_at(s - 1);
+            if let Some(value) = nv.get(name) {
+                (widened.fits)(value).map_err(|e| e.in_field(name).in_step(step))?;
+            }
         }
         for field in schema.fields().iter().filter(|f| f.since == s) {
             let name = field.name_at(s);

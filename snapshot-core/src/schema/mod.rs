@@ -55,6 +55,21 @@ pub struct FieldSchema {
     pub default: Option<DefaultValue>,
     /// Names the field was stored under before, oldest first.
     pub former_names: Vec<FormerName>,
+    /// The narrower type the field had before a widening.
+    pub widened: Option<Widened>,
+}
+
+/// A widening of a field's type (`u16` to `u32`): older records read with
+/// no help, and a record written for an older reader must hold a value
+/// that fits the older type.
+#[derive(Clone, Debug)]
+pub struct Widened {
+    /// The older type, as written in the source.
+    pub from: &'static str,
+    /// The first version with the wider type.
+    pub widened_in: u32,
+    /// Whether a stored value fits the older type; the error says why not.
+    pub fits: fn(&Value) -> crate::Result<()>,
 }
 
 /// The default of an added field.
@@ -149,6 +164,7 @@ mod tests {
                     renamed_in: 4,
                 },
             ],
+            widened: None,
         };
         let names: Vec<_> = (1..=5).map(|v| field.name_at(v)).collect();
         assert_eq!(names, ["a", "b", "b", "c", "c"]);

@@ -37,7 +37,7 @@ mod v2 {
         /// Nanoseconds since v2.
         pub base_rtctime: i64,
         pub century: u8,
-        /// Widened from u16 in v2.
+        #[snapshot(widened_from = u16, widened_in = 2)]
         pub status: u32,
         #[snapshot(since = 2, default)]
         pub nvram: Vec<u8>,
@@ -58,6 +58,7 @@ struct Rtc {
     alarm: Option<u64>,
     #[snapshot(rename_from = "base_rtctime", renamed_in = 3)]
     base_time: i64,
+    #[snapshot(widened_from = u16, widened_in = 2)]
     status: u32,
     #[snapshot(since = 3)]
     periodic: bool,
@@ -81,9 +82,9 @@ fn nanos_to_seconds(nv: &mut NvList) -> Result<(), MigrationError> {
         ));
     }
     nv.insert("base_rtctime", (nanos / NANOS) as u64);
-    // v1 keeps the time as i32 seconds and the status as u16.
+    // v1 keeps the time as i32 seconds: the type changes with the unit, so
+    // this migration checks the fit (`status` is declared widened instead).
     migrate::check_fits::<i32>(nv, "base_rtctime")?;
-    migrate::check_fits::<u16>(nv, "status")?;
     Ok(())
 }
 
@@ -251,7 +252,16 @@ fn downgrade_refuses_a_value_that_does_not_fit() {
     let err = rtc.to_nvlist_for(1).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "vrtc: migration v2 -> v1 failed: status: 65600 does not fit u16"
+        "vrtc.status: 65600 does not fit u16 (converting v2 -> v1)"
+    );
+    let rtc = Rtc {
+        base_time: i64::from(i32::MAX) * NANOS + NANOS,
+        ..current()
+    };
+    let err = rtc.to_nvlist_for(1).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "vrtc: migration v2 -> v1 failed: base_rtctime: 2147483648 does not fit i32"
     );
     let rtc = Rtc {
         base_time: NANOS / 2,
@@ -320,7 +330,8 @@ mod forward {
     #[derive(Snapshot, Debug, PartialEq)]
     #[snapshot(name = "pit", version = 2)]
     struct Pit {
-        count: u16,
+        #[snapshot(widened_from = u16, widened_in = 2)]
+        count: u32,
         #[snapshot(since = 2, default = latch_default)]
         latch: u32,
     }
@@ -357,5 +368,30 @@ mod forward {
         assert!(old::Pit::from_nvlist(&nv).is_err());
         let err = Pit { count: 9, latch: 1 }.to_nvlist_for(1).unwrap_err();
         assert_eq!(err.path(), Some("pit.latch"));
+    }
+
+    #[test]
+    fn a_value_beyond_the_older_type_needs_the_newer_reader() {
+        let pit = Pit {
+            count: 70_000,
+            latch: 0xffff,
+        };
+        let nv = pit.to_nvlist();
+        assert_eq!(nv.get_number(".min_reader").unwrap(), 2);
+        assert!(old::Pit::from_nvlist(&nv).is_err());
+        let err = pit.to_nvlist_for(1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pit.count: 70000 does not fit u16 (converting v2 -> v1)"
+        );
+        let fits = Pit {
+            count: 65_535,
+            latch: 0xffff,
+        };
+        let nv = fits.to_nvlist_for(1).unwrap();
+        assert_eq!(
+            old::Pit::from_nvlist(&nv).unwrap(),
+            old::Pit { count: 65_535 }
+        );
     }
 }
