@@ -90,6 +90,13 @@ struct Generic<T> {
 }
 
 #[derive(Snapshot, Debug, Clone, PartialEq)]
+#[snapshot(name = "either")]
+enum Either<A, B> {
+    Left(A),
+    Right { b: B },
+}
+
+#[derive(Snapshot, Debug, Clone, PartialEq)]
 #[snapshot(name = "tuple_struct")]
 struct Pair(u8, Option<Shape>);
 
@@ -291,6 +298,10 @@ proptest! {
         let generic = Generic { value, items };
         for y in round_trip(&generic) {
             prop_assert_eq!(y, generic.clone());
+        }
+        let either: Vec<Either<u8, Shape>> = vec![Either::Left(n.unwrap_or(1)), Either::Right { b: Shape::Unit }];
+        for y in round_trip(&Generic { value: either[0].clone(), items: either.clone() }) {
+            prop_assert_eq!(y.items, either.clone());
         }
         let pair = Pair(n.unwrap_or(0), n.map(|_| Shape::Unit));
         for y in round_trip(&pair) {
