@@ -67,7 +67,240 @@ pub enum ErrorKind {
         /// Why it cannot be stored.
         reason: InvalidPair,
     },
+    /// A value of a record could not be read as its Rust type, or could not
+    /// be written for an older reader.
+    Value {
+        /// Path of the value from the outermost record
+        /// (`vhpet.timers[3].compval`).
+        path: String,
+        /// The version conversion under way, when the record was stored in
+        /// (or is written for) another version than the current one.
+        step: Option<Step>,
+        /// What is wrong with the value.
+        fault: ValueFault,
+    },
+    /// A migration function of a record failed.
+    Migration {
+        /// Path of the record from the outermost record.
+        path: String,
+        /// The step the migration performs.
+        step: Step,
+        /// What the migration reported.
+        source: MigrationError,
+    },
 }
+
+/// A conversion of a record between two versions, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The version converted from.
+    pub from: u32,
+    /// The version converted to.
+    pub to: u32,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{} -> v{}", self.from, self.to)
+    }
+}
+
+/// What is wrong with a value of a record (see [`ErrorKind::Value`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ValueFault {
+    /// The pair has another type than the Rust type is stored as.
+    WrongType {
+        /// What the Rust type is stored as (`number`, `binary or null`).
+        expected: &'static str,
+        /// The type found.
+        found: Type,
+    },
+    /// A number does not fit the Rust type: it is never truncated.
+    OutOfRange {
+        /// The Rust type.
+        ty: &'static str,
+        /// The stored value, as text.
+        value: String,
+    },
+    /// A number is not a Unicode scalar value, so not a `char`.
+    InvalidChar(u64),
+    /// A string or binary read as `String` is not UTF-8.
+    NotUtf8,
+    /// A fixed-size array was stored with another length.
+    BadLength {
+        /// The length of the Rust array.
+        expected: usize,
+        /// The stored length.
+        found: usize,
+    },
+    /// A positional list (tuple, generic sequence) has a pair whose name is
+    /// not its position.
+    BadPosition {
+        /// The position.
+        index: usize,
+    },
+    /// A field the record needs is not stored.
+    Missing,
+    /// A metadata pair of records is missing: the list is not a record.
+    NotARecord {
+        /// The missing pair (`.schema`, `.version`, ...).
+        missing: &'static str,
+    },
+    /// A stored field is neither current, former, nor declared removed:
+    /// refused, since dropping it would lose state silently.
+    Unknown,
+    /// A field is stored twice (possible only in a `NO_UNIQUE` list).
+    Duplicate,
+    /// The record belongs to another schema.
+    WrongSchema {
+        /// The schema of the Rust type.
+        expected: String,
+        /// The stored schema name.
+        found: String,
+    },
+    /// The record is newer than this build, and says this build cannot read
+    /// it losslessly.
+    TooNew {
+        /// The stored version.
+        stored: u32,
+        /// The oldest reader version the record says it needs.
+        min_reader: u32,
+        /// This build's version of the record.
+        reader: u32,
+    },
+    /// A version outside `1..=current` was asked for.
+    UnsupportedVersion {
+        /// The version asked for.
+        target: u32,
+        /// The current version.
+        current: u32,
+    },
+    /// A step down has no down migration.
+    NoDowngrade,
+    /// A field added after the target version holds a non-default value,
+    /// which the older reader would lose.
+    NotDefault {
+        /// The version that added the field.
+        since: u32,
+    },
+    /// The variant name is not a variant of the enum.
+    UnknownVariant(String),
+}
+
+impl fmt::Display for ValueFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueFault::WrongType { expected, found } => {
+                write!(f, "expected {expected}, found {found}")
+            }
+            ValueFault::OutOfRange { ty, value } => write!(f, "{value} does not fit {ty}"),
+            ValueFault::InvalidChar(n) => write!(f, "{n:#x} is not a char"),
+            ValueFault::NotUtf8 => f.write_str("string is not UTF-8"),
+            ValueFault::BadLength { expected, found } => {
+                write!(f, "expected {expected} items, found {found}")
+            }
+            ValueFault::BadPosition { index } => {
+                write!(
+                    f,
+                    "pair {index} of a positional list is not named `{index}`"
+                )
+            }
+            ValueFault::Missing => f.write_str("missing"),
+            ValueFault::NotARecord { missing } => write!(f, "not a record: no `{missing}` pair"),
+            ValueFault::Unknown => {
+                f.write_str("unknown field (neither current, former, nor declared removed)")
+            }
+            ValueFault::Duplicate => f.write_str("stored twice"),
+            ValueFault::WrongSchema { expected, found } => {
+                write!(f, "record of schema `{found}`, expected `{expected}`")
+            }
+            ValueFault::TooNew {
+                stored,
+                min_reader,
+                reader,
+            } => write!(
+                f,
+                "stored version {stored} is newer than this build's version {reader} \
+                 and needs a reader of version {min_reader} or later"
+            ),
+            ValueFault::UnsupportedVersion { target, current } => {
+                write!(
+                    f,
+                    "cannot write version {target}: versions are 1..={current}"
+                )
+            }
+            ValueFault::NoDowngrade => f.write_str("no down migration for this step"),
+            ValueFault::NotDefault { since } => write!(
+                f,
+                "added in version {since} and holds a non-default value \
+                 that an older reader would lose"
+            ),
+            ValueFault::UnknownVariant(name) => write!(f, "unknown variant `{name}`"),
+        }
+    }
+}
+
+/// The error of a migration function. `?` converts an nvlist [`Error`]
+/// (a missing pair, a wrong type) into it, so getters work inside
+/// migrations.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MigrationError(Box<MigrationErrorKind>);
+
+/// What a migration function reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MigrationErrorKind {
+    /// An nvlist operation failed.
+    NvList(Error),
+    /// A stored value cannot be converted (a number too large for the
+    /// older type, an impossible combination), in the function's words.
+    Invalid {
+        /// The pair concerned.
+        name: String,
+        /// Why it cannot be converted.
+        reason: String,
+    },
+}
+
+impl MigrationError {
+    /// A value that cannot be converted: `name` is the pair, `reason` says
+    /// why.
+    pub fn invalid(name: impl Into<String>, reason: impl Into<String>) -> MigrationError {
+        MigrationError(Box::new(MigrationErrorKind::Invalid {
+            name: name.into(),
+            reason: reason.into(),
+        }))
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &MigrationErrorKind {
+        &self.0
+    }
+}
+
+impl From<Error> for MigrationError {
+    fn from(e: Error) -> MigrationError {
+        MigrationError(Box::new(MigrationErrorKind::NvList(e)))
+    }
+}
+
+impl fmt::Debug for MigrationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for MigrationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.0 {
+            MigrationErrorKind::NvList(e) => fmt::Display::fmt(e, f),
+            MigrationErrorKind::Invalid { name, reason } => write!(f, "`{name}`: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for MigrationError {}
 
 /// A rule of the packed nvlist format, broken by the input.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -229,6 +462,71 @@ impl Error {
         .into()
     }
 
+    /// A fault of a value at the current position; callers up the stack
+    /// prepend the path with [`Error::in_field`] and [`Error::in_index`].
+    pub(crate) fn value(fault: ValueFault) -> Error {
+        ErrorKind::Value {
+            path: String::new(),
+            step: None,
+            fault,
+        }
+        .into()
+    }
+
+    /// The path of a value or migration error, if it has one.
+    pub fn path(&self) -> Option<&str> {
+        match &*self.0 {
+            ErrorKind::Value { path, .. } | ErrorKind::Migration { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Prepends a field (or record) name to the path of a value error.
+    /// Paths are only built on the error path, so decoding stays free of
+    /// string work.
+    #[doc(hidden)]
+    pub fn in_field(mut self, name: &str) -> Error {
+        if let Some(path) = self.path_mut() {
+            let sep = if path.is_empty() || path.starts_with('[') {
+                ""
+            } else {
+                "."
+            };
+            *path = format!("{name}{sep}{path}");
+        }
+        self
+    }
+
+    /// Prepends an array index to the path of a value error.
+    #[doc(hidden)]
+    pub fn in_index(mut self, index: usize) -> Error {
+        if let Some(path) = self.path_mut() {
+            let sep = if path.is_empty() || path.starts_with('[') {
+                ""
+            } else {
+                "."
+            };
+            *path = format!("[{index}]{sep}{path}");
+        }
+        self
+    }
+
+    /// Records the version step under way, unless an inner record already
+    /// recorded its own.
+    pub(crate) fn in_step(mut self, new: Step) -> Error {
+        if let ErrorKind::Value { step, .. } = &mut *self.0 {
+            step.get_or_insert(new);
+        }
+        self
+    }
+
+    fn path_mut(&mut self) -> Option<&mut String> {
+        match &mut *self.0 {
+            ErrorKind::Value { path, .. } | ErrorKind::Migration { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
     pub(crate) fn parse(line: u32, column: u32, message: impl Into<String>) -> Error {
         ErrorKind::Parse {
             line,
@@ -275,6 +573,16 @@ impl fmt::Display for Error {
             } => write!(f, "`{name}`: expected {expected}, found {found}"),
             ErrorKind::NotUtf8 { name } => write!(f, "`{name}`: string is not UTF-8"),
             ErrorKind::InvalidPair { name, reason } => write!(f, "pair `{name}`: {reason}"),
+            ErrorKind::Value { path, step, fault } => {
+                write!(f, "{path}: {fault}")?;
+                match step {
+                    Some(step) => write!(f, " (converting {step})"),
+                    None => Ok(()),
+                }
+            }
+            ErrorKind::Migration { path, step, source } => {
+                write!(f, "{path}: migration {step} failed: {source}")
+            }
         }
     }
 }

@@ -2,8 +2,20 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod migrate;
+pub mod model;
 pub mod nvlist;
+pub mod record;
+pub mod schema;
 pub mod text;
 
-pub use error::{Error, ErrorKind, Result};
+#[doc(hidden)]
+pub mod __private;
+
+pub use error::{Error, ErrorKind, MigrationError, Result};
+pub use model::Field;
 pub use nvlist::{Flags, NvList, NvString, Type, Value};
+pub use record::Snapshot;
+pub use schema::Schema;
+#[doc(inline)]
+pub use snapshot_derive::Snapshot;

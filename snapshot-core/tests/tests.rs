@@ -14,3 +14,12 @@ mod nv {
     mod text;
     mod vectors;
 }
+
+/// Records through `#[derive(Snapshot)]`: the data model, evolution across
+/// versions, and the errors users see.
+mod records {
+    mod errors;
+    mod evolution;
+    mod roundtrip;
+    mod util;
+}

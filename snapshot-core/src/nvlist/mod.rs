@@ -9,13 +9,17 @@
 
 mod decode;
 mod encode;
+mod reader;
 mod serde_impl;
 mod string;
 mod value;
 mod wire;
+mod writer;
 
 pub use decode::DecodeOptions;
+pub use reader::{Item, Pair, Reader, MAX_DEPTH};
 pub use value::{Flags, NvList, NvString, Type, Value, NAME_MAX};
+pub use writer::Writer;
 
 use crate::error::Result;
 

@@ -507,6 +507,13 @@ impl NvList {
         Ok(true)
     }
 
+    /// Appends a pair its caller knows to be valid and new: the data model,
+    /// which never produces an empty array or a NUL, and numbers its pairs.
+    pub(crate) fn push_unchecked(&mut self, name: NvString, value: Value) {
+        debug_assert!(Self::check_pair(&name, &value).is_ok());
+        self.pairs.push((name, value));
+    }
+
     /// A list of pairs the decoder has already checked.
     pub(crate) fn from_parts(flags: Flags, pairs: Vec<(NvString, Value)>) -> NvList {
         NvList { flags, pairs }

@@ -1,0 +1,120 @@
+//! The migration engine: moves a record's nvlist between versions, one
+//! step at a time.
+//!
+//! Upgrading step `s -> s+1` runs the declared `up` migration from `s` on
+//! the stored shape of `s` (so it still sees fields about to be renamed or
+//! removed), then renames the fields renamed in `s+1` and drops the fields
+//! removed in `s+1`. Fields added in `s+1` that are still missing take
+//! their default when the record is decoded.
+//!
+//! Downgrading `s -> s-1` undoes that in reverse order: the renames of `s`
+//! are undone, the `down` migration runs, each field widened in `s` must
+//! hold a value that fits its older type, and each field added in `s` must
+//! hold its default, which is dropped; anything else is an error, because
+//! the older reader would lose or misread it.
+
+use crate::error::{Error, ErrorKind, MigrationError, Result, Step, ValueFault};
+use crate::model::Field;
+use crate::nvlist::NvList;
+use crate::record::{MIN_READER, VERSION};
+use crate::schema::{MigrateFn, Schema};
+
+/// Checks, in a down migration, that the pair `name` fits the older type
+/// `T`: a widened field (`u16` to `u32`) goes back only when its value fits,
+/// never truncated.
+///
+/// ```
+/// use snapshot_core::{migrate, NvList};
+///
+/// let nv = NvList::new().with("status", 70_000u64);
+/// let err = migrate::check_fits::<u16>(&nv, "status").unwrap_err();
+/// assert_eq!(err.to_string(), "status: 70000 does not fit u16");
+/// ```
+pub fn check_fits<T: Field>(nv: &NvList, name: &str) -> Result<(), MigrationError> {
+    let value = nv
+        .get(name)
+        .ok_or_else(|| Error::value(ValueFault::Missing).in_field(name))?;
+    T::from_value(value).map_err(|e| e.in_field(name))?;
+    Ok(())
+}
+
+fn run(nv: &mut NvList, f: MigrateFn, step: Step) -> Result<()> {
+    f(nv).map_err(|source| {
+        ErrorKind::Migration {
+            path: String::new(),
+            step,
+            source,
+        }
+        .into()
+    })
+}
+
+fn rename(nv: &mut NvList, from: &str, to: &str, step: Step) -> Result<()> {
+    if from == to {
+        return Ok(());
+    }
+    match nv.rename(from, to) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Error::value(ValueFault::Duplicate)
+            .in_field(to)
+            .in_step(step)),
+    }
+}
+
+/// Upgrades `nv`, stored in version `from`, to `schema.version`.
+pub(crate) fn upgrade(nv: &mut NvList, schema: &Schema, from: u32) -> Result<()> {
+    for s in from..schema.version {
+        let step = Step { from: s, to: s + 1 };
+        if let Some(m) = schema.migration(s) {
+            run(nv, m.up, step)?;
+        }
+        for field in schema.fields() {
+            rename(nv, field.name_at(s), field.name_at(s + 1), step)?;
+        }
+        for removed in schema.removed.iter().filter(|r| r.since == s + 1) {
+            nv.remove(removed.name);
+        }
+    }
+    Ok(())
+}
+
+/// Downgrades `nv`, encoded in the current version with every field
+/// present, to version `to`.
+pub(crate) fn downgrade(nv: &mut NvList, schema: &Schema, to: u32) -> Result<()> {
+    for s in (to + 1..=schema.version).rev() {
+        let step = Step { from: s, to: s - 1 };
+        for field in schema.fields() {
+            rename(nv, field.name_at(s), field.name_at(s - 1), step)?;
+        }
+        if let Some(m) = schema.migration(s - 1) {
+            let down = m
+                .down
+                .ok_or_else(|| Error::value(ValueFault::NoDowngrade).in_step(step))?;
+            run(nv, down, step)?;
+        }
+        for field in schema.fields() {
+            let Some(widened) = field.widened.as_ref().filter(|w| w.widened_in == s) else {
+                continue;
+            };
+            let name = field.name_at(s - 1);
+            if let Some(value) = nv.get(name) {
+                (widened.fits)(value).map_err(|e| e.in_field(name).in_step(step))?;
+            }
+        }
+        for field in schema.fields().iter().filter(|f| f.since == s) {
+            let name = field.name_at(s);
+            let Some(value) = nv.get(name) else {
+                continue;
+            };
+            if field.default.as_ref().map(|d| (d.value)()).as_ref() != Some(value) {
+                return Err(Error::value(ValueFault::NotDefault { since: s })
+                    .in_field(name)
+                    .in_step(step));
+            }
+            nv.remove(name);
+        }
+    }
+    nv.insert(VERSION, u64::from(to));
+    nv.insert(MIN_READER, u64::from(to));
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! Records: the [`Snapshot`] trait, implemented by `#[derive(Snapshot)]`.
+//!
+//! A record is a struct or enum stored as an nvlist of its own, which
+//! carries its schema name, its version and the oldest reader version able
+//! to decode it, in pairs whose names start with a dot (no field name can).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::error::{Error, Result, Step, ValueFault};
+use crate::migrate;
+use crate::model::Field;
+use crate::nvlist::{NvList, Reader, Value, Writer};
+use crate::schema::Schema;
+
+/// Name of the pair holding the schema name.
+pub const SCHEMA: &str = ".schema";
+/// Name of the pair holding the version the record is stored in.
+pub const VERSION: &str = ".version";
+/// Name of the pair holding the oldest reader version that can decode the
+/// record losslessly.
+pub const MIN_READER: &str = ".min_reader";
+/// Name of the pair holding an enum's variant.
+pub const VARIANT: &str = ".variant";
+
+/// Whether a pair name is one of the record's metadata pairs.
+pub(crate) fn is_meta(name: &[u8]) -> bool {
+    name.first() == Some(&b'.')
+}
+
+/// A versioned record type. Derive it: see the `Snapshot` derive for the
+/// attributes, and `docs/data-model.md` for what is stored.
+///
+/// ```
+/// use snapshot_core::{MigrationError, NvList, Snapshot};
+///
+/// #[derive(Snapshot, Debug, PartialEq)]
+/// #[snapshot(name = "vrtc", version = 3)]
+/// #[snapshot(removed(field = "century", since = 3))]
+/// #[snapshot(migrate(from = 2, up = rtc_v2_to_v3, down = rtc_v3_to_v2))]
+/// pub struct Rtc {
+///     pub addr: u32,
+///     #[snapshot(rename_from = "base_rtctime", renamed_in = 3)]
+///     pub base_time: i64,
+///     #[snapshot(since = 2, default)]
+///     pub nvram: Vec<u8>,
+///     #[snapshot(skip)]
+///     pub cached: Option<u64>,
+/// }
+///
+/// /// Version 3 counts the century in `base_rtctime` instead of a field.
+/// fn rtc_v2_to_v3(nv: &mut NvList) -> Result<(), MigrationError> {
+///     let century = nv.get_number("century")?;
+///     let time = nv.get_number("base_rtctime")? as i64;
+///     nv.insert("base_rtctime", (time + century as i64 * 100) as u64);
+///     Ok(())
+/// }
+///
+/// fn rtc_v3_to_v2(nv: &mut NvList) -> Result<(), MigrationError> {
+///     let time = nv.get_number("base_rtctime")? as i64;
+///     nv.insert("century", (time / 100) as u64);
+///     nv.insert("base_rtctime", (time % 100) as u64);
+///     Ok(())
+/// }
+///
+/// let rtc = Rtc { addr: 0x70, base_time: 2024, nvram: vec![], cached: Some(1) };
+/// let bytes = rtc.to_bytes();
+/// let back = Rtc::from_bytes(&bytes).unwrap();
+/// assert_eq!(back, Rtc { cached: None, ..rtc });
+///
+/// // Written for a version-2 reader, and read back from it.
+/// let v2 = back.to_nvlist_for(2).unwrap();
+/// assert_eq!(v2.get_number("century").unwrap(), 20);
+/// assert_eq!(v2.get_number("base_rtctime").unwrap(), 24);
+/// assert_eq!(Rtc::from_nvlist(&v2).unwrap(), back);
+/// ```
+pub trait Snapshot: Field {
+    /// The stored schema name.
+    #[doc(hidden)]
+    const NAME: &'static str;
+    /// The current version.
+    #[doc(hidden)]
+    const VERSION: u32;
+
+    /// The schema: fields with their types, since-versions, defaults and
+    /// former names; removed fields; declared migrations.
+    fn schema() -> Schema;
+
+    /// The record in the current version. Fields added after version 1
+    /// that hold their default are omitted, and the record says which
+    /// oldest reader can decode it, so that an older build can resume it
+    /// when nothing new was used.
+    fn to_nvlist(&self) -> NvList {
+        unpack_own(self.to_bytes())
+    }
+
+    /// [`Snapshot::to_nvlist`], packed: the same bytes as
+    /// `to_nvlist().pack()`, written directly without building the tree.
+    fn to_bytes(&self) -> Vec<u8> {
+        // The last size of this type is the best guess for the next: one
+        // allocation instead of a doubling series for large states.
+        let hint = Self::last_size();
+        let mut w = Writer::with_capacity(hint.load(Ordering::Relaxed).max(256));
+        self.write_record(&mut w, true);
+        let bytes = w.finish();
+        hint.store(bytes.len(), Ordering::Relaxed);
+        bytes
+    }
+
+    /// Unpacks a packed nvlist (strictly) and reads the record in it, as
+    /// [`Snapshot::from_nvlist`] does.
+    ///
+    /// A record in the current version, with nothing unusual in it, is
+    /// read straight from the bytes without building the nvlist; anything
+    /// else (older or newer versions, errors, big-endian input, list
+    /// flags) takes the path through [`NvList::unpack`], with the same
+    /// result.
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        match read_fast(bytes) {
+            Some(value) => Ok(value),
+            None => Self::from_nvlist(&NvList::unpack(bytes)?),
+        }
+    }
+
+    /// The record for a reader of `version`, applying the down steps in
+    /// order. Fails when a field added after `version` holds a non-default
+    /// value (the older reader would lose it), when a step has no down
+    /// migration, or when a migration refuses a value.
+    fn to_nvlist_for(&self, version: u32) -> Result<NvList> {
+        if version == Self::VERSION {
+            return Ok(self.to_nvlist());
+        }
+        if version == 0 || version > Self::VERSION {
+            return Err(Error::value(ValueFault::UnsupportedVersion {
+                target: version,
+                current: Self::VERSION,
+            })
+            .in_field(Self::NAME));
+        }
+        let mut w = Writer::with_capacity(1024);
+        self.write_record(&mut w, false);
+        let mut nv = unpack_own(w.finish());
+        migrate::downgrade(&mut nv, &Self::schema(), version)
+            .map_err(|e| e.in_field(Self::NAME))?;
+        Ok(nv)
+    }
+
+    /// The value of a record of any supported version: older ones are
+    /// upgraded step by step, newer ones read when they say this version
+    /// can read them. Errors name the path of the value, from this record's
+    /// schema name.
+    fn from_nvlist(nv: &NvList) -> Result<Self> {
+        read(nv).map_err(|e| e.in_field(Self::NAME))
+    }
+
+    /// The packed size of the last record of this type written by
+    /// [`Snapshot::to_bytes`], used as the next one's buffer size.
+    #[doc(hidden)]
+    fn last_size() -> &'static AtomicUsize;
+
+    /// Writes the metadata and fields into the list open in `w`, in the
+    /// current version; with `omit_defaults`, added fields holding their
+    /// default are left out and the minimum reader version is computed.
+    #[doc(hidden)]
+    fn write_record(&self, w: &mut Writer, omit_defaults: bool);
+
+    /// Reads the metadata and fields of the list open in `r`, up to its
+    /// end, when the record is in the current version and every pair is
+    /// one the fast path reads; `None` otherwise.
+    #[doc(hidden)]
+    fn read_record(r: &mut Reader<'_>) -> Option<Self>;
+
+    /// The value of an nvlist in the current shape, metadata pairs
+    /// ignored: every other pair must be a field.
+    #[doc(hidden)]
+    fn decode_current(nv: &NvList) -> Result<Self>;
+}
+
+/// The fast path of [`Snapshot::from_bytes`].
+pub(crate) fn read_fast<T: Snapshot>(bytes: &[u8]) -> Option<T> {
+    let mut r = Reader::new(bytes)?;
+    T::read_record(&mut r)
+}
+
+/// Unpacks what the record writer packed, which is valid by construction.
+fn unpack_own(bytes: Vec<u8>) -> NvList {
+    NvList::unpack(&bytes).expect("the record writer packs valid nvlists")
+}
+
+/// The stored version and minimum reader version, after checking the
+/// schema name.
+fn meta<T: Snapshot>(nv: &NvList) -> Result<(u32, u32)> {
+    let name = match nv.get(SCHEMA) {
+        Some(Value::String(s)) => s,
+        Some(other) => return Err(crate::model::wrong_type("string", other).in_field(SCHEMA)),
+        None => return Err(Error::value(ValueFault::NotARecord { missing: SCHEMA })),
+    };
+    if name.as_bytes() != T::NAME.as_bytes() {
+        return Err(Error::value(ValueFault::WrongSchema {
+            expected: T::NAME.to_owned(),
+            found: name.to_string(),
+        }));
+    }
+    let number = |key: &'static str| -> Result<u32> {
+        let value = nv
+            .get(key)
+            .ok_or_else(|| Error::value(ValueFault::NotARecord { missing: key }))?;
+        let value = u32::from_value(value).map_err(|e| e.in_field(key))?;
+        if value == 0 {
+            return Err(Error::value(ValueFault::OutOfRange {
+                ty: "version",
+                value: "0".into(),
+            })
+            .in_field(key));
+        }
+        Ok(value)
+    };
+    Ok((number(VERSION)?, number(MIN_READER)?))
+}
+
+/// Reads a record of any supported version; the caller prepends the path.
+pub(crate) fn read<T: Snapshot>(nv: &NvList) -> Result<T> {
+    let (stored, min_reader) = meta::<T>(nv)?;
+    let step = Step {
+        from: stored,
+        to: T::VERSION,
+    };
+    if stored == T::VERSION {
+        T::decode_current(nv)
+    } else if stored > T::VERSION {
+        if min_reader > T::VERSION {
+            return Err(Error::value(ValueFault::TooNew {
+                stored,
+                min_reader,
+                reader: T::VERSION,
+            }));
+        }
+        T::decode_current(nv).map_err(|e| e.in_step(step))
+    } else {
+        let mut nv = nv.clone();
+        migrate::upgrade(&mut nv, &T::schema(), stored)?;
+        T::decode_current(&nv).map_err(|e| e.in_step(step))
+    }
+}

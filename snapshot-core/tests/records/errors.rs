@@ -1,0 +1,124 @@
+//! The messages users see when a record cannot be read.
+
+use snapshot_core::{NvList, Snapshot};
+
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "timer", version = 1)]
+struct Timer {
+    compval: u64,
+    enabled: bool,
+}
+
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "vhpet", version = 2)]
+struct Hpet {
+    config: u32,
+    timers: Vec<Timer>,
+}
+
+fn hpet() -> Hpet {
+    Hpet {
+        config: 1,
+        timers: (0..4)
+            .map(|i| Timer {
+                compval: i,
+                enabled: true,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn wrong_type_names_the_path() {
+    let mut nv = hpet().to_nvlist();
+    nv.get_nvlist_array_mut("timers").unwrap()[3].insert("compval", "x");
+    let err = Hpet::from_nvlist(&nv).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "vhpet.timers[3].compval: expected number, found string"
+    );
+    assert_eq!(err.path(), Some("vhpet.timers[3].compval"));
+}
+
+#[test]
+fn unknown_field_names_the_path() {
+    let mut nv = hpet().to_nvlist();
+    nv.get_nvlist_array_mut("timers").unwrap()[1].insert("period", 5u64);
+    let err = Hpet::from_nvlist(&nv).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "vhpet.timers[1].period: unknown field (neither current, former, nor declared removed)"
+    );
+}
+
+#[test]
+fn out_of_range_is_refused() {
+    let mut nv = hpet().to_nvlist();
+    nv.insert("config", 1u64 << 40);
+    let err = Hpet::from_nvlist(&nv).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "vhpet.config: 1099511627776 does not fit u32"
+    );
+}
+
+#[test]
+fn missing_field() {
+    let mut nv = hpet().to_nvlist();
+    nv.remove("config");
+    let err = Hpet::from_nvlist(&nv).unwrap_err();
+    assert_eq!(err.to_string(), "vhpet.config: missing");
+}
+
+#[test]
+fn wrong_schema() {
+    let nv = Timer {
+        compval: 1,
+        enabled: false,
+    }
+    .to_nvlist();
+    let err = Hpet::from_nvlist(&nv).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "vhpet: record of schema `timer`, expected `vhpet`"
+    );
+}
+
+#[test]
+fn newer_version_is_refused_naming_both() {
+    let mut nv = hpet().to_nvlist();
+    nv.insert(".version", 5u64);
+    nv.insert(".min_reader", 4u64);
+    let err = Hpet::from_nvlist(&nv).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "vhpet: stored version 5 is newer than this build's version 2 \
+         and needs a reader of version 4 or later"
+    );
+}
+
+#[test]
+fn newer_version_readable_when_min_reader_allows() {
+    let mut nv = hpet().to_nvlist();
+    nv.insert(".version", 5u64);
+    assert_eq!(Hpet::from_nvlist(&nv).unwrap(), hpet());
+}
+
+#[test]
+fn unsupported_target_version() {
+    let err = hpet().to_nvlist_for(3).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "vhpet: cannot write version 3: versions are 1..=2"
+    );
+    assert!(hpet().to_nvlist_for(0).is_err());
+}
+
+#[test]
+fn not_a_record() {
+    let nv = NvList::new();
+    assert_eq!(
+        Hpet::from_nvlist(&nv).unwrap_err().to_string(),
+        "vhpet: not a record: no `.schema` pair"
+    );
+}

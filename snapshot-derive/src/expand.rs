@@ -1,0 +1,567 @@
+//! Code generation: the `Snapshot` and `Field` impls of a checked type.
+//! Generated code names only `::snapshot_core::__private` items, and sits
+//! in `const _: () = { ... }` so its imports stay private.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, LitByteStr};
+
+use crate::ast::{Body, Container, Field, Style, Variant};
+use crate::attr;
+use crate::check;
+use crate::ctxt::Ctxt;
+
+pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let cx = Ctxt::new();
+    let Some(cont) = Container::from_ast(&cx, input) else {
+        cx.check()?;
+        unreachable!("from_ast fails only after reporting an error");
+    };
+    check::check(&cx, &cont);
+    cx.check()?;
+    Ok(impl_snapshot(&cont))
+}
+
+/// After errors, impls with no behaviour keep the user's other uses of the
+/// type from failing too, so only the real mistakes are shown.
+pub fn fallback(input: &DeriveInput) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        const _: () = {
+            use ::snapshot_core::__private as __sp;
+            impl #impl_generics __sp::Snapshot for #ident #ty_generics #where_clause {
+                const NAME: &'static str = "";
+                const VERSION: u32 = 1;
+                fn schema() -> __sp::Schema { ::core::unreachable!() }
+                fn last_size() -> &'static __sp::AtomicUsize { ::core::unreachable!() }
+                fn write_record(&self, _: &mut __sp::Writer, _: bool) { ::core::unreachable!() }
+                fn decode_current(_: &__sp::NvList) -> __sp::Result<Self> { ::core::unreachable!() }
+                fn read_record(_: &mut __sp::Reader<'_>) -> __sp::Option<Self> { ::core::unreachable!() }
+            }
+            impl #impl_generics __sp::Field for #ident #ty_generics #where_clause {
+                fn to_value(&self) -> __sp::Value { ::core::unreachable!() }
+                fn from_value(_: &__sp::Value) -> __sp::Result<Self> { ::core::unreachable!() }
+            }
+        };
+    }
+}
+
+fn impl_snapshot(cont: &Container) -> TokenStream {
+    let ident = cont.ident;
+    let mut generics = cont.original.generics.clone();
+    // Every type parameter is stored, so it must be storable.
+    let params: Vec<_> = generics.type_params().map(|p| p.ident.clone()).collect();
+    let where_clause = generics.make_where_clause();
+    for param in params {
+        where_clause
+            .predicates
+            .push(syn::parse_quote!(#param: ::snapshot_core::__private::Field));
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let name = cont.name();
+    let version = cont.version();
+    let schema = schema(cont);
+    let (encode, decode, read) = match &cont.body {
+        Body::Struct(fields) => (
+            encode_struct(cont, fields),
+            decode_struct(fields),
+            read_struct(fields),
+        ),
+        Body::Enum(variants) => (
+            encode_enum(cont, variants),
+            decode_enum(variants),
+            read_enum(variants),
+        ),
+    };
+    quote! {
+        const _: () = {
+            use ::snapshot_core::__private as __sp;
+            impl #impl_generics __sp::Snapshot for #ident #ty_generics #where_clause {
+                const NAME: &'static str = #name;
+                const VERSION: u32 = #version;
+                fn schema() -> __sp::Schema {
+                    #schema
+                }
+                fn last_size() -> &'static __sp::AtomicUsize {
+                    static LAST_SIZE: __sp::AtomicUsize = __sp::AtomicUsize::new(0);
+                    &LAST_SIZE
+                }
+                fn write_record(&self, w: &mut __sp::Writer, omit_defaults: bool) {
+                    #encode
+                }
+                fn decode_current(nv: &__sp::NvList) -> __sp::Result<Self> {
+                    #decode
+                }
+                fn read_record(r: &mut __sp::Reader<'_>) -> __sp::Option<Self> {
+                    #read
+                }
+            }
+            impl #impl_generics __sp::Field for #ident #ty_generics #where_clause {
+                fn to_value(&self) -> __sp::Value {
+                    __sp::Value::NvList(__sp::Snapshot::to_nvlist(self))
+                }
+                fn from_value(value: &__sp::Value) -> __sp::Result<Self> {
+                    __sp::record_from_value(value)
+                }
+                fn write(&self, name: &str, w: &mut __sp::Writer) {
+                    __sp::write_record(self, name, w)
+                }
+                fn write_seq(items: &[Self], name: &str, w: &mut __sp::Writer) {
+                    __sp::write_records(items, name, w)
+                }
+                fn read(r: &mut __sp::Reader<'_>, p: &__sp::Pair<'_>) -> __sp::Option<Self> {
+                    __sp::read_nested(r, p)
+                }
+                fn read_seq(
+                    r: &mut __sp::Reader<'_>,
+                    p: &__sp::Pair<'_>,
+                ) -> __sp::Option<__sp::vec::Vec<Self>> {
+                    __sp::read_nested_seq(r, p)
+                }
+                fn seq_to_value(items: &[Self]) -> __sp::Value {
+                    __sp::records_to_value(items)
+                }
+                fn seq_from_value(value: &__sp::Value) -> __sp::Result<__sp::vec::Vec<Self>> {
+                    __sp::records_from_value(value)
+                }
+            }
+        };
+    }
+}
+
+/// The oldest reader version able to read a record in which every added
+/// field holds its default: any rename, removal or migration changes the
+/// shape an older reader expects.
+fn base_min_reader(cont: &Container) -> u32 {
+    let renames = match &cont.body {
+        Body::Struct(fields) => fields
+            .iter()
+            .filter_map(|f| f.attrs.renamed_in.get().map(|v| v.value))
+            .max(),
+        Body::Enum(_) => None,
+    };
+    let removals = cont.attrs.removed.iter().map(|r| r.since.value).max();
+    let migrations = cont.attrs.migrations.iter().map(|m| m.from.value + 1).max();
+    [renames, removals, migrations]
+        .into_iter()
+        .flatten()
+        .fold(1, u32::max)
+}
+
+/// The expression of an added field's default value, spanned at the
+/// attribute so a type mismatch is reported there.
+fn default_expr(field: &Field) -> Option<TokenStream> {
+    let ty = field.ty;
+    Some(match field.attrs.default.get()? {
+        attr::Default::Trait => {
+            let span = field
+                .attrs
+                .default
+                .tokens()
+                .map_or(Span::call_site(), |t| t.span());
+            quote_spanned!(span=> <#ty as ::core::default::Default>::default())
+        }
+        attr::Default::Path(path) => quote_spanned!(path.span()=> { let d: #ty = #path(); d }),
+    })
+}
+
+/// For a widened field: the older type's name, the version that widened
+/// it, and a function checking that a stored value fits the older type
+/// (spanned at the attribute, where a type without `Field` is reported).
+fn widened(field: &Field) -> Option<(String, u32, TokenStream)> {
+    let from = field.attrs.widened_from.get()?;
+    let widened_in = field.attrs.widened_in.get()?.value;
+    let fits = quote_spanned! {from.span()=>
+        |value: &__sp::Value| <#from as __sp::Field>::from_value(value).map(|_| ())
+    };
+    Some((type_name(from), widened_in, fits))
+}
+
+fn since(field: &Field) -> u32 {
+    field.attrs.since.get().map_or(1, |v| v.value)
+}
+
+fn stored<'f, 'a>(fields: &'f [Field<'a>]) -> impl Iterator<Item = &'f Field<'a>> {
+    fields.iter().filter(|f| f.attrs.skip.get().is_none())
+}
+
+fn field_schemas(fields: &[Field]) -> Vec<TokenStream> {
+    stored(fields)
+        .map(|f| {
+            let name = &f.name;
+            let ty = type_name(f.ty);
+            let since = since(f);
+            let default = match (default_expr(f), f.attrs.default.get()) {
+                (Some(expr), Some(kind)) => {
+                    let source = match kind {
+                        attr::Default::Trait => "Default::default()".to_owned(),
+                        attr::Default::Path(p) => type_name(&p),
+                    };
+                    quote!(__sp::Some(__sp::DefaultValue {
+                        source: #source,
+                        value: || __sp::Field::to_value(&#expr),
+                    }))
+                }
+                _ => quote!(__sp::None),
+            };
+            let former = match (f.attrs.rename_from.get(), f.attrs.renamed_in.get()) {
+                (Some(lit), Some(v)) => {
+                    let v = v.value;
+                    quote!(__sp::FormerName { name: #lit, renamed_in: #v })
+                }
+                _ => quote!(),
+            };
+            let widened = match widened(f) {
+                Some((from, widened_in, fits)) => quote! {
+                    __sp::Some(__sp::Widened { from: #from, widened_in: #widened_in, fits: #fits })
+                },
+                None => quote!(__sp::None),
+            };
+            quote!(__sp::FieldSchema {
+                name: #name,
+                ty: #ty,
+                since: #since,
+                default: #default,
+                former_names: __sp::vec![#former],
+                widened: #widened,
+            })
+        })
+        .collect()
+}
+
+fn schema(cont: &Container) -> TokenStream {
+    let name = cont.name();
+    let version = cont.version();
+    let body = match &cont.body {
+        Body::Struct(fields) => {
+            let fields = field_schemas(fields);
+            quote!(__sp::Body::Struct(__sp::vec![#(#fields),*]))
+        }
+        Body::Enum(variants) => {
+            let variants = variants.iter().map(|v| {
+                let name = v.ident.to_string();
+                let fields = field_schemas(&v.fields);
+                quote!(__sp::Variant { name: #name, fields: __sp::vec![#(#fields),*] })
+            });
+            quote!(__sp::Body::Enum(__sp::vec![#(#variants),*]))
+        }
+    };
+    let removed = cont.attrs.removed.iter().map(|r| {
+        let (field, since) = (&r.field, r.since.value);
+        quote!(__sp::Removed { name: #field, since: #since })
+    });
+    let mut migrations: Vec<_> = cont.attrs.migrations.iter().collect();
+    migrations.sort_by_key(|m| m.from.value);
+    let migrations = migrations.iter().map(|m| {
+        let from = m.from.value;
+        let up = &m.up;
+        let up = quote_spanned!(up.span()=> #up);
+        let down = match &m.down {
+            Some(path) => quote_spanned!(path.span()=> __sp::Some(#path)),
+            None => quote!(__sp::None),
+        };
+        quote!(__sp::Migration { from: #from, up: #up, down: #down })
+    });
+    quote! {
+        __sp::Schema {
+            name: #name,
+            version: #version,
+            body: #body,
+            removed: __sp::vec![#(#removed),*],
+            migrations: __sp::vec![#(#migrations),*],
+        }
+    }
+}
+
+/// Statements writing the stored fields, each read through `access(field)`.
+/// Added fields holding their default are left out when `omit_defaults`
+/// is set, and every other added field raises the minimum reader.
+fn push_fields(fields: &[Field], access: impl Fn(&Field) -> TokenStream) -> Vec<TokenStream> {
+    stored(fields)
+        .map(|f| {
+            let name = &f.name;
+            let value = access(f);
+            let since = since(f);
+            // A value that does not fit the older type needs a reader of
+            // the widened version at least.
+            let widening = match widened(f) {
+                Some((_, widened_in, fits)) => quote! {
+                    if (#fits)(&__sp::Field::to_value(#value)).is_err() {
+                        min_reader = min_reader.max(#widened_in);
+                    }
+                },
+                None => quote!(),
+            };
+            if since == 1 {
+                return quote! {
+                    #widening
+                    __sp::Field::write(#value, #name, w);
+                };
+            }
+            let is_default = match default_expr(f) {
+                Some(expr) => quote! {
+                    omit_defaults
+                        && __sp::Field::to_value(#value) == __sp::Field::to_value(&#expr)
+                },
+                None => quote!(false),
+            };
+            quote! {
+                if !(#is_default) {
+                    min_reader = min_reader.max(#since);
+                    #widening
+                    __sp::Field::write(#value, #name, w);
+                }
+            }
+        })
+        .collect()
+}
+
+fn encode_struct(cont: &Container, fields: &[Field]) -> TokenStream {
+    let base = base_min_reader(cont);
+    let pushes = push_fields(fields, |f| {
+        let member = &f.member;
+        quote!(&self.#member)
+    });
+    quote! {
+        let _ = omit_defaults;
+        let min_reader_at = __sp::start(w, Self::NAME, Self::VERSION);
+        let mut min_reader: u32 = #base;
+        #(#pushes)*
+        __sp::finish(w, min_reader_at, min_reader);
+    }
+}
+
+fn binding(field: &Field) -> syn::Ident {
+    match &field.member {
+        syn::Member::Named(ident) => format_ident!("__f_{}", ident),
+        syn::Member::Unnamed(index) => format_ident!("__f_{}", index.index),
+    }
+}
+
+fn encode_enum(cont: &Container, variants: &[Variant]) -> TokenStream {
+    let base = base_min_reader(cont);
+    let arms = variants.iter().map(|v| {
+        let ident = v.ident;
+        let name = ident.to_string();
+        let pattern = pattern(v, |f| {
+            if f.attrs.skip.get().is_some() {
+                quote!(_)
+            } else {
+                binding(f).into_token_stream()
+            }
+        });
+        let pushes = push_fields(&v.fields, |f| binding(f).into_token_stream());
+        quote! {
+            Self::#pattern => {
+                __sp::variant_name(w, #name);
+                #(#pushes)*
+            }
+        }
+    });
+    quote! {
+        let _ = omit_defaults;
+        let min_reader_at = __sp::start(w, Self::NAME, Self::VERSION);
+        let mut min_reader: u32 = #base;
+        match self {
+            #(#arms)*
+        }
+        __sp::finish(w, min_reader_at, min_reader);
+    }
+}
+
+/// `Variant { a: x, b: y }`, `Variant(x, y)` or `Variant`, with each
+/// field's part given by `part`.
+fn pattern(v: &Variant, part: impl Fn(&Field) -> TokenStream) -> TokenStream {
+    let ident = v.ident;
+    let parts = v.fields.iter().map(|f| {
+        let p = part(f);
+        match &f.member {
+            syn::Member::Named(m) => quote!(#m: #p),
+            syn::Member::Unnamed(_) => p,
+        }
+    });
+    match v.style {
+        Style::Named => quote!(#ident { #(#parts),* }),
+        Style::Tuple => quote!(#ident ( #(#parts),* )),
+        Style::Unit => quote!(#ident),
+    }
+}
+
+/// Reads the fields from `nv` into slots, then builds `constructor`.
+fn decode_fields(
+    fields: &[Field],
+    constructor: impl Fn(&dyn Fn(&Field) -> TokenStream) -> TokenStream,
+) -> TokenStream {
+    let slots = stored(fields).map(|f| {
+        let slot = binding(f);
+        let ty = f.ty;
+        quote!(let mut #slot: __sp::Option<#ty> = __sp::None;)
+    });
+    let arms = stored(fields).map(|f| {
+        let slot = binding(f);
+        let name = &f.name;
+        let bytes = LitByteStr::new(name.as_bytes(), Span::call_site());
+        quote!(#bytes => __sp::set(&mut #slot, value, #name)?,)
+    });
+    let value = |f: &Field| -> TokenStream {
+        if f.attrs.skip.get().is_some() {
+            return quote!(::core::default::Default::default());
+        }
+        let slot = binding(f);
+        let name = &f.name;
+        match default_expr(f) {
+            Some(expr) => quote!(match #slot { __sp::Some(v) => v, __sp::None => #expr }),
+            None => quote!(__sp::required(#slot, #name)?),
+        }
+    };
+    let build = constructor(&value);
+    quote! {
+        #(#slots)*
+        for (name, value) in nv.iter() {
+            match name.as_bytes() {
+                #(#arms)*
+                name if __sp::is_meta(name) => {}
+                name => return __sp::Err(__sp::unknown(name)),
+            }
+        }
+        __sp::Ok(#build)
+    }
+}
+
+fn decode_struct(fields: &[Field]) -> TokenStream {
+    decode_fields(fields, |value| {
+        let inits = fields.iter().map(|f| {
+            let member = &f.member;
+            let v = value(f);
+            quote!(#member: #v)
+        });
+        quote!(Self { #(#inits),* })
+    })
+}
+
+fn decode_enum(variants: &[Variant]) -> TokenStream {
+    let arms = variants.iter().map(|v| {
+        let name = v.ident.to_string();
+        let body = decode_fields(&v.fields, |value| {
+            let pattern = pattern(v, value);
+            quote!(Self::#pattern)
+        });
+        quote!(#name => { #body })
+    });
+    quote! {
+        match __sp::variant(nv)? {
+            #(#arms)*
+            other => __sp::Err(__sp::unknown_variant(other)),
+        }
+    }
+}
+
+/// The fast path's field loop: reads the pairs of the open list into
+/// slots, giving up (`None`) on anything the checked path would refuse or
+/// that it reads differently, then builds `constructor`.
+fn read_fields(
+    fields: &[Field],
+    constructor: impl Fn(&dyn Fn(&Field) -> TokenStream) -> TokenStream,
+) -> TokenStream {
+    let slots = stored(fields).map(|f| {
+        let slot = binding(f);
+        let ty = f.ty;
+        quote!(let mut #slot: __sp::Option<#ty> = __sp::None;)
+    });
+    let arms = stored(fields).map(|f| {
+        let slot = binding(f);
+        let bytes = LitByteStr::new(f.name.as_bytes(), Span::call_site());
+        quote! {
+            #bytes => {
+                if #slot.is_some() {
+                    return __sp::None;
+                }
+                #slot = __sp::Some(__sp::Field::read(r, &p)?);
+            }
+        }
+    });
+    let value = |f: &Field| -> TokenStream {
+        if f.attrs.skip.get().is_some() {
+            return quote!(::core::default::Default::default());
+        }
+        let slot = binding(f);
+        match default_expr(f) {
+            Some(expr) => quote!(match #slot { __sp::Some(v) => v, __sp::None => #expr }),
+            None => quote!(#slot?),
+        }
+    };
+    let build = constructor(&value);
+    quote! {
+        #(#slots)*
+        loop {
+            match r.item()? {
+                __sp::Item::Close => break,
+                __sp::Item::Pair(p) => match p.name {
+                    #(#arms)*
+                    _ => return __sp::None,
+                },
+            }
+        }
+        __sp::Some(#build)
+    }
+}
+
+fn read_struct(fields: &[Field]) -> TokenStream {
+    let body = read_fields(fields, |value| {
+        let inits = fields.iter().map(|f| {
+            let member = &f.member;
+            let v = value(f);
+            quote!(#member: #v)
+        });
+        quote!(Self { #(#inits),* })
+    });
+    quote! {
+        __sp::read_meta(r, Self::NAME, Self::VERSION)?;
+        #body
+    }
+}
+
+fn read_enum(variants: &[Variant]) -> TokenStream {
+    let arms = variants.iter().map(|v| {
+        let name = LitByteStr::new(v.ident.to_string().as_bytes(), Span::call_site());
+        let body = read_fields(&v.fields, |value| {
+            let pattern = pattern(v, value);
+            quote!(Self::#pattern)
+        });
+        quote!(#name => { #body })
+    });
+    quote! {
+        __sp::read_meta(r, Self::NAME, Self::VERSION)?;
+        match __sp::read_variant(r)? {
+            #(#arms)*
+            _ => __sp::None,
+        }
+    }
+}
+
+/// A type or path as source text, without the token spacing of
+/// `to_string` (`Vec<u8>`, not `Vec < u8 >`).
+fn type_name<T: ToTokens>(ty: &T) -> String {
+    let s = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let prev = out.chars().last();
+            let next = chars.peek().copied();
+            let glue =
+                |c: Option<char>| matches!(c, Some('<' | '>' | ':' | '[' | ']' | '(' | ')' | '&'));
+            if glue(prev) && prev != Some(';')
+                || glue(next)
+                || next == Some(',')
+                || next == Some(';')
+            {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,11 @@
+use snapshot_core::Snapshot;
+
+#[derive(Snapshot)]
+#[snapshot(name = "pit", version = 2)]
+struct Pit {
+    count: u16,
+    #[snapshot(since = 2)]
+    latch: u32,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use snapshot_core::Snapshot;
+
+#[derive(Snapshot)]
+#[snapshot(name = "pit", version = 2)]
+struct Pit {
+    #[snapshot(rename_from = "cnt", renamed_in = 1)]
+    count: u16,
+}
+
+fn main() {}
