@@ -67,6 +67,168 @@ pub enum ErrorKind {
         /// Why it cannot be stored.
         reason: InvalidPair,
     },
+    /// An image file broke a rule of the container format, or cannot be
+    /// used by this reader.
+    Image {
+        /// The part of the file the fault is in.
+        part: ImagePart,
+        /// Byte offset in the file where that part (or the fault) starts.
+        offset: u64,
+        /// What is wrong.
+        fault: ImageFault,
+    },
+    /// A value path (`devices.vhpet.timers[3].compval`) is malformed or
+    /// does not lead to a value.
+    Path {
+        /// The path as given.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Reading or writing the underlying file failed.
+    Io {
+        /// What was being done (`reading section devices`).
+        context: String,
+        /// The operating system's error kind.
+        kind: std::io::ErrorKind,
+        /// The operating system's message.
+        message: String,
+    },
+}
+
+/// A part of an image file, named in errors so damage can be located.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ImagePart {
+    /// The file as a whole (its length, its header area).
+    File,
+    /// One of the two header slots (0 or 1).
+    HeaderSlot(u8),
+    /// The header index: the section list of the header in use.
+    Index,
+    /// A named section.
+    Section(String),
+    /// The chunk table of a memory section.
+    ChunkTable(String),
+    /// One chunk of a memory section.
+    Chunk {
+        /// The memory section.
+        section: String,
+        /// The chunk's number, from 0.
+        index: u64,
+    },
+}
+
+/// What is wrong with an image file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ImageFault {
+    /// The file is shorter than its header area.
+    TooShort {
+        /// The file's length.
+        len: u64,
+    },
+    /// The slot's trailer does not hold the image magic.
+    BadMagic,
+    /// Stored and computed CRC32C differ: the bytes were changed.
+    Checksum {
+        /// The checksum recorded in the file.
+        stored: u32,
+        /// The checksum of the bytes as read.
+        computed: u32,
+    },
+    /// Neither header slot is valid; holds each slot's fault.
+    NoValidHeader(Vec<Error>),
+    /// The IDENT field is not NUL-padded UTF-8.
+    BadIdent,
+    /// The image was written by another producer.
+    ForeignIdent {
+        /// The IDENT in the file.
+        found: String,
+        /// The IDENT this reader expects.
+        expected: String,
+    },
+    /// The packed header nvlist does not fit in its slot.
+    IndexTooLarge {
+        /// The size needed or stated.
+        size: u64,
+        /// The room in a slot.
+        room: u64,
+    },
+    /// The header nvlist does not decode.
+    IndexDecode(Error),
+    /// A required key is missing or has the wrong type.
+    BadKey {
+        /// The key (`sections[2].offset`).
+        key: String,
+        /// The type or form it must have.
+        expected: &'static str,
+    },
+    /// The format version is not `MAJOR.MINOR`.
+    BadVersion(String),
+    /// The format's major version is not one this reader knows.
+    UnsupportedVersion {
+        /// The version in the file.
+        found: String,
+        /// The version this reader writes.
+        supported: String,
+    },
+    /// The image uses incompatible features this reader lacks.
+    UnknownFeatures(Vec<String>),
+    /// A section type this reader does not know.
+    UnknownSectionType(String),
+    /// A codec this reader does not know, or that the section type does
+    /// not allow.
+    UnknownCodec(String),
+    /// Two sections share a name.
+    DuplicateSection,
+    /// A section name is empty or not UTF-8.
+    BadSectionName,
+    /// An extent is not aligned to 4096 bytes or starts in the header
+    /// area.
+    Misaligned,
+    /// An extent reaches past the end of the file (or of `u64`).
+    PastEnd {
+        /// The extent's size.
+        size: u64,
+        /// The file's length.
+        file_len: u64,
+    },
+    /// Two extents overlap.
+    Overlap {
+        /// The other part.
+        other: ImagePart,
+    },
+    /// A memory chunk size that is not a power of two in 4 KiB..=1 GiB.
+    BadChunkSize(u64),
+    /// A chunk table entry breaks a rule (kind, length, reserved bytes).
+    BadChunkEntry(&'static str),
+    /// A chunk recorded as zero holds non-zero bytes.
+    NotZero,
+    /// A compressed chunk does not decompress to its length.
+    Decompress(String),
+    /// No section of that name.
+    NoSuchSection,
+    /// The section is of another type than the operation needs.
+    WrongSectionType {
+        /// The type needed.
+        expected: &'static str,
+        /// The section's type.
+        found: String,
+    },
+    /// The section is larger than this reader loads into memory.
+    SectionTooLarge {
+        /// The section's size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The memory section is compressed, so it cannot be mapped.
+    Compressed,
+    /// A section with no bytes: every section holds at least one.
+    Empty,
+    /// The producer's IDENT is empty, too long or holds a NUL.
+    InvalidIdent,
 }
 
 /// A rule of the packed nvlist format, broken by the input.
@@ -184,7 +346,7 @@ impl Error {
     /// The byte offset in the input, for decode errors.
     pub fn offset(&self) -> Option<u64> {
         match *self.0 {
-            ErrorKind::Decode { offset, .. } => Some(offset),
+            ErrorKind::Decode { offset, .. } | ErrorKind::Image { offset, .. } => Some(offset),
             _ => None,
         }
     }
@@ -194,6 +356,32 @@ impl Error {
             offset: offset as u64,
             path,
             rule,
+        }
+        .into()
+    }
+
+    pub(crate) fn image(part: ImagePart, offset: u64, fault: ImageFault) -> Error {
+        ErrorKind::Image {
+            part,
+            offset,
+            fault,
+        }
+        .into()
+    }
+
+    pub(crate) fn io(context: impl Into<String>, err: &std::io::Error) -> Error {
+        ErrorKind::Io {
+            context: context.into(),
+            kind: err.kind(),
+            message: err.to_string(),
+        }
+        .into()
+    }
+
+    pub(crate) fn path(path: impl Into<String>, message: impl Into<String>) -> Error {
+        ErrorKind::Path {
+            path: path.into(),
+            message: message.into(),
         }
         .into()
     }
@@ -244,6 +432,15 @@ impl fmt::Display for Error {
             } => write!(f, "`{name}`: expected {expected}, found {found}"),
             ErrorKind::NotUtf8 { name } => write!(f, "`{name}`: string is not UTF-8"),
             ErrorKind::InvalidPair { name, reason } => write!(f, "pair `{name}`: {reason}"),
+            ErrorKind::Image {
+                part,
+                offset,
+                fault,
+            } => write!(f, "{part} (byte {offset}): {fault}"),
+            ErrorKind::Path { path, message } => write!(f, "path `{path}`: {message}"),
+            ErrorKind::Io {
+                context, message, ..
+            } => write!(f, "{context}: {message}"),
         }
     }
 }
@@ -305,6 +502,101 @@ impl fmt::Display for DecodeRule {
             DecodeRule::Unclosed => write!(f, "input ends inside a nested list"),
             DecodeRule::TooDeep { limit } => write!(f, "lists nest deeper than {limit}"),
             DecodeRule::TooLarge { limit } => write!(f, "input larger than {limit} bytes"),
+        }
+    }
+}
+
+impl fmt::Display for ImagePart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImagePart::File => f.write_str("image"),
+            ImagePart::HeaderSlot(n) => write!(f, "header slot {n}"),
+            ImagePart::Index => f.write_str("index"),
+            ImagePart::Section(name) => write!(f, "section `{name}`"),
+            ImagePart::ChunkTable(name) => write!(f, "section `{name}`, chunk table"),
+            ImagePart::Chunk { section, index } => write!(f, "section `{section}`, chunk {index}"),
+        }
+    }
+}
+
+impl fmt::Display for ImageFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageFault::TooShort { len } => {
+                write!(
+                    f,
+                    "file of {len} bytes is shorter than the 8192-byte header area"
+                )
+            }
+            ImageFault::BadMagic => f.write_str("no image magic: not a snapshot image header"),
+            ImageFault::Checksum { stored, computed } => write!(
+                f,
+                "checksum mismatch (stored crc32c {stored:08x}, computed {computed:08x})"
+            ),
+            ImageFault::NoValidHeader(causes) => {
+                f.write_str("no valid header slot")?;
+                for cause in causes {
+                    write!(f, "; {cause}")?;
+                }
+                Ok(())
+            }
+            ImageFault::BadIdent => f.write_str("IDENT is not NUL-padded UTF-8"),
+            ImageFault::ForeignIdent { found, expected } => write!(
+                f,
+                "IDENT `{found}` is not `{expected}` (another producer's image; force to read it)"
+            ),
+            ImageFault::IndexTooLarge { size, room } => {
+                write!(
+                    f,
+                    "header nvlist of {size} bytes exceeds the {room} bytes of a slot"
+                )
+            }
+            ImageFault::IndexDecode(e) => write!(f, "header nvlist: {e}"),
+            ImageFault::BadKey { key, expected } => {
+                write!(f, "key `{key}` is missing or not {expected}")
+            }
+            ImageFault::BadVersion(v) => write!(f, "format version `{v}` is not MAJOR.MINOR"),
+            ImageFault::UnsupportedVersion { found, supported } => write!(
+                f,
+                "format version {found} is not supported (this reader knows {supported})"
+            ),
+            ImageFault::UnknownFeatures(names) => write!(
+                f,
+                "uses incompatible features this reader lacks: {}",
+                names.join(", ")
+            ),
+            ImageFault::UnknownSectionType(t) => write!(f, "unknown section type `{t}`"),
+            ImageFault::UnknownCodec(c) => write!(f, "unknown or disallowed codec `{c}`"),
+            ImageFault::DuplicateSection => f.write_str("a second section of this name"),
+            ImageFault::BadSectionName => f.write_str("section name is empty or not UTF-8"),
+            ImageFault::Misaligned => {
+                f.write_str("extent is not 4096-aligned or starts inside the header area")
+            }
+            ImageFault::PastEnd { size, file_len } => write!(
+                f,
+                "extent of {size} bytes reaches past the end of the {file_len}-byte file"
+            ),
+            ImageFault::Overlap { other } => write!(f, "overlaps {other}"),
+            ImageFault::BadChunkSize(n) => {
+                write!(f, "chunk size {n} is not a power of two in 4096..=1 GiB")
+            }
+            ImageFault::BadChunkEntry(why) => write!(f, "bad chunk table entry: {why}"),
+            ImageFault::NotZero => f.write_str("chunk recorded as zero holds non-zero bytes"),
+            ImageFault::Decompress(why) => write!(f, "chunk does not decompress: {why}"),
+            ImageFault::NoSuchSection => f.write_str("no such section"),
+            ImageFault::WrongSectionType { expected, found } => {
+                write!(f, "section is of type `{found}`, not {expected}")
+            }
+            ImageFault::SectionTooLarge { size, limit } => {
+                write!(f, "section of {size} bytes exceeds the {limit}-byte limit")
+            }
+            ImageFault::Compressed => {
+                f.write_str("memory is compressed, so it cannot be mapped (extract it instead)")
+            }
+            ImageFault::Empty => f.write_str("section is empty (every section holds bytes)"),
+            ImageFault::InvalidIdent => {
+                f.write_str("IDENT must be 1 to 63 bytes of UTF-8 without NUL")
+            }
         }
     }
 }

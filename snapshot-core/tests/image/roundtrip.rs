@@ -1,0 +1,139 @@
+use snapshot_core::image::{Builder, ChunkKind, Codec, MemoryOptions, SectionKind};
+use snapshot_core::NvList;
+
+use crate::util::*;
+
+#[test]
+fn every_section_kind_round_trips() {
+    for zstd in [false, true] {
+        let s = sample(zstd);
+        let image = open(s.image.clone()).unwrap();
+        assert_eq!(image.header().generation, 1);
+        assert_eq!(image.header().ident, "snapshot");
+        assert_eq!(
+            extract_all(&image).unwrap(),
+            [s.config, s.devices, s.kernel, s.raw, s.memory]
+        );
+        assert_eq!(image.read_nvlist("devices").unwrap(), devices());
+        let memory = image.memory("memory").unwrap();
+        let kinds: Vec<_> = memory.table().iter().map(|e| e.kind).collect();
+        let third = if zstd {
+            ChunkKind::Zstd
+        } else {
+            ChunkKind::Raw
+        };
+        assert_eq!(
+            kinds,
+            [ChunkKind::Raw, ChunkKind::Zero, third, ChunkKind::Raw]
+        );
+        let stats = memory.stats();
+        assert_eq!((stats.chunks, stats.zero_chunks), (4, 1));
+        assert_eq!(
+            memory.entry().codec,
+            if zstd { Codec::Zstd } else { Codec::None }
+        );
+        assert_eq!(
+            image.header().incompatible,
+            if zstd {
+                vec!["zstd".to_string()]
+            } else {
+                vec![]
+            }
+        );
+        assert!(image.verify(2, &|_| {}).is_sound());
+    }
+}
+
+#[test]
+fn memory_streams_from_a_reader_and_a_slice_alike() {
+    let memory = memory();
+    let options = MemoryOptions {
+        chunk_size: CHUNK,
+        zstd_level: None,
+    };
+    let mut a = Builder::new(Vec::new(), "snapshot", None).unwrap();
+    a.add_memory("memory", &mut memory.as_slice(), options, &mut |_| {})
+        .unwrap();
+    let mut b = Builder::new(Vec::new(), "snapshot", None).unwrap();
+    b.add_memory_slice("memory", &memory, options).unwrap();
+    let (a, b) = (
+        open(a.finish().unwrap()).unwrap(),
+        open(b.finish().unwrap()).unwrap(),
+    );
+    assert_eq!(extract_memory(&a).unwrap(), memory);
+    assert_eq!(extract_memory(&b).unwrap(), memory);
+    assert_eq!(a.header().sections, b.header().sections);
+}
+
+#[test]
+fn all_zero_memory_and_page_multiple_sizes() {
+    for len in [4096usize, 3 * 4096, 4097] {
+        let memory = vec![0u8; len];
+        let mut b = Builder::new(Vec::new(), "snapshot", None).unwrap();
+        b.add_memory_slice(
+            "memory",
+            &memory,
+            MemoryOptions {
+                chunk_size: CHUNK,
+                zstd_level: Some(1),
+            },
+        )
+        .unwrap();
+        let image = open(b.finish().unwrap()).unwrap();
+        assert_eq!(extract_memory(&image).unwrap(), memory);
+        assert_eq!(image.memory("memory").unwrap().stats().stored_bytes, 0);
+    }
+}
+
+#[test]
+fn opening_reads_only_the_header_and_a_section_only_itself() {
+    let s = sample(false);
+    let image = open(Recording {
+        bytes: s.image,
+        ..Recording::default()
+    })
+    .unwrap();
+    let devices = image.section("devices").unwrap().clone();
+    let storage = image.into_storage();
+    assert_eq!(*storage.reads.borrow(), [(0, 8192)]);
+    let image = open(storage).unwrap();
+    image.read_section("devices").unwrap();
+    let storage = image.into_storage();
+    assert_eq!(
+        *storage.reads.borrow(),
+        [
+            (0, 8192),
+            (0, 8192),
+            (devices.offset, devices.size as usize)
+        ]
+    );
+    assert_eq!(devices.kind, SectionKind::NvList);
+}
+
+#[test]
+fn memory_file_is_sparse_and_maps() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("img");
+    let mut memory = vec![0u8; 64 << 20];
+    memory[5 << 20] = 7;
+    let file = std::fs::File::create(&path).unwrap();
+    let mut b = Builder::new(file, "snapshot", None).unwrap();
+    b.add_nvlist("config", &NvList::new().with("a", 1u64))
+        .unwrap();
+    b.add_memory_slice("memory", &memory, MemoryOptions::default())
+        .unwrap();
+    b.finish().unwrap();
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&path).unwrap();
+    assert!(meta.len() > 64 << 20);
+    assert!(
+        meta.blocks() * 512 < 8 << 20,
+        "zero chunks must be holes: {} bytes on disk",
+        meta.blocks() * 512
+    );
+    let image =
+        snapshot_core::image::Image::open(&path, &snapshot_core::image::OpenOptions::default())
+            .unwrap();
+    let map = image.map_memory("memory").unwrap();
+    assert_eq!(&map[..], &memory[..]);
+}
