@@ -23,7 +23,7 @@ mod writer;
 pub use checksum::crc32c;
 pub use header::{FormatVersion, Header};
 pub use memory::{ChunkEntry, ChunkKind, MemoryStats};
-pub use path::{parse_value, Step, ValuePath};
+pub use path::{parse_value, quote_name, Step, ValuePath};
 pub use reader::{IdentCheck, Image, Memory, OpenOptions};
 pub use section::{Codec, MemoryLayout, SectionEntry, SectionKind};
 pub use storage::Storage;

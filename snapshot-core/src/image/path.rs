@@ -44,6 +44,25 @@ fn bare_char(c: char) -> bool {
     !matches!(c, '.' | '[' | ']' | '"' | '\\') && !c.is_whitespace()
 }
 
+/// A name as a path segment: bare when it can be, else quoted with `\"`
+/// and `\\` escapes (bytes that are not UTF-8 are replaced, as a path
+/// cannot hold them).
+pub fn quote_name(name: &NvString) -> String {
+    let name = name.to_string_lossy();
+    if !name.is_empty() && name.chars().all(bare_char) {
+        return name.into_owned();
+    }
+    let mut out = String::from('"');
+    for c in name.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 impl ValuePath {
     /// Parses a path; errors say what is wrong at which character.
     pub fn parse(text: &str) -> Result<ValuePath> {
@@ -332,6 +351,16 @@ mod tests {
             ]
         );
         assert!(ValuePath::parse("devices").unwrap().steps.is_empty());
+    }
+
+    #[test]
+    fn quoting_round_trips() {
+        for name in ["plain", "freq_bt.sec", "basic metadata", r#"a"b\c"#, "x[1]"] {
+            let text = format!("s.{}", quote_name(&name.into()));
+            let p = ValuePath::parse(&text).unwrap();
+            assert_eq!(p.steps[0].name, name, "{text}");
+        }
+        assert_eq!(quote_name(&"freq_bt.sec".into()), r#""freq_bt.sec""#);
     }
 
     #[test]
