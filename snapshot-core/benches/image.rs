@@ -122,8 +122,13 @@ fn build(src: &Path, dst: &Path, zstd_level: Option<i32>) -> Duration {
             zstd_level,
             ..MemoryOptions::default()
         };
-        b.add_memory("memory", &mut File::open(src).unwrap(), options, &mut |_| {})
-            .unwrap();
+        b.add_memory(
+            "memory",
+            &mut File::open(src).unwrap(),
+            options,
+            &mut |_| {},
+        )
+        .unwrap();
         b.finish().unwrap();
     });
     d

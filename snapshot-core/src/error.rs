@@ -227,6 +227,9 @@ pub enum ImageFault {
     Compressed,
     /// A section with no bytes: every section holds at least one.
     Empty,
+    /// An earlier edit through this handle failed part-way, so the file
+    /// may hold a newer generation than the handle knows.
+    StaleHandle,
     /// The producer's IDENT is empty, too long or holds a NUL.
     InvalidIdent,
 }
@@ -594,6 +597,9 @@ impl fmt::Display for ImageFault {
                 f.write_str("memory is compressed, so it cannot be mapped (extract it instead)")
             }
             ImageFault::Empty => f.write_str("section is empty (every section holds bytes)"),
+            ImageFault::StaleHandle => f.write_str(
+                "an earlier edit through this handle failed part-way; reopen the image to see which generation is in force",
+            ),
             ImageFault::InvalidIdent => {
                 f.write_str("IDENT must be 1 to 63 bytes of UTF-8 without NUL")
             }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use snapshot_core::image::{IdentCheck, Image, OpenOptions, DEFAULT_IDENT};
+use snapshot_core::image::{lock_for_edit, IdentCheck, Image, OpenOptions, DEFAULT_IDENT};
 use snapshot_core::{text, NvList, Value};
 
 /// The IDENT check, shared by every command that opens an image.
@@ -45,6 +45,12 @@ pub fn open_rw(path: &Path, ident: &IdentArgs) -> Result<Image> {
         .write(true)
         .open(path)
         .with_context(|| format!("cannot open {} for writing", path.display()))?;
+    lock_for_edit(&file).with_context(|| {
+        format!(
+            "cannot lock {} for editing (is another edit running?)",
+            path.display()
+        )
+    })?;
     Image::from_storage(file, &ident.options()).with_context(|| path.display().to_string())
 }
 

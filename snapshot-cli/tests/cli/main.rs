@@ -3,6 +3,8 @@
 /// The temp-dir harness.
 mod util;
 
+/// Edits killed or failing from outside, by strace fault injection.
+mod crash;
 /// get, set, replace, diff.
 mod edit;
 /// Damaged, foreign and malformed input: exit codes and messages.

@@ -117,6 +117,9 @@ impl<S: Storage> Image<S> {
     /// Writes `bytes` as the new content of section `name` and commits a
     /// new generation.
     fn commit_section(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        if self.stale {
+            return Err(Error::image(ImagePart::File, 0, ImageFault::StaleHandle));
+        }
         let offset = self.allocate(bytes.len() as u64)?;
         let mut header = self.header.clone();
         let entry = header
@@ -142,6 +145,7 @@ impl<S: Storage> Image<S> {
         let slot_bytes = header.encode_slot()?;
         let part = ImagePart::Section(name.into());
         let io = |what: String| move |e: std::io::Error| Error::io(what, &e);
+        self.stale = true;
         self.storage
             .write_at(bytes, offset)
             .map_err(io(format!("writing {part} at byte {offset}")))?;
@@ -151,12 +155,13 @@ impl<S: Storage> Image<S> {
         self.storage
             .write_at(&slot_bytes, slot_at)
             .map_err(io(format!("writing header slot {slot} at byte {slot_at}")))?;
-        self.storage
-            .sync()
-            .map_err(io(format!("syncing header slot {slot}")))?;
+        self.storage.sync().map_err(io(format!(
+            "syncing header slot {slot} (the edit may or may not have been committed)"
+        )))?;
         let previous = std::mem::replace(&mut self.header, header);
         self.slot = slot;
         self.other_slot_fault = None;
+        self.stale = false;
         self.file_len = self.file_len.max(offset + bytes.len() as u64);
         self.trim(
             &previous

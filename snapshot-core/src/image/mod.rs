@@ -26,7 +26,7 @@ pub use memory::{ChunkEntry, ChunkKind, MemoryStats};
 pub use path::{parse_value, quote_name, Step, ValuePath};
 pub use reader::{IdentCheck, Image, Memory, OpenOptions};
 pub use section::{Codec, MemoryLayout, SectionEntry, SectionKind};
-pub use storage::Storage;
+pub use storage::{lock_for_edit, Storage};
 pub use verify::VerifyReport;
 pub use writer::{Builder, MemoryOptions};
 

@@ -12,7 +12,7 @@ use crate::image::checksum::crc32c;
 use crate::image::header::{Header, RawSlot};
 use crate::image::memory::{chunk_len, ChunkEntry, ChunkKind, MemoryStats, ENTRY_SIZE};
 use crate::image::section::{validate_layout, Codec, SectionEntry, SectionKind};
-use crate::image::storage::Storage;
+use crate::image::storage::{lock_for_edit, Storage};
 use crate::image::{DEFAULT_IDENT, HEADER_AREA, MAX_LOADED_SECTION, SLOT_SIZE};
 use crate::nvlist::NvList;
 
@@ -50,6 +50,10 @@ pub struct Image<S: Storage = std::fs::File> {
     pub(crate) file_len: u64,
     /// Why the other slot is unusable, when it is neither blank nor valid.
     pub(crate) other_slot_fault: Option<Error>,
+    /// Set while an edit writes, left set if it fails: the file may then
+    /// hold a generation this handle does not know, so further edits
+    /// through it are refused.
+    pub(crate) stale: bool,
 }
 
 impl Image<std::fs::File> {
@@ -61,7 +65,8 @@ impl Image<std::fs::File> {
         Image::from_storage(file, options)
     }
 
-    /// Opens the image at `path` for reading and in-place edits.
+    /// Opens the image at `path` for reading and in-place edits, holding
+    /// an exclusive lock (see [`lock_for_edit`]) until it is dropped.
     pub fn open_rw(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Self> {
         let path = path.as_ref();
         let file = std::fs::File::options()
@@ -69,6 +74,8 @@ impl Image<std::fs::File> {
             .write(true)
             .open(path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), &e))?;
+        lock_for_edit(&file)
+            .map_err(|e| Error::io(format!("locking {} for editing", path.display()), &e))?;
         Image::from_storage(file, options)
     }
 
@@ -174,6 +181,7 @@ impl<S: Storage> Image<S> {
             slot,
             file_len,
             other_slot_fault,
+            stale: false,
         })
     }
 

@@ -24,6 +24,23 @@ pub trait Storage {
     fn set_len(&mut self, len: u64) -> io::Result<()>;
 }
 
+/// Takes an exclusive advisory lock (`flock`) on `file`, failing at once
+/// with `WouldBlock` if another process holds one. Two edits at once would
+/// both write the same free header slot; the lock is released when the
+/// file is closed.
+#[cfg(unix)]
+pub fn lock_for_edit(file: &std::fs::File) -> io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock only takes the descriptor number, which `file` keeps
+    // open for the whole call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 #[cfg(unix)]
 impl Storage for std::fs::File {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {

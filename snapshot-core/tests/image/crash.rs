@@ -63,3 +63,19 @@ fn an_edit_cut_after_any_write_leaves_the_old_or_the_new_image() {
         base = image.into_storage();
     }
 }
+
+/// After a failed edit the file may hold a generation the handle does not
+/// know; editing through it again could overwrite that generation's data.
+#[test]
+fn a_handle_whose_edit_failed_refuses_further_edits() {
+    let path = ValuePath::parse(PATH).unwrap();
+    let mut image = open(Faulty::new(sample(false).image, 3, false)).unwrap();
+    assert!(image.set_value(&path, Value::Number(5), false).is_err());
+    let e = image.set_value(&path, Value::Number(6), false).unwrap_err();
+    assert!(e.to_string().contains("reopen the image"), "{e}");
+    // Reopened, the store shows one of the two generations and edits.
+    let mut store = image.into_storage();
+    store.budget = usize::MAX;
+    let mut image = open(store).unwrap();
+    image.set_value(&path, Value::Number(7), false).unwrap();
+}
