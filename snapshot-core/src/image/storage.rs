@@ -22,6 +22,11 @@ pub trait Storage {
     }
     /// Truncates or extends (with zeros, as a hole where possible).
     fn set_len(&mut self, len: u64) -> io::Result<()>;
+    /// Whether `len` bytes at `offset` are known to be a hole (so they
+    /// read as zero without being read). `false` when unknown.
+    fn is_hole(&self, _offset: u64, _len: u64) -> bool {
+        false
+    }
 }
 
 /// Takes an exclusive advisory lock (`flock`) on `file`, failing at once
@@ -61,6 +66,27 @@ impl Storage for std::fs::File {
 
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         std::fs::File::set_len(self, len)
+    }
+
+    /// Asks the file system for the next data at or after `offset`
+    /// (`SEEK_DATA`); reading a hole would make the kernel zero-fill page
+    /// cache for it. All I/O here is positional, so moving the file
+    /// position is harmless.
+    fn is_hole(&self, offset: u64, len: u64) -> bool {
+        use std::os::unix::io::AsRawFd;
+        let (Ok(start), Some(end)) = (libc::off_t::try_from(offset), offset.checked_add(len))
+        else {
+            return false;
+        };
+        // SAFETY: lseek only takes the descriptor number, which `self`
+        // keeps open for the whole call.
+        let next = unsafe { libc::lseek(self.as_raw_fd(), start, libc::SEEK_DATA) };
+        if next < 0 {
+            // ENXIO: no data at or after `offset`. Anything else (no
+            // SEEK_DATA support): unknown.
+            return io::Error::last_os_error().raw_os_error() == Some(libc::ENXIO);
+        }
+        next as u64 >= end
     }
 }
 

@@ -124,6 +124,13 @@ fn check_chunk<S: Storage>(
         index,
     };
     let stored = match entry.kind {
+        ChunkKind::Zero
+            if memory
+                .image_storage()
+                .is_hole(offset, memory.chunk_len(index)) =>
+        {
+            return Ok(());
+        }
         ChunkKind::Zero => memory.chunk_len(index),
         _ => u64::from(entry.stored_len),
     };

@@ -137,3 +137,20 @@ fn memory_file_is_sparse_and_maps() {
     let map = image.map_memory("memory").unwrap();
     assert_eq!(&map[..], &memory[..]);
 }
+
+#[test]
+fn holes_are_found_and_data_is_not_a_hole() {
+    use snapshot_core::image::Storage;
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = std::fs::File::create(dir.path().join("f")).unwrap();
+    Storage::set_len(&mut file, 16 << 20).unwrap();
+    file.write_at(&[1; 4096], 8 << 20).unwrap();
+    file.sync().unwrap();
+    assert!(!file.is_hole(8 << 20, 4096));
+    assert!(!file.is_hole(0, 16 << 20));
+    assert!(!file.is_hole((8 << 20) - 4096, 8192));
+    // A file system without hole reporting says "data": never a false hole.
+    if file.is_hole(0, 1 << 20) {
+        assert!(file.is_hole(12 << 20, 4 << 20));
+    }
+}
