@@ -384,6 +384,10 @@ impl<S: Storage> Memory<'_, S> {
     /// Reads chunk `index` into `out` (resized to the chunk's length),
     /// checking its checksum and decompressing it. A zero chunk is not
     /// read: its bytes are zero by the table (verify checks the hole).
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not below the number of chunks.
     pub fn read_chunk(&self, index: u64, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> Result<()> {
         let entry = self.table[index as usize];
         let len = self.chunk_len(index) as usize;
