@@ -164,12 +164,8 @@ impl<S: Storage> Builder<S> {
     ) -> Result<MemoryStats> {
         self.check_name(name)?;
         let part = ImagePart::Section(name.into());
-        let cs = options.chunk_size;
-        if !cs.is_power_of_two() || !(4096..=1 << 30).contains(&cs) {
-            return Err(Error::image(part, self.next, ImageFault::BadChunkSize(cs)));
-        }
         let mut chunk = MemoryWriter::new(options, self.next, name)?;
-        let mut buf = vec![0u8; cs as usize];
+        let mut buf = vec![0u8; options.chunk_size as usize];
         loop {
             let n = read_full(source, &mut buf)
                 .map_err(|e| Error::io(format!("reading memory for {part}"), &e))?;
@@ -177,7 +173,7 @@ impl<S: Storage> Builder<S> {
                 break;
             }
             chunk.push(&mut self.storage, &buf[..n])?;
-            progress(chunk.size);
+            progress(chunk.stats.size);
             if n < buf.len() {
                 break;
             }
@@ -202,10 +198,10 @@ impl<S: Storage> Builder<S> {
 
     fn finish_memory(&mut self, w: MemoryWriter) -> Result<MemoryStats> {
         let part = ImagePart::Section(w.name.clone());
-        if w.size == 0 {
+        if w.stats.size == 0 {
             return Err(Error::image(part, w.offset, ImageFault::Empty));
         }
-        let data_end = w.offset + w.size;
+        let data_end = w.offset + w.stats.size;
         let table_offset = align_up(data_end).expect("the data was written");
         let table: Vec<u8> = w.table.iter().flat_map(|e| e.encode()).collect();
         let table_part = ImagePart::ChunkTable(w.name.clone());
@@ -215,7 +211,7 @@ impl<S: Storage> Builder<S> {
             &w.name,
             SectionKind::Memory,
             w.offset,
-            w.size,
+            w.stats.size,
             crc32c(&table),
         );
         entry.memory = Some(MemoryLayout {
@@ -259,7 +255,6 @@ struct MemoryWriter {
     name: String,
     options: MemoryOptions,
     offset: u64,
-    size: u64,
     table: Vec<ChunkEntry>,
     stats: MemoryStats,
     compressor: Option<zstd::bulk::Compressor<'static>>,
@@ -282,7 +277,6 @@ impl MemoryWriter {
             name: name.into(),
             options,
             offset,
-            size: 0,
             table: Vec::new(),
             stats: MemoryStats::default(),
             compressor,
@@ -334,7 +328,6 @@ impl MemoryWriter {
         self.stats.size += data.len() as u64;
         self.stats.add(&entry);
         self.table.push(entry);
-        self.size += data.len() as u64;
         Ok(())
     }
 }
