@@ -15,10 +15,19 @@ use crate::io::{display, read_input};
 use crate::progress;
 
 /// How memory chunks are compressed.
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Compress {
+    /// Stored as they are: the memory can be mapped.
+    None,
     /// zstd per chunk; the memory can no longer be mapped.
     Zstd,
+}
+
+impl Compress {
+    /// The zstd level to use, if any.
+    pub fn level(self, level: i32) -> Option<i32> {
+        (self == Compress::Zstd).then_some(level)
+    }
 }
 
 #[derive(Debug, ClapArgs)]
@@ -110,7 +119,7 @@ fn write(args: &Args, nvlists: &[(String, PathBuf)], file: File) -> Result<()> {
         };
         let options = MemoryOptions {
             chunk_size: args.chunk_size,
-            zstd_level: args.compress.map(|Compress::Zstd| args.level),
+            zstd_level: args.compress.and_then(|c| c.level(args.level)),
         };
         let bar = progress::bytes(total, "memory");
         builder

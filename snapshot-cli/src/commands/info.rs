@@ -129,8 +129,8 @@ fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used:
     let _ = writeln!(o, "sections:");
     let _ = writeln!(
         o,
-        "  {:<12} {:<7} {:>14} {:>14} {:<5} {}",
-        "NAME", "TYPE", "OFFSET", "SIZE", "CODEC", "CRC32C"
+        "  {:<12} {:<7} {:>14} {:>14} {:<5} CRC32C",
+        "NAME", "TYPE", "OFFSET", "SIZE", "CODEC"
     );
     for s in &h.sections {
         let _ = writeln!(

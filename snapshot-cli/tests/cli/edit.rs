@@ -109,3 +109,30 @@ fn diff_names_memory_chunks() {
         d.stdout
     );
 }
+
+#[test]
+fn replace_memory_in_place() {
+    let env = Env::new();
+    env.sample(&[]);
+    let new: Vec<u8> = (0..100_000u32).map(|i| (i % 7) as u8).collect();
+    env.write("new.raw", &new);
+    env.ok(&["replace", "img", "memory", "new.raw", "--compress", "zstd"]);
+    env.ok(&["extract", "img", "memory", "-o", "m"]);
+    assert_eq!(env.read("m"), new);
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["info", "img", "--json"]).stdout).unwrap();
+    assert_eq!(json["incompatible_features"][0], "zstd");
+    env.ok(&[
+        "replace",
+        "img",
+        "memory",
+        "memory.raw",
+        "--compress",
+        "none",
+    ]);
+    env.ok(&["extract", "img", "memory", "-o", "m"]);
+    assert_eq!(env.read("m"), env.read("memory.raw"));
+    env.ok(&["verify", "img"]);
+    env.ok(&["extract", "img", "devices", "-o", "d"]);
+    assert_eq!(env.read("d"), env.read("devices.nv"));
+}

@@ -10,8 +10,8 @@ use std::fmt;
 
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::image::checksum::crc32c;
-use crate::image::section::SectionEntry;
-use crate::image::{FORMAT_VERSION, IDENT_LEN, KNOWN_FEATURES, SLOT_SIZE};
+use crate::image::section::{Codec, SectionEntry};
+use crate::image::{FEATURE_ZSTD, FORMAT_VERSION, IDENT_LEN, KNOWN_FEATURES, SLOT_SIZE};
 use crate::nvlist::{NvList, NvString, Value};
 
 /// The slot's magic, just before its checksum.
@@ -113,6 +113,16 @@ impl Header {
             incompatible: Vec::new(),
             sections: Vec::new(),
             extra: NvList::new(),
+        }
+    }
+
+    /// Names the `zstd` feature exactly when a memory section uses it, so
+    /// that older readers refuse only images they cannot read.
+    pub(crate) fn update_features(&mut self) {
+        let uses_zstd = self.sections.iter().any(|s| s.codec == Codec::Zstd);
+        self.incompatible.retain(|f| f != FEATURE_ZSTD);
+        if uses_zstd {
+            self.incompatible.push(FEATURE_ZSTD.into());
         }
     }
 

@@ -14,7 +14,7 @@ use crate::image::header::{valid_ident, Header};
 use crate::image::memory::{ChunkEntry, ChunkKind, MemoryStats};
 use crate::image::section::{Codec, MemoryLayout, SectionEntry, SectionKind};
 use crate::image::storage::Storage;
-use crate::image::{align_up, DEFAULT_CHUNK_SIZE, FEATURE_ZSTD, HEADER_AREA, SLOT_SIZE};
+use crate::image::{align_up, DEFAULT_CHUNK_SIZE, HEADER_AREA, SLOT_SIZE};
 use crate::nvlist::NvList;
 
 /// How to store a memory section.
@@ -163,21 +163,8 @@ impl<S: Storage> Builder<S> {
         progress: &mut dyn FnMut(u64),
     ) -> Result<MemoryStats> {
         self.check_name(name)?;
-        let part = ImagePart::Section(name.into());
         let mut chunk = MemoryWriter::new(options, self.next, name)?;
-        let mut buf = vec![0u8; options.chunk_size as usize];
-        loop {
-            let n = read_full(source, &mut buf)
-                .map_err(|e| Error::io(format!("reading memory for {part}"), &e))?;
-            if n == 0 {
-                break;
-            }
-            chunk.push(&mut self.storage, &buf[..n])?;
-            progress(chunk.stats.size);
-            if n < buf.len() {
-                break;
-            }
-        }
+        chunk.stream(&mut self.storage, source, progress)?;
         self.finish_memory(chunk)
     }
 
@@ -197,36 +184,12 @@ impl<S: Storage> Builder<S> {
     }
 
     fn finish_memory(&mut self, w: MemoryWriter) -> Result<MemoryStats> {
-        let part = ImagePart::Section(w.name.clone());
-        if w.stats.size == 0 {
-            return Err(Error::image(part, w.offset, ImageFault::Empty));
-        }
-        let data_end = w.offset + w.stats.size;
-        let table_offset = align_up(data_end).expect("the data was written");
-        let table: Vec<u8> = w.table.iter().flat_map(|e| e.encode()).collect();
-        let table_part = ImagePart::ChunkTable(w.name.clone());
-        self.write(&table_part, &table, table_offset)?;
-        let compressed = w.stats.compressed_chunks > 0;
-        let mut entry = SectionEntry::new(
-            &w.name,
-            SectionKind::Memory,
-            w.offset,
-            w.stats.size,
-            crc32c(&table),
-        );
-        entry.memory = Some(MemoryLayout {
-            chunk_size: w.options.chunk_size,
-            table_offset,
-        });
-        if compressed {
-            entry.codec = Codec::Zstd;
-            if !self.header.incompatible.iter().any(|f| f == FEATURE_ZSTD) {
-                self.header.incompatible.push(FEATURE_ZSTD.into());
-            }
-        }
+        let (entry, stats) = w.finish(&mut self.storage)?;
+        let end = entry.memory.expect("memory layout").table_offset + 16 * stats.chunks;
         self.header.sections.push(entry);
-        self.advance(table_offset + table.len() as u64)?;
-        Ok(w.stats)
+        self.header.update_features();
+        self.advance(end)?;
+        Ok(stats)
     }
 
     /// Writes the header and syncs; the image is complete. Returns the
@@ -250,8 +213,9 @@ impl<S: Storage> Builder<S> {
     }
 }
 
-/// The state of a memory section being written.
-struct MemoryWriter {
+/// A memory section being written: chunks at fixed offsets from
+/// `offset`, then the chunk table after them.
+pub(crate) struct MemoryWriter {
     name: String,
     options: MemoryOptions,
     offset: u64,
@@ -262,7 +226,7 @@ struct MemoryWriter {
 }
 
 impl MemoryWriter {
-    fn new(options: MemoryOptions, offset: u64, name: &str) -> Result<MemoryWriter> {
+    pub(crate) fn new(options: MemoryOptions, offset: u64, name: &str) -> Result<MemoryWriter> {
         let part = ImagePart::Section(name.into());
         let cs = options.chunk_size;
         if !cs.is_power_of_two() || !(4096..=1 << 30).contains(&cs) {
@@ -286,6 +250,75 @@ impl MemoryWriter {
                 0
             }),
         })
+    }
+
+    /// Reads `source` to its end one chunk at a time (only one chunk is
+    /// held), storing each; `progress` gets the bytes read so far.
+    pub(crate) fn stream(
+        &mut self,
+        storage: &mut dyn Storage,
+        source: &mut dyn Read,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        let part = ImagePart::Section(self.name.clone());
+        let mut buf = vec![0u8; self.options.chunk_size as usize];
+        loop {
+            let n = read_full(source, &mut buf)
+                .map_err(|e| Error::io(format!("reading memory for {part}"), &e))?;
+            if n == 0 {
+                return Ok(());
+            }
+            self.push(storage, &buf[..n])?;
+            progress(self.stats.size);
+            if n < buf.len() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Writes the chunk table after the chunks; returns the section's
+    /// index entry.
+    pub(crate) fn finish(self, storage: &mut dyn Storage) -> Result<(SectionEntry, MemoryStats)> {
+        let part = ImagePart::Section(self.name.clone());
+        if self.stats.size == 0 {
+            return Err(Error::image(part, self.offset, ImageFault::Empty));
+        }
+        let data_end = self.offset + self.stats.size;
+        let table_offset = align_up(data_end).ok_or_else(|| {
+            Error::image(
+                part,
+                self.offset,
+                ImageFault::PastEnd {
+                    size: self.stats.size,
+                    file_len: u64::MAX,
+                },
+            )
+        })?;
+        let table: Vec<u8> = self.table.iter().flat_map(|e| e.encode()).collect();
+        storage.write_at(&table, table_offset).map_err(|e| {
+            Error::io(
+                format!(
+                    "writing {} at byte {table_offset}",
+                    ImagePart::ChunkTable(self.name.clone())
+                ),
+                &e,
+            )
+        })?;
+        let mut entry = SectionEntry::new(
+            &self.name,
+            SectionKind::Memory,
+            self.offset,
+            self.stats.size,
+            crc32c(&table),
+        );
+        entry.memory = Some(MemoryLayout {
+            chunk_size: self.options.chunk_size,
+            table_offset,
+        });
+        if self.stats.compressed_chunks > 0 {
+            entry.codec = Codec::Zstd;
+        }
+        Ok((entry, self.stats))
     }
 
     /// Stores the next chunk (full-size except the last).

@@ -79,3 +79,37 @@ fn a_handle_whose_edit_failed_refuses_further_edits() {
     let mut image = open(store).unwrap();
     image.set_value(&path, Value::Number(7), false).unwrap();
 }
+
+/// Replacing memory cut after any write leaves the old or the new memory.
+#[test]
+fn a_memory_replacement_cut_anywhere_leaves_old_or_new_memory() {
+    use snapshot_core::image::MemoryOptions;
+    let s = sample(false);
+    let new: Vec<u8> = (0..3 * 4096).map(|i| (i % 13) as u8).collect();
+    let options = MemoryOptions {
+        chunk_size: 4096,
+        zstd_level: None,
+    };
+    let mut finished = false;
+    for budget in 0..12 {
+        for torn in [false, true] {
+            let mut image = open(Faulty::new(s.image.clone(), budget, torn)).unwrap();
+            let ok = image
+                .replace_memory("memory", &mut new.as_slice(), options, &mut |_| {})
+                .is_ok();
+            finished |= ok;
+            let store = image.into_storage();
+            for state in [&store.bytes, &store.durable] {
+                let image = open(state.clone()).unwrap();
+                let memory = extract_memory(&image).unwrap();
+                assert!(memory == s.memory || memory == new, "budget {budget}");
+                assert_eq!(image.read_section("devices").unwrap(), s.devices);
+            }
+            if ok {
+                let memory = extract_memory(&open(store.durable).unwrap()).unwrap();
+                assert_eq!(memory, new);
+            }
+        }
+    }
+    assert!(finished);
+}

@@ -103,3 +103,41 @@ fn type_change_needs_an_explicit_type() {
         .unwrap();
     assert_eq!(image.header().generation, 2);
 }
+
+#[test]
+fn memory_is_replaced_whole_and_other_sections_stay() {
+    use snapshot_core::image::MemoryOptions;
+    let s = sample(false);
+    let mut image = open(s.image).unwrap();
+    let mut new = vec![0u8; 5 * 4096 + 3];
+    new[4096..8192].fill(0xab);
+    for (zstd, compressed) in [(Some(3), 1), (None, 0)] {
+        let options = MemoryOptions {
+            chunk_size: 4096,
+            zstd_level: zstd,
+        };
+        let stats = image
+            .replace_memory("memory", &mut new.as_slice(), options, &mut |_| {})
+            .unwrap();
+        assert_eq!((stats.chunks, stats.zero_chunks), (6, 5));
+        assert_eq!(stats.compressed_chunks, compressed);
+        let reopened = open(image.into_storage()).unwrap();
+        assert_eq!(extract_memory(&reopened).unwrap(), new);
+        assert_eq!(reopened.read_section("devices").unwrap(), s.devices);
+        assert_eq!(
+            reopened.header().incompatible.is_empty(),
+            compressed == 0,
+            "the zstd feature follows the codec"
+        );
+        assert!(reopened.verify(2, &|_| {}).is_sound());
+        image = reopened;
+    }
+    assert!(image
+        .replace_memory(
+            "devices",
+            &mut new.as_slice(),
+            Default::default(),
+            &mut |_| {}
+        )
+        .is_err());
+}
