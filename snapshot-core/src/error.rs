@@ -157,6 +157,9 @@ pub enum ImageFault {
     },
     /// The header nvlist does not decode.
     IndexDecode(Error),
+    /// An nvlist section does not decode (the inner error's offset is
+    /// within the section).
+    BadNvlist(Error),
     /// A required key is missing or has the wrong type.
     BadKey {
         /// The key (`sections[2].offset`).
@@ -555,6 +558,7 @@ impl fmt::Display for ImageFault {
                 )
             }
             ImageFault::IndexDecode(e) => write!(f, "header nvlist: {e}"),
+            ImageFault::BadNvlist(e) => write!(f, "not a packed nvlist: {e}"),
             ImageFault::BadKey { key, expected } => {
                 write!(f, "key `{key}` is missing or not {expected}")
             }

@@ -107,7 +107,7 @@ fn write(args: &Args, nvlists: &[(String, PathBuf)], file: File) -> Result<()> {
         let bytes = read_input(path)?;
         builder
             .add_packed(name, &bytes)
-            .with_context(|| format!("{}: section `{name}` from {}", out, display(path)))?;
+            .with_context(|| format!("{}: reading {}", out, display(path)))?;
     }
     if let Some(path) = &args.memory {
         let (mut source, total): (Box<dyn Read>, u64) = if path.as_os_str() == "-" {

@@ -35,7 +35,7 @@ impl<S: Storage> Image<S> {
                     Error::image(
                         part.clone(),
                         e.offset().unwrap_or(0),
-                        ImageFault::IndexDecode(e),
+                        ImageFault::BadNvlist(e),
                     )
                 })?;
             }

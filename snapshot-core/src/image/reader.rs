@@ -281,7 +281,7 @@ impl<S: Storage> Image<S> {
             Error::image(
                 ImagePart::Section(name.into()),
                 offset + e.offset().unwrap_or(0),
-                ImageFault::IndexDecode(e),
+                ImageFault::BadNvlist(e),
             )
         })
     }

@@ -136,7 +136,7 @@ impl<S: Storage> Builder<S> {
             Error::image(
                 ImagePart::Section(name.into()),
                 e.offset().unwrap_or(0),
-                ImageFault::IndexDecode(e),
+                ImageFault::BadNvlist(e),
             )
         })?;
         self.add_bytes(name, SectionKind::NvList, packed)
