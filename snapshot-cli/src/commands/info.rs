@@ -11,6 +11,7 @@ use serde_json::{json, Value as Json};
 use snapshot_core::image::{Image, MemoryStats, SectionKind};
 
 use crate::commands::common::{open, IdentArgs};
+use crate::exit::FAILED;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -31,11 +32,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .with_context(|| name.clone())?
         .blocks()
         * 512;
+    // A damaged chunk table does not hide the rest: it is reported, its
+    // statistics left out, and the exit code says so.
     let mut memory = Vec::new();
+    let mut damaged = false;
     for s in &image.header().sections {
         if s.kind == SectionKind::Memory {
-            let stats = image.memory(&s.name).with_context(|| name.clone())?.stats();
-            memory.push((s.name.clone(), stats));
+            match image.memory(&s.name) {
+                Ok(m) => memory.push((s.name.clone(), m.stats())),
+                Err(e) => {
+                    eprintln!("snapshot: {name}: {e}");
+                    damaged = true;
+                }
+            }
         }
     }
     let rendered = if args.json {
@@ -48,7 +57,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     out.write_all(rendered.as_bytes())?;
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(if damaged {
+        ExitCode::from(FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn stats_json(stats: &MemoryStats) -> Json {

@@ -87,3 +87,24 @@ fn usage_errors_exit_2() {
     let r = env.expect(1, &["build", "-o", "x", "--devices", "memory.raw"]);
     assert!(r.stderr.contains("section `devices`"), "{}", r.stderr);
 }
+
+#[test]
+fn info_shows_the_header_when_a_chunk_table_is_damaged() {
+    let env = Env::new();
+    env.sample(&[]);
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["info", "img", "--json"]).stdout).unwrap();
+    let table = json["sections"][3]["table_offset"].as_u64().unwrap() as usize;
+    let mut img = env.read("img");
+    img[table + 8] ^= 1;
+    env.write("img", &img);
+    let r = env.expect(1, &["info", "img"]);
+    assert!(r.stdout.contains("devices"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains(&format!(
+            "section `memory`, chunk table (byte {table}): checksum mismatch"
+        )),
+        "{}",
+        r.stderr
+    );
+}
