@@ -136,6 +136,19 @@ fn memory_file_is_sparse_and_maps() {
             .unwrap();
     let map = image.map_memory("memory").unwrap();
     assert_eq!(&map[..], &memory[..]);
+    assert!(image.verify(2, &|_| {}).is_sound());
+    // Verify reads a file through a map: damage in data and in a hole.
+    let at = image.section("memory").unwrap().offset;
+    drop(map);
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    use std::os::unix::fs::FileExt;
+    file.write_at(&[8], at + (5 << 20) + 1).unwrap();
+    file.write_at(&[9], at + (40 << 20)).unwrap();
+    let report = image.verify(2, &|_| {});
+    let messages: Vec<String> = report.problems.iter().map(|e| e.to_string()).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].contains("chunk 5") && messages[0].contains("checksum"));
+    assert!(messages[1].contains("chunk 40") && messages[1].contains("non-zero"));
 }
 
 #[test]
