@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{build, diff, dump, extract, get, info, nv, replace, set, verify};
+use crate::commands::{build, demo, diff, dump, extract, get, info, nv, replace, set, verify};
 
 /// Save, inspect, verify, edit and migrate versioned VM snapshots.
 ///
@@ -17,6 +17,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// A guided tour on bundled data; leaves its files behind to try.
+    Demo(demo::Args),
     /// Work on bare packed nvlists: dump to text or JSON, pack from text.
     #[command(subcommand)]
     Nv(nv::Command),

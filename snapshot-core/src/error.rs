@@ -97,20 +97,26 @@ pub enum ErrorKind {
 }
 
 /// A part of an image file, named in errors so damage can be located.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ImagePart {
     /// The file as a whole (its length, its header area).
+    #[error("image")]
     File,
     /// One of the two header slots (0 or 1).
+    #[error("header slot {0}")]
     HeaderSlot(u8),
     /// The header index: the section list of the header in use.
+    #[error("index")]
     Index,
     /// A named section.
+    #[error("section `{0}`")]
     Section(String),
     /// The chunk table of a memory section.
+    #[error("section `{0}`, chunk table")]
     ChunkTable(String),
     /// One chunk of a memory section.
+    #[error("section `{section}`, chunk {index}")]
     Chunk {
         /// The memory section.
         section: String,
@@ -120,17 +126,20 @@ pub enum ImagePart {
 }
 
 /// What is wrong with an image file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ImageFault {
     /// The file is shorter than its header area.
+    #[error("file of {len} bytes is shorter than the 8192-byte header area")]
     TooShort {
         /// The file's length.
         len: u64,
     },
     /// The slot's trailer does not hold the image magic.
+    #[error("no image magic: not a snapshot image header")]
     BadMagic,
     /// Stored and computed CRC32C differ: the bytes were changed.
+    #[error("checksum mismatch (stored crc32c {stored:08x}, computed {computed:08x})")]
     Checksum {
         /// The checksum recorded in the file.
         stored: u32,
@@ -138,10 +147,13 @@ pub enum ImageFault {
         computed: u32,
     },
     /// Neither header slot is valid; holds each slot's fault.
+    #[error("no valid header slot{}", causes(.0))]
     NoValidHeader(Vec<Error>),
     /// The IDENT field is not NUL-padded UTF-8.
+    #[error("IDENT is not NUL-padded UTF-8")]
     BadIdent,
     /// The image was written by another producer.
+    #[error("IDENT `{found}` is not `{expected}` (another producer's image; force to read it)")]
     ForeignIdent {
         /// The IDENT in the file.
         found: String,
@@ -149,6 +161,7 @@ pub enum ImageFault {
         expected: String,
     },
     /// The packed header nvlist does not fit in its slot.
+    #[error("header nvlist of {size} bytes exceeds the {room} bytes of a slot")]
     IndexTooLarge {
         /// The size needed or stated.
         size: u64,
@@ -156,11 +169,14 @@ pub enum ImageFault {
         room: u64,
     },
     /// The header nvlist does not decode.
+    #[error("header nvlist: {0}")]
     IndexDecode(Error),
     /// An nvlist section does not decode (the inner error's offset is
     /// within the section).
+    #[error("not a packed nvlist: {0}")]
     BadNvlist(Error),
     /// A required key is missing or has the wrong type.
+    #[error("key `{key}` is missing or not {expected}")]
     BadKey {
         /// The key (`sections[2].offset`).
         key: String,
@@ -168,8 +184,10 @@ pub enum ImageFault {
         expected: &'static str,
     },
     /// The format version is not `MAJOR.MINOR`.
+    #[error("format version `{0}` is not MAJOR.MINOR")]
     BadVersion(String),
     /// The format's major version is not one this reader knows.
+    #[error("format version {found} is not supported (this reader knows {supported})")]
     UnsupportedVersion {
         /// The version in the file.
         found: String,
@@ -177,20 +195,27 @@ pub enum ImageFault {
         supported: String,
     },
     /// The image uses incompatible features this reader lacks.
+    #[error("uses incompatible features this reader lacks: {}", .0.join(", "))]
     UnknownFeatures(Vec<String>),
     /// A section type this reader does not know.
+    #[error("unknown section type `{0}`")]
     UnknownSectionType(String),
     /// A codec this reader does not know, or that the section type does
     /// not allow.
+    #[error("unknown or disallowed codec `{0}`")]
     UnknownCodec(String),
     /// Two sections share a name.
+    #[error("a second section of this name")]
     DuplicateSection,
     /// A section name is empty or not UTF-8.
+    #[error("section name is empty or not UTF-8")]
     BadSectionName,
     /// An extent is not aligned to 4096 bytes or starts in the header
     /// area.
+    #[error("extent is not 4096-aligned or starts inside the header area")]
     Misaligned,
     /// An extent reaches past the end of the file (or of `u64`).
+    #[error("extent of {size} bytes reaches past the end of the {file_len}-byte file")]
     PastEnd {
         /// The extent's size.
         size: u64,
@@ -198,21 +223,28 @@ pub enum ImageFault {
         file_len: u64,
     },
     /// Two extents overlap.
+    #[error("overlaps {other}")]
     Overlap {
         /// The other part.
         other: ImagePart,
     },
     /// A memory chunk size that is not a power of two in 4 KiB..=1 GiB.
+    #[error("chunk size {0} is not a power of two in 4096..=1 GiB")]
     BadChunkSize(u64),
     /// A chunk table entry breaks a rule (kind, length, reserved bytes).
+    #[error("bad chunk table entry: {0}")]
     BadChunkEntry(&'static str),
     /// A chunk recorded as zero holds non-zero bytes.
+    #[error("chunk recorded as zero holds non-zero bytes")]
     NotZero,
     /// A compressed chunk does not decompress to its length.
+    #[error("chunk does not decompress: {0}")]
     Decompress(String),
     /// No section of that name.
+    #[error("no such section")]
     NoSuchSection,
     /// The section is of another type than the operation needs.
+    #[error("section is of type `{found}`, not {expected}")]
     WrongSectionType {
         /// The type needed.
         expected: &'static str,
@@ -220,6 +252,7 @@ pub enum ImageFault {
         found: String,
     },
     /// The section is larger than this reader loads into memory.
+    #[error("section of {size} bytes exceeds the {limit}-byte limit")]
     SectionTooLarge {
         /// The section's size.
         size: u64,
@@ -227,21 +260,26 @@ pub enum ImageFault {
         limit: u64,
     },
     /// The memory section is compressed, so it cannot be mapped.
+    #[error("memory is compressed, so it cannot be mapped (extract it instead)")]
     Compressed,
     /// A section with no bytes: every section holds at least one.
+    #[error("section is empty (every section holds bytes)")]
     Empty,
     /// An earlier edit through this handle failed part-way, so the file
     /// may hold a newer generation than the handle knows.
+    #[error("an earlier edit through this handle failed part-way; reopen the image to see which generation is in force")]
     StaleHandle,
     /// The producer's IDENT is empty, too long or holds a NUL.
+    #[error("IDENT must be 1 to 63 bytes of UTF-8 without NUL")]
     InvalidIdent,
 }
 
 /// A rule of the packed nvlist format, broken by the input.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeRule {
     /// The input ends before an item that needs `needed` bytes.
+    #[error("truncated: needs {needed} bytes, {left} left")]
     Truncated {
         /// Bytes the item needs.
         needed: u64,
@@ -249,14 +287,19 @@ pub enum DecodeRule {
         left: u64,
     },
     /// The header magic is not `0x6c`.
+    #[error("bad magic 0x{0:02x} (expected 0x6c)")]
     BadMagic(u8),
     /// The header version is not 0.
+    #[error("unsupported header version {0} (expected 0)")]
     BadVersion(u8),
     /// The header has flag bits libnv does not define.
+    #[error("unknown header flags 0x{0:02x}")]
     UnknownFlags(u8),
     /// A nested header's byte order differs from the top-level header's.
+    #[error("nested header byte order differs from the top-level header")]
     ByteOrderMismatch,
     /// The header's size field does not match the bytes that follow it.
+    #[error("header size {declared} does not match the {actual} bytes that follow")]
     SizeMismatch {
         /// The size the header states.
         declared: u64,
@@ -264,16 +307,22 @@ pub enum DecodeRule {
         actual: u64,
     },
     /// The header counts file descriptors, which a file cannot carry.
+    #[error("header counts {0} file descriptors; a file cannot carry descriptors")]
     Descriptors(u64),
     /// A pair type outside libnv's types.
+    #[error("unknown pair type {0}")]
     UnknownType(u8),
     /// A descriptor or descriptor-array pair, which a file cannot carry.
+    #[error("descriptor pair: a file cannot carry file descriptors")]
     DescriptorType,
     /// The name size is outside 1..=2048.
+    #[error("name size {0} outside 1..=2048")]
     NameSize(u16),
     /// The name is not terminated by exactly one NUL at its end.
+    #[error("name is not terminated by exactly one NUL")]
     NameNotTerminated,
     /// The pair's data size exceeds the bytes left.
+    #[error("data size {datasize} exceeds the {left} bytes left")]
     DataSizeTooLarge {
         /// The data size the pair states.
         datasize: u64,
@@ -281,6 +330,7 @@ pub enum DecodeRule {
         left: u64,
     },
     /// The data size does not fit the pair's type.
+    #[error("data size {datasize} is invalid for {ty}")]
     BadDataSize {
         /// The pair's type.
         ty: Type,
@@ -289,6 +339,7 @@ pub enum DecodeRule {
     },
     /// A scalar pair has a non-zero item count, or an array's count does not
     /// match its data.
+    #[error("item count {nitems} is invalid for {ty}")]
     BadItemCount {
         /// The pair's type.
         ty: Type,
@@ -296,29 +347,40 @@ pub enum DecodeRule {
         nitems: u64,
     },
     /// A string is not terminated by exactly one NUL at its end.
+    #[error("string is not terminated by exactly one NUL")]
     StringNotTerminated,
     /// A bool byte other than 0 or 1.
+    #[error("bool byte {0} is neither 0 nor 1")]
     BadBool(u8),
     /// A zero-length binary (libnv cannot create one).
+    #[error("zero-length binary")]
     EmptyBinary,
     /// An array with zero items (libnv cannot create one).
+    #[error("array with zero items")]
     EmptyArray,
     /// A second pair of the same name in a list without `NO_UNIQUE`.
+    #[error("duplicate name in a list without NO_UNIQUE")]
     DuplicateName,
     /// An `NVLIST_UP` marker with no nested list open.
+    #[error("NVLIST_UP marker with no nested list open")]
     UnexpectedUp,
     /// An `NVLIST_ARRAY_NEXT` marker with no array element open.
+    #[error("NVLIST_ARRAY_NEXT marker with no array element open")]
     UnexpectedArrayNext,
     /// A marker pair with a name, data or items.
+    #[error("marker pair with a name, data or items")]
     BadMarker,
     /// The input ends inside a nested list or array.
+    #[error("input ends inside a nested list")]
     Unclosed,
     /// Lists nest deeper than the decoder's limit.
+    #[error("lists nest deeper than {limit}")]
     TooDeep {
         /// The limit.
         limit: u32,
     },
     /// The input is larger than the decoder's limit.
+    #[error("input larger than {limit} bytes")]
     TooLarge {
         /// The limit in bytes.
         limit: u64,
@@ -326,20 +388,26 @@ pub enum DecodeRule {
 }
 
 /// Why a pair cannot be stored in an nvlist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidPair {
     /// The name holds a NUL byte.
+    #[error("name holds a NUL byte")]
     NulInName,
     /// The name is longer than 2047 bytes.
+    #[error("name is longer than 2047 bytes")]
     NameTooLong,
     /// A string (or string-array item) holds a NUL byte.
+    #[error("string holds a NUL byte")]
     NulInString,
     /// A binary of zero bytes.
+    #[error("zero-length binary (libnv cannot store one)")]
     EmptyBinary,
     /// An array of zero items.
+    #[error("array with zero items (libnv cannot store one)")]
     EmptyArray,
     /// A pair of this name already exists and the list is unique.
+    #[error("a pair of this name already exists")]
     Duplicate,
 }
 
@@ -451,175 +519,7 @@ impl fmt::Display for Error {
     }
 }
 
-impl fmt::Display for DecodeRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeRule::Truncated { needed, left } => {
-                write!(f, "truncated: needs {needed} bytes, {left} left")
-            }
-            DecodeRule::BadMagic(m) => write!(f, "bad magic 0x{m:02x} (expected 0x6c)"),
-            DecodeRule::BadVersion(v) => write!(f, "unsupported header version {v} (expected 0)"),
-            DecodeRule::UnknownFlags(x) => write!(f, "unknown header flags 0x{x:02x}"),
-            DecodeRule::ByteOrderMismatch => {
-                write!(
-                    f,
-                    "nested header byte order differs from the top-level header"
-                )
-            }
-            DecodeRule::SizeMismatch { declared, actual } => write!(
-                f,
-                "header size {declared} does not match the {actual} bytes that follow"
-            ),
-            DecodeRule::Descriptors(n) => write!(
-                f,
-                "header counts {n} file descriptors; a file cannot carry descriptors"
-            ),
-            DecodeRule::UnknownType(t) => write!(f, "unknown pair type {t}"),
-            DecodeRule::DescriptorType => {
-                write!(f, "descriptor pair: a file cannot carry file descriptors")
-            }
-            DecodeRule::NameSize(n) => write!(f, "name size {n} outside 1..=2048"),
-            DecodeRule::NameNotTerminated => {
-                write!(f, "name is not terminated by exactly one NUL")
-            }
-            DecodeRule::DataSizeTooLarge { datasize, left } => {
-                write!(f, "data size {datasize} exceeds the {left} bytes left")
-            }
-            DecodeRule::BadDataSize { ty, datasize } => {
-                write!(f, "data size {datasize} is invalid for {ty}")
-            }
-            DecodeRule::BadItemCount { ty, nitems } => {
-                write!(f, "item count {nitems} is invalid for {ty}")
-            }
-            DecodeRule::StringNotTerminated => {
-                write!(f, "string is not terminated by exactly one NUL")
-            }
-            DecodeRule::BadBool(b) => write!(f, "bool byte {b} is neither 0 nor 1"),
-            DecodeRule::EmptyBinary => write!(f, "zero-length binary"),
-            DecodeRule::EmptyArray => write!(f, "array with zero items"),
-            DecodeRule::DuplicateName => {
-                write!(f, "duplicate name in a list without NO_UNIQUE")
-            }
-            DecodeRule::UnexpectedUp => write!(f, "NVLIST_UP marker with no nested list open"),
-            DecodeRule::UnexpectedArrayNext => {
-                write!(f, "NVLIST_ARRAY_NEXT marker with no array element open")
-            }
-            DecodeRule::BadMarker => write!(f, "marker pair with a name, data or items"),
-            DecodeRule::Unclosed => write!(f, "input ends inside a nested list"),
-            DecodeRule::TooDeep { limit } => write!(f, "lists nest deeper than {limit}"),
-            DecodeRule::TooLarge { limit } => write!(f, "input larger than {limit} bytes"),
-        }
-    }
-}
-
-impl fmt::Display for ImagePart {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ImagePart::File => f.write_str("image"),
-            ImagePart::HeaderSlot(n) => write!(f, "header slot {n}"),
-            ImagePart::Index => f.write_str("index"),
-            ImagePart::Section(name) => write!(f, "section `{name}`"),
-            ImagePart::ChunkTable(name) => write!(f, "section `{name}`, chunk table"),
-            ImagePart::Chunk { section, index } => write!(f, "section `{section}`, chunk {index}"),
-        }
-    }
-}
-
-impl fmt::Display for ImageFault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ImageFault::TooShort { len } => {
-                write!(
-                    f,
-                    "file of {len} bytes is shorter than the 8192-byte header area"
-                )
-            }
-            ImageFault::BadMagic => f.write_str("no image magic: not a snapshot image header"),
-            ImageFault::Checksum { stored, computed } => write!(
-                f,
-                "checksum mismatch (stored crc32c {stored:08x}, computed {computed:08x})"
-            ),
-            ImageFault::NoValidHeader(causes) => {
-                f.write_str("no valid header slot")?;
-                for cause in causes {
-                    write!(f, "; {cause}")?;
-                }
-                Ok(())
-            }
-            ImageFault::BadIdent => f.write_str("IDENT is not NUL-padded UTF-8"),
-            ImageFault::ForeignIdent { found, expected } => write!(
-                f,
-                "IDENT `{found}` is not `{expected}` (another producer's image; force to read it)"
-            ),
-            ImageFault::IndexTooLarge { size, room } => {
-                write!(
-                    f,
-                    "header nvlist of {size} bytes exceeds the {room} bytes of a slot"
-                )
-            }
-            ImageFault::IndexDecode(e) => write!(f, "header nvlist: {e}"),
-            ImageFault::BadNvlist(e) => write!(f, "not a packed nvlist: {e}"),
-            ImageFault::BadKey { key, expected } => {
-                write!(f, "key `{key}` is missing or not {expected}")
-            }
-            ImageFault::BadVersion(v) => write!(f, "format version `{v}` is not MAJOR.MINOR"),
-            ImageFault::UnsupportedVersion { found, supported } => write!(
-                f,
-                "format version {found} is not supported (this reader knows {supported})"
-            ),
-            ImageFault::UnknownFeatures(names) => write!(
-                f,
-                "uses incompatible features this reader lacks: {}",
-                names.join(", ")
-            ),
-            ImageFault::UnknownSectionType(t) => write!(f, "unknown section type `{t}`"),
-            ImageFault::UnknownCodec(c) => write!(f, "unknown or disallowed codec `{c}`"),
-            ImageFault::DuplicateSection => f.write_str("a second section of this name"),
-            ImageFault::BadSectionName => f.write_str("section name is empty or not UTF-8"),
-            ImageFault::Misaligned => {
-                f.write_str("extent is not 4096-aligned or starts inside the header area")
-            }
-            ImageFault::PastEnd { size, file_len } => write!(
-                f,
-                "extent of {size} bytes reaches past the end of the {file_len}-byte file"
-            ),
-            ImageFault::Overlap { other } => write!(f, "overlaps {other}"),
-            ImageFault::BadChunkSize(n) => {
-                write!(f, "chunk size {n} is not a power of two in 4096..=1 GiB")
-            }
-            ImageFault::BadChunkEntry(why) => write!(f, "bad chunk table entry: {why}"),
-            ImageFault::NotZero => f.write_str("chunk recorded as zero holds non-zero bytes"),
-            ImageFault::Decompress(why) => write!(f, "chunk does not decompress: {why}"),
-            ImageFault::NoSuchSection => f.write_str("no such section"),
-            ImageFault::WrongSectionType { expected, found } => {
-                write!(f, "section is of type `{found}`, not {expected}")
-            }
-            ImageFault::SectionTooLarge { size, limit } => {
-                write!(f, "section of {size} bytes exceeds the {limit}-byte limit")
-            }
-            ImageFault::Compressed => {
-                f.write_str("memory is compressed, so it cannot be mapped (extract it instead)")
-            }
-            ImageFault::Empty => f.write_str("section is empty (every section holds bytes)"),
-            ImageFault::StaleHandle => f.write_str(
-                "an earlier edit through this handle failed part-way; reopen the image to see which generation is in force",
-            ),
-            ImageFault::InvalidIdent => {
-                f.write_str("IDENT must be 1 to 63 bytes of UTF-8 without NUL")
-            }
-        }
-    }
-}
-
-impl fmt::Display for InvalidPair {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            InvalidPair::NulInName => "name holds a NUL byte",
-            InvalidPair::NameTooLong => "name is longer than 2047 bytes",
-            InvalidPair::NulInString => "string holds a NUL byte",
-            InvalidPair::EmptyBinary => "zero-length binary (libnv cannot store one)",
-            InvalidPair::EmptyArray => "array with zero items (libnv cannot store one)",
-            InvalidPair::Duplicate => "a pair of this name already exists",
-        })
-    }
+/// The faults of both header slots, for [`ImageFault::NoValidHeader`].
+fn causes(errors: &[Error]) -> String {
+    errors.iter().map(|e| format!("; {e}")).collect()
 }

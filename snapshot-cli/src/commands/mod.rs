@@ -6,6 +6,7 @@ use crate::cli::Command;
 
 pub mod build;
 mod common;
+pub mod demo;
 pub mod diff;
 pub mod dump;
 pub mod extract;
@@ -19,6 +20,7 @@ pub mod verify;
 /// Runs one parsed command.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Demo(args) => demo::run(args),
         Command::Nv(cmd) => nv::run(cmd),
         Command::Build(args) => build::run(args),
         Command::Info(args) => info::run(args),

@@ -54,6 +54,8 @@ pub fn unpack(input: &[u8], options: &DecodeOptions) -> Result<NvList> {
         pos: 0,
         big_endian: false,
         stack: Vec::new(),
+        pairs: Vec::new(),
+        seen: Vec::new(),
         max_depth: options.max_depth,
     }
     .run()
@@ -74,9 +76,15 @@ enum Close {
     },
 }
 
+/// An open list. Its pairs and the names seen so far live on the
+/// decoder's shared stacks from `pairs_start` and `seen_start` on, so that
+/// closing it allocates its pair vector once, at its exact size.
 struct Frame<'a> {
-    list: NvList,
-    names: Names<'a>,
+    flags: Flags,
+    pairs_start: usize,
+    seen_start: usize,
+    /// The names of a long list, once the linear scan would cost too much.
+    set: Option<HashSet<Key<'a>>>,
     close: Close,
 }
 
@@ -84,6 +92,7 @@ struct Frame<'a> {
 struct PairHeader<'a> {
     code: u8,
     name: &'a [u8],
+    name_at: usize,
     datasize: u64,
     nitems: u64,
 }
@@ -93,13 +102,15 @@ struct Decoder<'a> {
     pos: usize,
     big_endian: bool,
     stack: Vec<Frame<'a>>,
+    pairs: Vec<(NvString, Value)>,
+    seen: Vec<(u64, &'a [u8])>,
     max_depth: u32,
 }
 
 impl<'a> Decoder<'a> {
     fn run(mut self) -> Result<NvList> {
         let flags = self.list_header(true)?;
-        self.stack.push(Frame::new(flags, Close::Root));
+        self.open(flags, Close::Root);
         while self.pos < self.input.len() {
             let start = self.pos;
             let header = self.pair_header()?;
@@ -109,12 +120,10 @@ impl<'a> Decoder<'a> {
                 code => self.pair(start, code, header)?,
             }
         }
-        let end = self.pos;
-        let frame = self.stack.pop().expect("the root frame is never popped");
-        match frame.close {
-            Close::Root => Ok(frame.list),
-            _ => Err(self.error(end, DecodeRule::Unclosed)),
+        if !matches!(self.stack.last().map(|f| &f.close), Some(Close::Root)) {
+            return Err(self.error(self.pos, DecodeRule::Unclosed));
         }
+        Ok(self.close().0)
     }
 
     fn left(&self) -> usize {
@@ -219,6 +228,7 @@ impl<'a> Decoder<'a> {
         Ok(PairHeader {
             code,
             name,
+            name_at,
             datasize,
             nitems,
         })
@@ -236,13 +246,11 @@ impl<'a> Decoder<'a> {
         if !matches!(self.stack.last().map(|f| &f.close), Some(Close::Up { .. })) {
             return Err(self.error(start, DecodeRule::UnexpectedUp));
         }
-        let frame = self.stack.pop().expect("checked above");
-        let Close::Up { name } = frame.close else {
+        let (list, close) = self.close();
+        let Close::Up { name } = close else {
             unreachable!("checked above")
         };
-        self.top()
-            .list
-            .push_unchecked(name, Value::NvList(frame.list));
+        self.pairs.push((name, Value::NvList(list)));
         Ok(())
     }
 
@@ -254,45 +262,91 @@ impl<'a> Decoder<'a> {
         ) {
             return Err(self.error(start, DecodeRule::UnexpectedArrayNext));
         }
-        let frame = self.stack.pop().expect("checked above");
+        let (list, close) = self.close();
         let Close::Element {
             name,
             mut done,
             total,
-        } = frame.close
+        } = close
         else {
             unreachable!("checked above")
         };
-        done.push(frame.list);
+        done.push(list);
         if done.len() < total {
             self.open_element(name, done, total)
         } else {
-            self.top()
-                .list
-                .push_unchecked(name, Value::NvListArray(done));
+            self.pairs.push((name, Value::NvListArray(done)));
             Ok(())
         }
     }
 
     fn open_element(&mut self, name: NvString, done: Vec<NvList>, total: usize) -> Result<()> {
         let flags = self.list_header(false)?;
-        let close = Close::Element { name, done, total };
-        self.stack.push(Frame::new(flags, close));
+        self.open(flags, Close::Element { name, done, total });
         Ok(())
     }
 
-    fn top(&mut self) -> &mut Frame<'a> {
-        self.stack
-            .last_mut()
-            .expect("the root frame is never popped")
+    fn open(&mut self, flags: Flags, close: Close) {
+        self.stack.push(Frame {
+            flags,
+            pairs_start: self.pairs.len(),
+            seen_start: self.seen.len(),
+            set: None,
+            close,
+        });
+    }
+
+    /// Pops the innermost list, moving its pairs off the shared stack.
+    fn close(&mut self) -> (NvList, Close) {
+        let frame = self.stack.pop().expect("a list is open");
+        self.seen.truncate(frame.seen_start);
+        let pairs = self.pairs.drain(frame.pairs_start..).collect();
+        (NvList::from_parts(frame.flags, pairs), frame.close)
+    }
+
+    /// Records a name of the innermost list; false if the list already has
+    /// it and must not. Small lists scan a vector of cheap fingerprints;
+    /// long ones switch to a hash set of std's keyed SipHash, so that
+    /// hostile names cannot be made to collide and turn this quadratic.
+    fn record_name(&mut self, name: &'a [u8]) -> bool {
+        const SMALL: usize = 32;
+        let frame = self.stack.last_mut().expect("a list is open");
+        if frame.flags.contains(Flags::NO_UNIQUE) {
+            return true;
+        }
+        let key = Key {
+            name,
+            fold: frame.flags.contains(Flags::IGNORE_CASE),
+        };
+        if let Some(set) = &mut frame.set {
+            return set.insert(key);
+        }
+        let fp = fingerprint(name, key.fold);
+        let seen = &self.seen[frame.seen_start..];
+        if seen.iter().any(|&(f, s)| f == fp && key.same(s)) {
+            return false;
+        }
+        if seen.len() < SMALL {
+            self.seen.push((fp, name));
+            return true;
+        }
+        let fold = key.fold;
+        let mut set: HashSet<Key<'a>> = self
+            .seen
+            .drain(frame.seen_start..)
+            .map(|(_, name)| Key { name, fold })
+            .collect();
+        set.insert(key);
+        frame.set = Some(set);
+        true
     }
 
     fn pair(&mut self, start: usize, code: u8, h: PairHeader<'a>) -> Result<()> {
         let ty = Type::from_code(code).expect("checked by pair_header");
-        if !self.top().names.insert(h.name) {
+        if !self.record_name(h.name) {
             return Err(self.pair_error(start, h.name, DecodeRule::DuplicateName));
         }
-        let name = NvString::from(h.name);
+        let name = NvString::from_window(&self.input[h.name_at..], h.name.len());
         let bad_size = |d: &Self| {
             d.pair_error(
                 start,
@@ -425,7 +479,7 @@ impl<'a> Decoder<'a> {
                     return Err(bad_size(self));
                 }
                 let flags = self.list_header(false)?;
-                self.stack.push(Frame::new(flags, Close::Up { name }));
+                self.open(flags, Close::Up { name });
                 return Ok(());
             }
             Type::NvListArray => {
@@ -442,7 +496,7 @@ impl<'a> Decoder<'a> {
             }
             Type::Descriptor | Type::DescriptorArray => unreachable!("refused by pair_header"),
         };
-        self.top().list.push_unchecked(name, value);
+        self.pairs.push((name, value));
         Ok(())
     }
 
@@ -480,38 +534,25 @@ impl<'a> Decoder<'a> {
     }
 }
 
-impl<'a> Frame<'a> {
-    fn new(flags: Flags, close: Close) -> Frame<'a> {
-        Frame {
-            list: NvList::with_flags(flags),
-            names: Names::new(flags),
-            close,
-        }
-    }
-}
-
-/// The names seen in one list, to refuse duplicates in linear time.
-/// Small lists scan a vector; from `SMALL` names on, a hash set takes over.
-struct Names<'a> {
-    unique: bool,
-    fold: bool,
-    seen: Vec<&'a [u8]>,
-    set: HashSet<Key<'a>>,
-}
-
 /// A name compared as its list compares names.
 struct Key<'a> {
     name: &'a [u8],
     fold: bool,
 }
 
+impl Key<'_> {
+    fn same(&self, other: &[u8]) -> bool {
+        if self.fold {
+            self.name.eq_ignore_ascii_case(other)
+        } else {
+            self.name == other
+        }
+    }
+}
+
 impl PartialEq for Key<'_> {
     fn eq(&self, other: &Self) -> bool {
-        if self.fold {
-            self.name.eq_ignore_ascii_case(other.name)
-        } else {
-            self.name == other.name
-        }
+        self.same(other.name)
     }
 }
 
@@ -519,45 +560,35 @@ impl Eq for Key<'_> {}
 
 impl Hash for Key<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_usize(self.name.len());
-        for &b in self.name {
-            state.write_u8(if self.fold { b.to_ascii_lowercase() } else { b });
+        if !self.fold {
+            return state.write(self.name);
+        }
+        let mut buf = [0u8; 64];
+        for chunk in self.name.chunks(buf.len()) {
+            let lower = &mut buf[..chunk.len()];
+            lower.copy_from_slice(chunk);
+            lower.make_ascii_lowercase();
+            state.write(lower);
         }
     }
 }
 
-impl<'a> Names<'a> {
-    const SMALL: usize = 16;
-
-    fn new(flags: Flags) -> Names<'a> {
-        Names {
-            unique: !flags.contains(Flags::NO_UNIQUE),
-            fold: flags.contains(Flags::IGNORE_CASE),
-            seen: Vec::new(),
-            set: HashSet::new(),
+/// The length and the first and last eight bytes (lower-cased when names
+/// fold): equal names have equal fingerprints, most others do not. Read
+/// with whole-word loads, not copies, which the CPU would stall on.
+fn fingerprint(name: &[u8], fold: bool) -> u64 {
+    let len = name.len() as u64;
+    if fold {
+        let mut v = len;
+        for &b in name.iter().take(8).chain(name.iter().rev().take(8)) {
+            v = v.rotate_left(8) ^ u64::from(b.to_ascii_lowercase());
         }
+        return v;
     }
-
-    /// Records `name`; false if the list already has it and must not.
-    fn insert(&mut self, name: &'a [u8]) -> bool {
-        if !self.unique {
-            return true;
+    match (name.first_chunk::<8>(), name.last_chunk::<8>()) {
+        (Some(head), Some(tail)) => {
+            u64::from_le_bytes(*head) ^ u64::from_le_bytes(*tail).rotate_left(29) ^ len
         }
-        let fold = self.fold;
-        if self.seen.len() < Self::SMALL {
-            let dup = self
-                .seen
-                .iter()
-                .any(|s| Key { name: s, fold } == Key { name, fold });
-            if !dup {
-                self.seen.push(name);
-            }
-            return !dup;
-        }
-        if self.set.is_empty() {
-            self.set
-                .extend(self.seen.iter().map(|&name| Key { name, fold }));
-        }
-        self.set.insert(Key { name, fold })
+        _ => name.iter().fold(len, |v, &b| v << 8 | u64::from(b)),
     }
 }

@@ -10,6 +10,7 @@
 mod decode;
 mod encode;
 mod serde_impl;
+mod string;
 mod value;
 mod wire;
 

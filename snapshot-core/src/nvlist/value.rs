@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+pub use super::string::NvString;
 use crate::error::{Error, ErrorKind, InvalidPair, Result};
 
 /// Longest name libnv accepts, in bytes, without the terminating NUL.
@@ -120,103 +121,6 @@ impl std::ops::BitOr for Flags {
     type Output = Flags;
     fn bitor(self, rhs: Flags) -> Flags {
         Flags(self.0 | rhs.0)
-    }
-}
-
-/// A name or string value: bytes without NUL, usually but not always UTF-8
-/// (C producers may store any bytes).
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NvString(Vec<u8>);
-
-impl NvString {
-    /// The bytes, without the NUL terminator the wire form adds.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// The string as UTF-8, if it is.
-    pub fn to_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.0).ok()
-    }
-
-    /// The string with invalid UTF-8 replaced by U+FFFD, for messages.
-    pub fn to_string_lossy(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.0)
-    }
-
-    /// The owned bytes.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.0
-    }
-
-    pub(crate) fn has_nul(&self) -> bool {
-        self.0.contains(&0)
-    }
-}
-
-impl fmt::Debug for NvString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.to_string_lossy(), f)
-    }
-}
-
-impl fmt::Display for NvString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_string_lossy())
-    }
-}
-
-impl From<&str> for NvString {
-    fn from(s: &str) -> NvString {
-        NvString(s.as_bytes().to_vec())
-    }
-}
-
-impl From<String> for NvString {
-    fn from(s: String) -> NvString {
-        NvString(s.into_bytes())
-    }
-}
-
-impl From<&String> for NvString {
-    fn from(s: &String) -> NvString {
-        NvString(s.as_bytes().to_vec())
-    }
-}
-
-impl From<&[u8]> for NvString {
-    fn from(b: &[u8]) -> NvString {
-        NvString(b.to_vec())
-    }
-}
-
-impl From<Vec<u8>> for NvString {
-    fn from(b: Vec<u8>) -> NvString {
-        NvString(b)
-    }
-}
-
-impl From<&NvString> for NvString {
-    fn from(s: &NvString) -> NvString {
-        s.clone()
-    }
-}
-
-impl PartialEq<str> for NvString {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other.as_bytes()
-    }
-}
-
-impl PartialEq<&str> for NvString {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == other.as_bytes()
-    }
-}
-
-impl AsRef<[u8]> for NvString {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
     }
 }
 
@@ -417,10 +321,13 @@ impl NvList {
     }
 
     /// Every value called `name`, in order (several only with `NO_UNIQUE`).
-    pub fn get_all<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a Value> + 'a {
+    pub fn get_all<'a, N>(&'a self, name: &'a N) -> impl Iterator<Item = &'a Value> + 'a
+    where
+        N: AsRef<[u8]> + ?Sized,
+    {
         self.pairs
             .iter()
-            .filter(move |(n, _)| self.names_equal(n.as_bytes(), name))
+            .filter(move |(n, _)| self.names_equal(n.as_bytes(), name.as_ref()))
             .map(|(_, v)| v)
     }
 
@@ -600,9 +507,9 @@ impl NvList {
         Ok(true)
     }
 
-    /// Appends a pair the decoder has already checked.
-    pub(crate) fn push_unchecked(&mut self, name: NvString, value: Value) {
-        self.pairs.push((name, value));
+    /// A list of pairs the decoder has already checked.
+    pub(crate) fn from_parts(flags: Flags, pairs: Vec<(NvString, Value)>) -> NvList {
+        NvList { flags, pairs }
     }
 
     pub(crate) fn pairs(&self) -> &[(NvString, Value)] {
@@ -665,7 +572,7 @@ mod tests {
         let mut nv = NvList::with_flags(Flags::NO_UNIQUE);
         nv.push("d", 1u64);
         nv.push("d", 2u64);
-        assert_eq!(nv.get_all(b"d").count(), 2);
+        assert_eq!(nv.get_all("d").count(), 2);
         let mut unique = NvList::new();
         unique.push("d", 1u64);
         assert!(unique.try_push("d", 2u64).is_err());

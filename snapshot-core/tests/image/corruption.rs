@@ -1,4 +1,4 @@
-use crate::util::*;
+use super::util::*;
 
 /// Flips bits through the whole image: every bit of the header index and
 /// of the chunk table, one bit of every other byte that carries meaning

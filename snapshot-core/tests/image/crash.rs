@@ -1,7 +1,7 @@
 use snapshot_core::image::ValuePath;
 use snapshot_core::Value;
 
-use crate::util::*;
+use super::util::*;
 
 const PATH: &str = "devices.vhpet.timers[1].compval";
 

@@ -1,7 +1,7 @@
 use snapshot_core::image::ValuePath;
 use snapshot_core::{NvList, Value};
 
-use crate::util::*;
+use super::util::*;
 
 #[test]
 fn replace_and_extract_are_byte_identical() {

@@ -1,7 +1,7 @@
 use snapshot_core::image::{IdentCheck, SectionKind};
 use snapshot_core::{ErrorKind, NvList, NvString};
 
-use crate::util::*;
+use super::util::*;
 
 fn refused(bytes: Vec<u8>) -> String {
     match open(bytes) {

@@ -1,7 +1,7 @@
 use snapshot_core::image::{Builder, ChunkKind, Codec, MemoryOptions, SectionKind};
 use snapshot_core::NvList;
 
-use crate::util::*;
+use super::util::*;
 
 #[test]
 fn every_section_kind_round_trips() {

@@ -1,4 +1,4 @@
-use crate::util::*;
+use crate::util::Env;
 
 #[test]
 fn get_and_set_in_place() {

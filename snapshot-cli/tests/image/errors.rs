@@ -1,4 +1,5 @@
-use crate::util::*;
+use super::util::*;
+use crate::util::Env;
 
 fn section_offset(env: &Env, name: &str) -> u64 {
     let json: serde_json::Value =

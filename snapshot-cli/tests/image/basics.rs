@@ -1,4 +1,5 @@
-use crate::util::*;
+use super::util::*;
+use crate::util::Env;
 
 #[test]
 fn build_info_verify_extract() {

@@ -1,6 +1,6 @@
 use std::process::Command;
 
-use crate::util::*;
+use crate::util::Env;
 
 const PATH: &str = "devices.vhpet.timers[3].compval";
 
