@@ -16,13 +16,13 @@ pub struct Args {
     /// The image, edited in place (crash-safe: a crash leaves the old or
     /// the new value).
     image: PathBuf,
-    /// PATH=VALUE. VALUE is read as the type of the value there, in the
-    /// text form's syntax: 42, 0x2a, -1, true, <0a0b>, [1, 2]; a string
-    /// bare or "quoted".
+    /// PATH=VALUE. PATH as for `snapshot get` (quote names holding `.`,
+    /// `[`, `]` or spaces: devices."basic metadata".name). VALUE is read
+    /// as the type of the value there, in the text form's syntax: 42,
+    /// 0x2a, -1, true, <0a0b>, [1, 2]; a string bare or "quoted".
     assignment: String,
-    /// Store VALUE as this type, changing the pair's type: null, bool,
-    /// number, string, binary, nvlist, bool[], number[], string[],
-    /// nvlist[].
+    /// Store VALUE as this type, changing the pair's type: bool, number,
+    /// string, binary, nvlist, bool[], number[], string[], nvlist[].
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
     ty: Option<Type>,
     #[command(flatten)]

@@ -72,3 +72,14 @@ fn build_from_stdin_and_extra_sections() {
     assert_eq!(env.read("m"), env.read("memory.raw"));
     assert!(!exists(&env.path(".img2.tmp")));
 }
+
+#[test]
+fn every_image_command_has_help() {
+    let env = Env::new();
+    for cmd in [
+        "build", "info", "verify", "dump", "extract", "get", "set", "replace", "diff",
+    ] {
+        let r = env.ok(&[cmd, "--help"]);
+        assert!(r.stdout.contains("Usage: snapshot"), "{cmd}: {}", r.stdout);
+    }
+}
