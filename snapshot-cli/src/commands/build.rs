@@ -1,7 +1,6 @@
 //! `snapshot build`: one image from packed nvlists and a raw memory file.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -110,24 +109,25 @@ fn write(args: &Args, nvlists: &[(String, PathBuf)], file: File) -> Result<()> {
             .with_context(|| format!("{}: reading {}", out, display(path)))?;
     }
     if let Some(path) = &args.memory {
-        let (mut source, total): (Box<dyn Read>, u64) = if path.as_os_str() == "-" {
-            (Box::new(std::io::stdin().lock()), 0)
-        } else {
-            let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-            (Box::new(f), len)
-        };
         let options = MemoryOptions {
             chunk_size: args.chunk_size,
             zstd_level: args.compress.and_then(|c| c.level(args.level)),
         };
-        let bar = progress::bytes(total, "memory");
-        builder
-            .add_memory("memory", &mut source, options, &mut |done| {
-                progress::set(&bar, done)
-            })
-            .with_context(|| format!("{}: memory from {}", out, display(path)))?;
-        progress::finish(bar);
+        let context = || format!("{}: memory from {}", out, display(path));
+        if path.as_os_str() == "-" {
+            builder
+                .add_memory("memory", &mut std::io::stdin().lock(), options, &mut |_| {})
+                .with_context(context)?;
+        } else {
+            // From the file itself, so that its holes are skipped unread.
+            let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            let total = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let bar = progress::bytes(total, "memory");
+            builder
+                .add_memory_from("memory", &f, options, &mut |done| progress::set(&bar, done))
+                .with_context(context)?;
+            progress::finish(bar);
+        }
     }
     builder.finish().with_context(|| out)?;
     Ok(())

@@ -183,6 +183,43 @@ impl<S: Storage> Builder<S> {
         self.finish_memory(chunk)
     }
 
+    /// Adds a memory section from a store (a raw memory file), reading
+    /// it a chunk at a time and skipping the chunks the store reports as
+    /// holes, so a sparse file of a mostly empty guest is not read whole.
+    pub fn add_memory_from(
+        &mut self,
+        name: &str,
+        source: &dyn Storage,
+        options: MemoryOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<MemoryStats> {
+        self.check_name(name)?;
+        let mut chunk = MemoryWriter::new(options, self.next, name)?;
+        let len = source
+            .len()
+            .map_err(|e| Error::io(format!("reading memory for section `{name}`"), &e))?;
+        let mut buf = Vec::new();
+        let mut at = 0;
+        while at < len {
+            let n = (len - at).min(options.chunk_size);
+            buf.resize(n as usize, 0);
+            if source.is_hole(at, n) {
+                buf.fill(0);
+            } else {
+                source.read_at(&mut buf, at).map_err(|e| {
+                    Error::io(
+                        format!("reading memory for section `{name}` at byte {at}"),
+                        &e,
+                    )
+                })?;
+            }
+            chunk.push(&mut self.storage, &buf)?;
+            at += n;
+            progress(at);
+        }
+        self.finish_memory(chunk)
+    }
+
     fn finish_memory(&mut self, w: MemoryWriter) -> Result<MemoryStats> {
         let (entry, stats) = w.finish(&mut self.storage)?;
         let end = entry.memory.expect("memory layout").table_offset + 16 * stats.chunks;

@@ -167,3 +167,28 @@ fn holes_are_found_and_data_is_not_a_hole() {
         assert!(file.is_hole(12 << 20, 4 << 20));
     }
 }
+
+#[test]
+fn memory_from_a_sparse_file_skips_its_holes() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    let file = std::fs::File::create(&raw).unwrap();
+    use std::os::unix::fs::FileExt;
+    let tail = 64 << 20;
+    file.set_len(tail).unwrap();
+    file.write_all_at(b"data", 3 << 20).unwrap();
+    file.write_all_at(b"end", tail - 3).unwrap();
+    let file = std::fs::File::open(&raw).unwrap();
+    let mut read = 0;
+    let mut b = Builder::new(Vec::new(), "snapshot", None).unwrap();
+    let stats = b
+        .add_memory_from("memory", &file, MemoryOptions::default(), &mut |d| read = d)
+        .unwrap();
+    assert_eq!((stats.size, read), (tail, tail));
+    assert_eq!((stats.chunks, stats.zero_chunks), (64, 62));
+    let image = open(b.finish().unwrap()).unwrap();
+    assert_eq!(
+        extract_memory(&image).unwrap(),
+        std::fs::read(&raw).unwrap()
+    );
+}
