@@ -8,6 +8,24 @@
 //!
 //! Every read of file bytes goes through a [`Storage`], so tests can cut
 //! an edit short after any write and check the file still opens.
+//!
+//! ```
+//! use snapshot_core::image::{Builder, Image, MemoryOptions, OpenOptions, ValuePath};
+//! use snapshot_core::{NvList, Value};
+//!
+//! // A file works the same; a Vec keeps the example in memory.
+//! let mut b = Builder::new(Vec::new(), "snapshot", None)?;
+//! b.add_nvlist("devices", &NvList::new().with("vhpet", NvList::new().with("config", 1u64)))?;
+//! b.add_memory_slice("memory", &vec![0u8; 1 << 20], MemoryOptions::default())?;
+//! let mut image = Image::from_storage(b.finish()?, &OpenOptions::default())?;
+//!
+//! let path = ValuePath::parse("devices.vhpet.config")?;
+//! image.set_text(&path, "0x10", None)?; // in place, crash-safe
+//! assert_eq!(path.get(&image.read_nvlist("devices")?)?, Value::Number(16));
+//! assert_eq!(image.header().generation, 2);
+//! assert!(image.verify(2, &|_| {}).is_sound());
+//! # Ok::<(), snapshot_core::Error>(())
+//! ```
 
 mod checksum;
 mod edit;
