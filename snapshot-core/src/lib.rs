@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod image;
 pub mod migrate;
 pub mod model;
 pub mod nvlist;
