@@ -11,6 +11,7 @@ use snapshot_core::Snapshot;
 use versionize::{VersionMap, Versionize, VersionizeResult};
 use versionize_derive::Versionize;
 
+pub mod compare;
 pub mod raw;
 
 #[derive(Snapshot, Serialize, Deserialize, Versionize, Clone, Debug, PartialEq)]
