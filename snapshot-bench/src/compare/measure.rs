@@ -1,6 +1,7 @@
 //! Timing: every format saves, restores, reads and changes a value on
-//! the same state, run after run, formats interleaved within a run so
-//! that a change of load on the machine spreads over all of them.
+//! the same state, run after run, formats interleaved within a run (in a
+//! rotating order) so that a change of load on the machine spreads over
+//! all of them.
 
 use std::path::Path;
 use std::time::Instant;
@@ -94,8 +95,13 @@ pub fn run(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<Row>> {
     let mut samples: Vec<Samples> = formats.iter().map(|_| Samples::default()).collect();
+    let n = formats.len();
     for r in 0..runs {
-        for (format, s) in formats.iter().zip(&mut samples) {
+        // Each run starts with another format, so that what the first
+        // format of a run pays (a cold allocator, the previous run's
+        // writeback) is not always paid by the same one.
+        for i in (0..n).map(|i| (i + r) % n) {
+            let (format, s) = (&formats[i], &mut samples[i]);
             progress(&format!("run {}/{runs}: {}", r + 1, format.name()));
             let dir = work.join("measure");
             std::fs::create_dir_all(&dir)?;

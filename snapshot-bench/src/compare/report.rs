@@ -185,12 +185,14 @@ pub fn markdown(r: &Results, date: &str) -> String {
     let _ = writeln!(o, "## Method\n");
     let _ = writeln!(
         o,
-        "- {} runs per size; the formats take turns within each run, so a change \
-         of load spreads over all of them. Times are the median, with the \
+        "- {} runs per size; the formats take turns within each run, each run \
+         starting with the next format, so a change of load spreads over all \
+         of them. Times are the median, with the \
          fastest and slowest run in parentheses.\n\
          - **save**: from the state in memory to files on disk, `fsync` of every \
          file included (SQLite: one transaction, `synchronous = FULL`; image: \
-         `Builder::finish`, which syncs before and after writing the header).\n\
+         `Builder::finish`, which syncs before and after writing the header). \
+         No format syncs the directory after creating its files.\n\
          - **restore**: the device state decoded into the Rust structs and the \
          whole guest memory read into one buffer, checksums checked where the \
          format has them. The files were just written, so they are read from \
@@ -219,7 +221,11 @@ pub fn markdown(r: &Results, date: &str) -> String {
          of random guest memory (for SQLite, over the HPET's record and 64 bytes \
          of the page, found in the file by content). Counted: detected (restore \
          failed) / **silent** (restore succeeded with a different state) / \
-         harmless (the bit carried nothing and the state came back equal).\n",
+         harmless (the bit carried nothing and the state came back equal). \
+         SQLite keeps no checksums of its own (without the `cksumvfs` \
+         extension): what it catches in the device state is the nvlist \
+         record decoder refusing malformed records; the same holds for JSON's \
+         and CBOR's parsers.\n",
         mib(c.check_memory),
         c.flips,
         c.flips
