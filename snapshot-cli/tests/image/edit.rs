@@ -32,7 +32,13 @@ fn set_refuses_a_type_change_unless_given() {
     let env = Env::new();
     env.sample(&[]);
     let r = env.expect(1, &["set", "img", "devices.vhpet.timers[0].compval=abc"]);
-    assert!(r.stderr.contains("not a valid number"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "path `devices.vhpet.timers[0].compval`: not a valid number: `abc` is not a number"
+        ),
+        "{}",
+        r.stderr
+    );
     let r = env.expect(1, &["set", "img", "devices.vhpet.nope=1"]);
     assert!(r.stderr.contains("devices.vhpet.nope"), "{}", r.stderr);
     env.ok(&[

@@ -10,7 +10,7 @@
 //! by the previous one, whose header is the one being overwritten, so
 //! repeated edits reuse the same few extents instead of growing the file.
 
-use crate::error::{Error, ImageFault, ImagePart, Result};
+use crate::error::{Error, ErrorKind, ImageFault, ImagePart, Result};
 use crate::image::checksum::crc32c;
 use crate::image::header::Header;
 use crate::image::memory::MemoryStats;
@@ -80,7 +80,11 @@ impl<S: Storage> Image<S> {
             Some(t) => t,
             None => path.target_type(&list)?,
         };
-        let value = parse_value(text, target)?;
+        let value = parse_value(text, target).map_err(|e| match e.kind() {
+            // Name the pair being set, not the text that was given for it.
+            ErrorKind::Path { message, .. } => Error::bad_path(path.to_string(), message.clone()),
+            _ => e,
+        })?;
         let old = path.set(&mut list, value.clone(), ty.is_some())?;
         self.commit_section(&path.section, &list.pack())?;
         Ok((old, value))

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::nvlist::{NvList, NvString, Type, Value};
 use crate::text::from_text;
 
@@ -314,8 +314,15 @@ pub fn parse_value(text: &str, ty: Type) -> Result<Value> {
         Type::Binary if !text.starts_with('<') => format!("<{text}>"),
         _ => text.to_owned(),
     };
-    let list = from_text(&format!("v: {} = {body}\n", ty.keyword()))
-        .map_err(|e| Error::bad_path(text, format!("not a valid {ty}: {e}")))?;
+    let list = from_text(&format!("v: {} = {body}\n", ty.keyword())).map_err(|e| {
+        // The parse error's line and column are those of the wrapper
+        // above, meaningless to the user: keep its message only.
+        let why = match e.kind() {
+            ErrorKind::Parse { message, .. } => message.clone(),
+            _ => e.to_string(),
+        };
+        Error::bad_path(text, format!("not a valid {ty}: {why}"))
+    })?;
     match (list.len(), list.get("v")) {
         (1, Some(v)) => Ok(v.clone()),
         _ => Err(Error::bad_path(text, format!("not a single {ty} value"))),
