@@ -188,7 +188,8 @@ pub fn markdown(r: &Results, date: &str) -> String {
         "- {} runs per size; the formats take turns within each run, each run \
          starting with the next format, so a change of load spreads over all \
          of them. Times are the median, with the \
-         fastest and slowest run in parentheses.\n\
+         fastest and slowest sample in parentheses (one sample per run for \
+         save and restore, one per operation for the value columns).\n\
          - **save**: from the state in memory to files on disk, `fsync` of every \
          file included (SQLite: one transaction, `synchronous = FULL`; image: \
          `Builder::finish`, which syncs before and after writing the header). \
