@@ -25,7 +25,7 @@ struct Args {
     #[arg(long, default_value_t = 0.5)]
     zero_fraction: f64,
     /// Runs of every measurement.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 7)]
     runs: usize,
     /// Value reads and changes per run.
     #[arg(long, default_value_t = 20)]

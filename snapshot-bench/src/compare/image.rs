@@ -32,7 +32,7 @@ impl Format for ImageFormat {
     fn name(&self) -> &'static str {
         match self.zstd_level {
             None => "snapshot image",
-            Some(_) => "snapshot image, zstd",
+            Some(_) => "snapshot image (zstd)",
         }
     }
 

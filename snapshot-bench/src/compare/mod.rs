@@ -288,7 +288,7 @@ mod tests {
         assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
 
         let check = |name: &str| results.checks.iter().find(|c| c.name == name).unwrap();
-        for name in ["snapshot image", "snapshot image, zstd"] {
+        for name in ["snapshot image", "snapshot image (zstd)"] {
             let i = check(name).integrity;
             assert_eq!(i.state.detected, config.flips, "{name}");
             assert_eq!(i.memory.detected, config.flips, "{name}");

@@ -322,9 +322,31 @@ fn ratio(a: f64, b: f64) -> String {
     format!("{}x", number(a / b))
 }
 
-/// A measure the conclusions compare: its name, its value in a row, and
-/// whether it is a time (else bytes).
-type Metric = (&'static str, fn(&Row) -> f64, bool);
+/// Whether `a` beat `b` in every sample, lost in every one, or the two
+/// overlap: medians of overlapping samples on a shared machine say little.
+fn versus(a: &Stats, b: &Stats) -> &'static str {
+    if a.max < b.min {
+        "faster in every sample"
+    } else if a.min > b.max {
+        "slower in every sample"
+    } else {
+        "the samples overlap, so the difference is within this machine's noise"
+    }
+}
+
+/// A measure the conclusions compare: its name, its samples in a row,
+/// and whether it is a time (else bytes).
+type Metric = (&'static str, fn(&Row) -> Stats, bool);
+
+/// A size as [`Stats`] of one sample, to compare like the times.
+fn exact(v: u64) -> Stats {
+    let v = v as f64;
+    Stats {
+        median: v,
+        min: v,
+        max: v,
+    }
+}
 
 /// The conclusions, from the largest memory size and the checks.
 fn conclusions(o: &mut String, r: &Results) {
@@ -335,7 +357,7 @@ fn conclusions(o: &mut String, r: &Results) {
     let (Some(img), Some(old), Some(zstd)) = (
         find(rows, "snapshot image"),
         find(rows, "bhyve 3 files"),
-        find(rows, "snapshot image, zstd"),
+        find(rows, "snapshot image (zstd)"),
     ) else {
         return;
     };
@@ -379,11 +401,12 @@ fn conclusions(o: &mut String, r: &Results) {
     let fastest_save = best(rows, |r| r.save.median);
     let _ = writeln!(
         o,
-        "- **Save.** Image {} against {} for the three files ({}). Fastest: {} ({}). \
+        "- **Save.** Image {} against {} for the three files ({}; {}). Fastest: {} ({}). \
          zstd costs {} ({} the uncompressed image's time).",
         time(img.save.median),
         time(old.save.median),
         ratio(img.save.median, old.save.median),
+        versus(&img.save, &old.save),
         fastest_save.name,
         time(fastest_save.save.median),
         time(zstd.save.median),
@@ -392,11 +415,12 @@ fn conclusions(o: &mut String, r: &Results) {
     let fastest_restore = best(rows, |r| r.restore.median);
     let _ = writeln!(
         o,
-        "- **Restore.** Image {} against {} for the three files ({}), every chunk's \
+        "- **Restore.** Image {} against {} for the three files ({}; {}), every chunk's \
          checksum checked. Fastest: {} ({}). zstd: {}.",
         time(img.restore.median),
         time(old.restore.median),
         ratio(img.restore.median, old.restore.median),
+        versus(&img.restore, &old.restore),
         fastest_restore.name,
         time(fastest_restore.restore.median),
         time(zstd.restore.median)
@@ -406,7 +430,7 @@ fn conclusions(o: &mut String, r: &Results) {
     let _ = writeln!(
         o,
         "- **One value.** Reading it: image {}, fastest {} ({}). Changing it \
-         durably: image {} ({}), fastest {} ({}: {}).",
+         durably: image {} ({}), fastest {} ({}: {}; {}).",
         time(img.read_value.median),
         fr.name,
         time(fr.read_value.median),
@@ -414,32 +438,37 @@ fn conclusions(o: &mut String, r: &Results) {
         img.write_method,
         fw.name,
         time(fw.write_value.median),
-        fw.write_method
+        fw.write_method,
+        versus(&fw.write_value, &img.write_value)
     );
     let metrics: [Metric; 5] = [
-        ("disk use", |r| r.disk as f64, false),
-        ("save", |r| r.save.median, true),
-        ("restore", |r| r.restore.median, true),
-        ("reading a value", |r| r.read_value.median, true),
-        ("changing a value", |r| r.write_value.median, true),
+        ("disk use", |r| exact(r.disk), false),
+        ("save", |r| r.save, true),
+        ("restore", |r| r.restore, true),
+        ("reading a value", |r| r.read_value, true),
+        ("changing a value", |r| r.write_value, true),
     ];
     let wins: Vec<String> = metrics
         .into_iter()
         .filter_map(|(what, key, is_time)| {
-            let w = best(rows, key);
-            let show = |v: f64| {
-                if is_time {
-                    time(v)
-                } else {
-                    format!("{} MiB", number(v / MIB))
-                }
-            };
-            (!w.name.starts_with("snapshot image")).then(|| {
+            let w = best(rows, |r| key(r).median);
+            if w.name.starts_with("snapshot image") {
+                return None;
+            }
+            Some(if is_time {
                 format!(
-                    "{what}: {} ({} against the image's {})",
+                    "{what}: {} ({} against the image's {}; {})",
                     w.name,
-                    show(key(w)),
-                    show(key(img))
+                    time(key(w).median),
+                    time(key(img).median),
+                    versus(&key(w), &key(img))
+                )
+            } else {
+                format!(
+                    "{what}: {} ({} MiB against the image's {} MiB)",
+                    w.name,
+                    mib(w.disk),
+                    mib(img.disk)
                 )
             })
         })
@@ -521,4 +550,37 @@ fn conclusions(o: &mut String, r: &Results) {
             wrong.join(", ")
         }
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(min: f64, max: f64) -> Stats {
+        Stats {
+            median: (min + max) / 2.0,
+            min,
+            max,
+        }
+    }
+
+    #[test]
+    fn versus_says_overlap_unless_every_sample_wins() {
+        assert_eq!(
+            versus(&stats(1.0, 2.0), &stats(3.0, 4.0)),
+            "faster in every sample"
+        );
+        assert_eq!(
+            versus(&stats(3.0, 4.0), &stats(1.0, 2.0)),
+            "slower in every sample"
+        );
+        assert!(versus(&stats(1.0, 3.0), &stats(2.0, 4.0)).contains("overlap"));
+    }
+
+    #[test]
+    fn times_pick_their_unit() {
+        assert_eq!(time(2.5), "2.50 s");
+        assert_eq!(time(0.0125), "12.5 ms");
+        assert_eq!(time(0.000_006_1), "6.10 µs");
+    }
 }
