@@ -116,18 +116,24 @@ impl Format for ImageFormat {
         let devices = image.section(DEVICES)?;
         let mem = image.memory(MEMORY)?;
         let page = state.probe_page().ok_or_else(|| anyhow!("no probe page"))?;
-        let index = (page * state::PAGE) as u64 / mem.chunk_size();
-        let at = mem.chunk_offset(index);
-        let stored = mem.table()[index as usize].stored_len as u64;
+        let byte = (page * state::PAGE) as u64;
+        let index = byte / mem.chunk_size();
+        let entry = mem.table()[index as usize];
+        // A raw chunk holds the page at its place; a compressed one has no
+        // page boundaries, so the flips spread over the whole frame.
+        let range = if entry.kind == ChunkKind::Raw {
+            let at = mem.chunk_offset(index) + byte % mem.chunk_size();
+            at..at + state::PAGE as u64
+        } else {
+            let at = mem.chunk_offset(index);
+            at..at + u64::from(entry.stored_len)
+        };
         Ok((
             Spot {
                 file: file.clone(),
                 range: devices.offset..devices.offset + devices.size,
             },
-            Spot {
-                file,
-                range: at..at + stored,
-            },
+            Spot { file, range },
         ))
     }
 

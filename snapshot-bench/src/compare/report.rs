@@ -220,7 +220,8 @@ pub fn markdown(r: &Results, date: &str) -> String {
          copy each time, one bit was flipped and the copy restored. {} flips are \
          spread evenly over the stored device state and {} over one stored page \
          of random guest memory (for SQLite, over the HPET's record and 64 bytes \
-         of the page, found in the file by content). Counted: detected (restore \
+         of the page, found in the file by content; for the zstd image, over \
+         the compressed chunk holding the page). Counted: detected (restore \
          failed) / **silent** (restore succeeded with a different state) / \
          harmless (the bit carried nothing and the state came back equal). \
          SQLite keeps no checksums of its own (without the `cksumvfs` \
