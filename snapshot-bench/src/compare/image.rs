@@ -107,7 +107,7 @@ impl Format for ImageFormat {
     }
 
     fn write_method(&self) -> &'static str {
-        "`set_value` in place (what `snapshot set` does)"
+        "`set_value` in place, as `snapshot set` does"
     }
 
     fn locate(&self, dir: &Path, state: &VmState) -> Result<(Spot, Spot)> {

@@ -57,9 +57,10 @@ pub struct Row {
     pub save: Stats,
     /// Full restore: device state decoded, memory in a buffer.
     pub restore: Stats,
-    /// Reading the probed value from the files.
+    /// Reading the probed value from the files: the median of each run's
+    /// operations, one sample per run.
     pub read_value: Stats,
-    /// Changing the probed value durably.
+    /// Changing the probed value durably, sampled as `read_value`.
     pub write_value: Stats,
     /// How the value is changed.
     pub write_method: &'static str,
@@ -118,21 +119,27 @@ pub fn run(
                 );
             }
             drop(back);
+            let mut reads = Vec::with_capacity(ops);
             for _ in 0..ops {
                 let (t, v) = timed(|| format.read_probe(&dir))?;
-                s.read_value.push(t);
+                reads.push(t);
                 if v != state::probe(&state.devices) {
                     bail!("{}: read {v} instead of the saved value", format.name());
                 }
             }
+            let mut writes = Vec::with_capacity(ops);
             for i in 0..ops as u64 {
                 let value = 1000 + i;
                 let (t, ()) = timed(|| format.write_probe(&dir, value))?;
-                s.write_value.push(t);
+                writes.push(t);
                 if r == 0 && format.read_probe(&dir)? != value {
                     bail!("{}: a changed value does not read back", format.name());
                 }
             }
+            // One sample per run, as for save and restore, so that the
+            // spread compares runs.
+            s.read_value.push(Stats::of(&reads).median);
+            s.write_value.push(Stats::of(&writes).median);
             std::fs::remove_dir_all(&dir)?;
         }
     }

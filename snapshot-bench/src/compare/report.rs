@@ -187,9 +187,9 @@ pub fn markdown(r: &Results, date: &str) -> String {
         o,
         "- {} runs per size; the formats take turns within each run, each run \
          starting with the next format, so a change of load spreads over all \
-         of them. Times are the median, with the \
-         fastest and slowest sample in parentheses (one sample per run for \
-         save and restore, one per operation for the value columns).\n\
+         of them. Times are the median of the runs, with \
+         the fastest and slowest run in parentheses; for the value columns a \
+         run's time is the median of its operations.\n\
          - **save**: from the state in memory to files on disk, `fsync` of every \
          file included (SQLite: one transaction, `synchronous = FULL`; image: \
          `Builder::finish`, which syncs before and after writing the header). \
@@ -323,15 +323,15 @@ fn ratio(a: f64, b: f64) -> String {
     format!("{}x", number(a / b))
 }
 
-/// Whether `a` beat `b` in every sample, lost in every one, or the two
-/// overlap: medians of overlapping samples on a shared machine say little.
+/// Whether `a` beat `b` in every run, lost in every one, or the two
+/// overlap: medians of overlapping runs on a shared machine say little.
 fn versus(a: &Stats, b: &Stats) -> &'static str {
     if a.max < b.min {
-        "faster in every sample"
+        "faster in every run"
     } else if a.min > b.max {
-        "slower in every sample"
+        "slower in every run"
     } else {
-        "the samples overlap, so the difference is within this machine's noise"
+        "the runs overlap, so the difference is within this machine's noise"
     }
 }
 
@@ -369,7 +369,7 @@ fn conclusions(o: &mut String, r: &Results) {
         "- **Size.** The image takes {} MiB of disk where the three files take {} MiB \
          ({} of it): zero chunks are holes, while the raw memory file is written \
          whole. Its length ({} MiB) is the guest's plus {} KiB. With zstd it takes \
-         {} MiB. Smallest on disk: {} ({} MiB).",
+         {} MiB. Smallest on disk: {}, {} MiB.",
         mib(img.disk),
         mib(old.disk),
         ratio(img.disk as f64, old.disk as f64),
@@ -566,14 +566,14 @@ mod tests {
     }
 
     #[test]
-    fn versus_says_overlap_unless_every_sample_wins() {
+    fn versus_says_overlap_unless_every_run_wins() {
         assert_eq!(
             versus(&stats(1.0, 2.0), &stats(3.0, 4.0)),
-            "faster in every sample"
+            "faster in every run"
         );
         assert_eq!(
             versus(&stats(3.0, 4.0), &stats(1.0, 2.0)),
-            "slower in every sample"
+            "slower in every run"
         );
         assert!(versus(&stats(1.0, 3.0), &stats(2.0, 4.0)).contains("overlap"));
     }
