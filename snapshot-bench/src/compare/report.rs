@@ -428,19 +428,26 @@ fn conclusions(o: &mut String, r: &Results) {
     );
     let fr = best(rows, |r| r.read_value.median);
     let fw = best(rows, |r| r.write_value.median);
+    let change = if fw.name == img.name {
+        "the fastest".to_owned()
+    } else {
+        format!(
+            "fastest {} ({}: {}; {})",
+            fw.name,
+            time(fw.write_value.median),
+            fw.write_method,
+            versus(&fw.write_value, &img.write_value)
+        )
+    };
     let _ = writeln!(
         o,
         "- **One value.** Reading it: image {}, fastest {} ({}). Changing it \
-         durably: image {} ({}), fastest {} ({}: {}; {}).",
+         durably: image {} ({}), {change}.",
         time(img.read_value.median),
         fr.name,
         time(fr.read_value.median),
         time(img.write_value.median),
         img.write_method,
-        fw.name,
-        time(fw.write_value.median),
-        fw.write_method,
-        versus(&fw.write_value, &img.write_value)
     );
     let metrics: [Metric; 5] = [
         ("disk use", |r| exact(r.disk), false),
@@ -536,10 +543,11 @@ fn conclusions(o: &mut String, r: &Results) {
     let _ = writeln!(
         o,
         "- **Field changes.** Load after all three changes: {}. Load wrong values \
-         without an error after some change: {}. The serde formats load a removed \
-         field's data by ignoring it, with no record that it was dropped; the \
-         derive drops it only when the struct declares the removal, and refuses \
-         unknown fields otherwise.",
+         without an error after some change: {}. Where JSON and CBOR load after \
+         a removal, serde skipped the stored field without a word, as it \
+         skips any unknown or misspelt field; the derive drops a field only \
+         when the struct declares its removal, and refuses unknown fields \
+         otherwise.",
         if survives.is_empty() {
             "none".into()
         } else {
