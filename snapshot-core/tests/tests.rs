@@ -23,3 +23,7 @@ mod records {
     mod roundtrip;
     mod util;
 }
+
+/// The schema history: recording, the checker and the golden fixtures,
+/// with the mistakes they must catch.
+mod compat;

@@ -5,6 +5,12 @@
 //! history in it (since-versions, former names, removed fields,
 //! migrations); tools can print or compare it.
 
+pub mod diff;
+pub mod text;
+
+pub use diff::{diff, Change, ChangeKind, Compat};
+pub use text::Recorded;
+
 use crate::error::MigrationError;
 use crate::nvlist::{NvList, Value};
 
