@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{demo, nv};
+use crate::commands::{build, demo, diff, dump, extract, get, info, nv, replace, set, verify};
 
 /// Save, inspect, verify, edit and migrate versioned VM snapshots.
 ///
@@ -22,4 +22,23 @@ pub enum Command {
     /// Work on bare packed nvlists: dump to text or JSON, pack from text.
     #[command(subcommand)]
     Nv(nv::Command),
+    /// Write an image from packed nvlist sections and a raw memory file.
+    Build(build::Args),
+    /// Show an image's header, sections and memory statistics.
+    Info(info::Args),
+    /// Check every checksum; exit 1 naming each damaged section or chunk.
+    Verify(verify::Args),
+    /// Print the nvlist sections in the text form (memory summarised).
+    Dump(dump::Args),
+    /// Write one section out: nvlists packed, memory raw, as built.
+    Extract(extract::Args),
+    /// Print one value, by path (devices.vhpet.timers[3].compval).
+    Get(get::Args),
+    /// Change one value in place, crash-safe.
+    Set(set::Args),
+    /// Replace one section in place, crash-safe.
+    Replace(replace::Args),
+    /// Compare two images section by section and value by value; exit 1
+    /// when they differ.
+    Diff(diff::Args),
 }

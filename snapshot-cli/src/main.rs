@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod exit;
 mod io;
+mod progress;
 
 use std::process::ExitCode;
 

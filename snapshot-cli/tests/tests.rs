@@ -6,3 +6,18 @@ mod util;
 mod general;
 /// `snapshot nv dump` and `snapshot nv pack`.
 mod nv;
+/// The image commands: build, info, verify, dump, extract, get, set,
+/// replace, diff.
+mod image {
+    /// Image samples and exit-code assertions on top of `util::Env`.
+    mod util;
+
+    /// build, info, verify, dump, extract on sound images.
+    mod basics;
+    /// Edits killed or failing from outside, by strace fault injection.
+    mod crash;
+    /// get, set, replace, diff.
+    mod edit;
+    /// Damaged, foreign and malformed input: exit codes and messages.
+    mod errors;
+}

@@ -88,6 +88,211 @@ pub enum ErrorKind {
         /// What the migration reported.
         source: MigrationError,
     },
+    /// An image file broke a rule of the container format, or cannot be
+    /// used by this reader.
+    Image {
+        /// The part of the file the fault is in.
+        part: ImagePart,
+        /// Byte offset in the file where that part (or the fault) starts.
+        offset: u64,
+        /// What is wrong.
+        fault: ImageFault,
+    },
+    /// A value path (`devices.vhpet.timers[3].compval`) is malformed or
+    /// does not lead to a value.
+    Path {
+        /// The path as given.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Reading or writing the underlying file failed.
+    Io {
+        /// What was being done (`reading section devices`).
+        context: String,
+        /// The operating system's error kind.
+        kind: std::io::ErrorKind,
+        /// The operating system's message.
+        message: String,
+    },
+}
+
+/// A part of an image file, named in errors so damage can be located.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImagePart {
+    /// The file as a whole (its length, its header area).
+    #[error("image")]
+    File,
+    /// One of the two header slots (0 or 1).
+    #[error("header slot {0}")]
+    HeaderSlot(u8),
+    /// The header index: the section list of the header in use.
+    #[error("index")]
+    Index,
+    /// A named section.
+    #[error("section `{0}`")]
+    Section(String),
+    /// The chunk table of a memory section.
+    #[error("section `{0}`, chunk table")]
+    ChunkTable(String),
+    /// One chunk of a memory section.
+    #[error("section `{section}`, chunk {index}")]
+    Chunk {
+        /// The memory section.
+        section: String,
+        /// The chunk's number, from 0.
+        index: u64,
+    },
+}
+
+/// What is wrong with an image file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageFault {
+    /// The file is shorter than its header area.
+    #[error("file of {len} bytes is shorter than the 8192-byte header area")]
+    TooShort {
+        /// The file's length.
+        len: u64,
+    },
+    /// The slot's trailer does not hold the image magic.
+    #[error("no image magic: not a snapshot image header")]
+    BadMagic,
+    /// Stored and computed CRC32C differ: the bytes were changed.
+    #[error("checksum mismatch (stored crc32c {stored:08x}, computed {computed:08x})")]
+    Checksum {
+        /// The checksum recorded in the file.
+        stored: u32,
+        /// The checksum of the bytes as read.
+        computed: u32,
+    },
+    /// Neither header slot is valid; holds each slot's fault.
+    #[error("no valid header slot{}", causes(.0))]
+    NoValidHeader(Vec<Error>),
+    /// The IDENT field is not NUL-padded UTF-8.
+    #[error("IDENT is not NUL-padded UTF-8")]
+    BadIdent,
+    /// The image was written by another producer.
+    #[error("IDENT `{found}` is not `{expected}` (another producer's image; force to read it)")]
+    ForeignIdent {
+        /// The IDENT in the file.
+        found: String,
+        /// The IDENT this reader expects.
+        expected: String,
+    },
+    /// The packed header nvlist does not fit in its slot.
+    #[error("header nvlist of {size} bytes exceeds the {room} bytes of a slot")]
+    IndexTooLarge {
+        /// The size needed or stated.
+        size: u64,
+        /// The room in a slot.
+        room: u64,
+    },
+    /// The header nvlist does not decode.
+    #[error("header nvlist: {0}")]
+    IndexDecode(Error),
+    /// An nvlist section does not decode (the inner error's offset is
+    /// within the section).
+    #[error("not a packed nvlist: {0}")]
+    BadNvlist(Error),
+    /// A required key is missing or has the wrong type.
+    #[error("key `{key}` is missing or not {expected}")]
+    BadKey {
+        /// The key (`sections[2].offset`).
+        key: String,
+        /// The type or form it must have.
+        expected: &'static str,
+    },
+    /// The format version is not `MAJOR.MINOR`.
+    #[error("format version `{0}` is not MAJOR.MINOR")]
+    BadVersion(String),
+    /// The format's major version is not one this reader knows.
+    #[error("format version {found} is not supported (this reader knows {supported})")]
+    UnsupportedVersion {
+        /// The version in the file.
+        found: String,
+        /// The version this reader writes.
+        supported: String,
+    },
+    /// The image uses incompatible features this reader lacks.
+    #[error("uses incompatible features this reader lacks: {}", .0.join(", "))]
+    UnknownFeatures(Vec<String>),
+    /// A section type this reader does not know.
+    #[error("unknown section type `{0}`")]
+    UnknownSectionType(String),
+    /// A codec this reader does not know, or that the section type does
+    /// not allow.
+    #[error("unknown or disallowed codec `{0}`")]
+    UnknownCodec(String),
+    /// Two sections share a name.
+    #[error("a second section of this name")]
+    DuplicateSection,
+    /// A section name is empty or not UTF-8.
+    #[error("section name is empty or not UTF-8")]
+    BadSectionName,
+    /// An extent is not aligned to 4096 bytes or starts in the header
+    /// area.
+    #[error("extent is not 4096-aligned or starts inside the header area")]
+    Misaligned,
+    /// An extent reaches past the end of the file (or of `u64`).
+    #[error("extent of {size} bytes reaches past the end of the {file_len}-byte file")]
+    PastEnd {
+        /// The extent's size.
+        size: u64,
+        /// The file's length.
+        file_len: u64,
+    },
+    /// Two extents overlap.
+    #[error("overlaps {other}")]
+    Overlap {
+        /// The other part.
+        other: ImagePart,
+    },
+    /// A memory chunk size that is not a power of two in 4 KiB..=1 GiB.
+    #[error("chunk size {0} is not a power of two in 4096..=1 GiB")]
+    BadChunkSize(u64),
+    /// A chunk table entry breaks a rule (kind, length, reserved bytes).
+    #[error("bad chunk table entry: {0}")]
+    BadChunkEntry(&'static str),
+    /// A chunk recorded as zero holds non-zero bytes.
+    #[error("chunk recorded as zero holds non-zero bytes")]
+    NotZero,
+    /// A compressed chunk does not decompress to its length.
+    #[error("chunk does not decompress: {0}")]
+    Decompress(String),
+    /// No section of that name.
+    #[error("no such section")]
+    NoSuchSection,
+    /// The section is of another type than the operation needs.
+    #[error("section is of type `{found}`, not {expected}")]
+    WrongSectionType {
+        /// The type needed.
+        expected: &'static str,
+        /// The section's type.
+        found: String,
+    },
+    /// The section is larger than this reader loads into memory.
+    #[error("section of {size} bytes exceeds the {limit}-byte limit")]
+    SectionTooLarge {
+        /// The section's size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The memory section is compressed, so it cannot be mapped.
+    #[error("memory is compressed, so it cannot be mapped (extract it instead)")]
+    Compressed,
+    /// A section with no bytes: every section holds at least one.
+    #[error("section is empty (every section holds bytes)")]
+    Empty,
+    /// An earlier edit through this handle failed part-way, so the file
+    /// may hold a newer generation than the handle knows.
+    #[error("an earlier edit through this handle failed part-way; reopen the image to see which generation is in force")]
+    StaleHandle,
+    /// The producer's IDENT is empty, too long or holds a NUL.
+    #[error("IDENT must be 1 to 63 bytes of UTF-8 without NUL")]
+    InvalidIdent,
 }
 
 /// A conversion of a record between two versions, for messages.
@@ -448,7 +653,7 @@ impl Error {
     /// The byte offset in the input, for decode errors.
     pub fn offset(&self) -> Option<u64> {
         match *self.0 {
-            ErrorKind::Decode { offset, .. } => Some(offset),
+            ErrorKind::Decode { offset, .. } | ErrorKind::Image { offset, .. } => Some(offset),
             _ => None,
         }
     }
@@ -468,6 +673,15 @@ impl Error {
         ErrorKind::Value {
             path: String::new(),
             step: None,
+            fault,
+        }
+        .into()
+    }
+
+    pub(crate) fn image(part: ImagePart, offset: u64, fault: ImageFault) -> Error {
+        ErrorKind::Image {
+            part,
+            offset,
             fault,
         }
         .into()
@@ -527,6 +741,23 @@ impl Error {
         }
     }
 
+    pub(crate) fn io(context: impl Into<String>, err: &std::io::Error) -> Error {
+        ErrorKind::Io {
+            context: context.into(),
+            kind: err.kind(),
+            message: err.to_string(),
+        }
+        .into()
+    }
+
+    pub(crate) fn bad_path(path: impl Into<String>, message: impl Into<String>) -> Error {
+        ErrorKind::Path {
+            path: path.into(),
+            message: message.into(),
+        }
+        .into()
+    }
+
     pub(crate) fn parse(line: u32, column: u32, message: impl Into<String>) -> Error {
         ErrorKind::Parse {
             line,
@@ -583,8 +814,22 @@ impl fmt::Display for Error {
             ErrorKind::Migration { path, step, source } => {
                 write!(f, "{path}: migration {step} failed: {source}")
             }
+            ErrorKind::Image {
+                part,
+                offset,
+                fault,
+            } => write!(f, "{part} (byte {offset}): {fault}"),
+            ErrorKind::Path { path, message } => write!(f, "path `{path}`: {message}"),
+            ErrorKind::Io {
+                context, message, ..
+            } => write!(f, "{context}: {message}"),
         }
     }
+}
+
+/// The faults of both header slots, for [`ImageFault::NoValidHeader`].
+fn causes(errors: &[Error]) -> String {
+    errors.iter().map(|e| format!("; {e}")).collect()
 }
 
 /// An error of the schema history: reading or writing the committed

@@ -3,6 +3,7 @@
 
 pub mod compat;
 pub mod error;
+pub mod image;
 pub mod migrate;
 pub mod model;
 pub mod nvlist;

@@ -4,13 +4,32 @@ use std::process::ExitCode;
 
 use crate::cli::Command;
 
+pub mod build;
+mod common;
 pub mod demo;
+pub mod diff;
+pub mod dump;
+pub mod extract;
+pub mod get;
+pub mod info;
 pub mod nv;
+pub mod replace;
+pub mod set;
+pub mod verify;
 
 /// Runs one parsed command.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Demo(args) => demo::run(args),
         Command::Nv(cmd) => nv::run(cmd),
+        Command::Build(args) => build::run(args),
+        Command::Info(args) => info::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Dump(args) => dump::run(args),
+        Command::Extract(args) => extract::run(args),
+        Command::Get(args) => get::run(args),
+        Command::Set(args) => set::run(args),
+        Command::Replace(args) => replace::run(args),
+        Command::Diff(args) => diff::run(args),
     }
 }

@@ -1,0 +1,134 @@
+//! `snapshot build`: one image from packed nvlists and a raw memory file.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args as ClapArgs, ValueEnum};
+use snapshot_core::image::{Builder, MemoryOptions, DEFAULT_CHUNK_SIZE, DEFAULT_IDENT};
+
+use crate::commands::common::temp_beside;
+use crate::exit::UsageError;
+use crate::io::{display, read_input};
+use crate::progress;
+
+/// How memory chunks are compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Compress {
+    /// Stored as they are: the memory can be mapped.
+    None,
+    /// zstd per chunk; the memory can no longer be mapped.
+    Zstd,
+}
+
+impl Compress {
+    /// The zstd level to use, if any.
+    pub fn level(self, level: i32) -> Option<i32> {
+        (self == Compress::Zstd).then_some(level)
+    }
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The image to write (replaced whole once complete).
+    #[arg(short, long, value_name = "IMAGE")]
+    output: PathBuf,
+    /// The producer IDENT written in the header (1 to 63 bytes).
+    #[arg(long, value_name = "STR", default_value = DEFAULT_IDENT)]
+    ident: String,
+    /// The `config` section, as a packed nvlist (`snapshot nv pack`).
+    #[arg(long, value_name = "F.nv")]
+    config: Option<PathBuf>,
+    /// The `devices` section, as a packed nvlist.
+    #[arg(long, value_name = "F.nv")]
+    devices: Option<PathBuf>,
+    /// The `kernel` section, as a packed nvlist.
+    #[arg(long, value_name = "F.nv")]
+    kernel: Option<PathBuf>,
+    /// Another nvlist section, as NAME=F.nv (repeatable).
+    #[arg(long, value_name = "NAME=F.nv", value_parser = parse_named)]
+    section: Vec<(String, PathBuf)>,
+    /// Guest memory as a raw file; `-` reads standard input.
+    #[arg(long, value_name = "RAW")]
+    memory: Option<PathBuf>,
+    /// Compress memory chunks (smaller file, no mapping).
+    #[arg(long, value_enum)]
+    compress: Option<Compress>,
+    /// zstd level with --compress zstd.
+    #[arg(long, default_value_t = 3, requires = "compress")]
+    level: i32,
+    /// Bytes per memory chunk: a power of two from 4096 to 1 GiB.
+    #[arg(long, default_value_t = DEFAULT_CHUNK_SIZE)]
+    chunk_size: u64,
+}
+
+fn parse_named(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => {
+            Ok((name.to_owned(), PathBuf::from(file)))
+        }
+        _ => Err("expected NAME=FILE".into()),
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    if args.output.as_os_str() == "-" {
+        return Err(UsageError("an image cannot be written to standard output".into()).into());
+    }
+    let mut nvlists: Vec<(String, PathBuf)> = [
+        ("config", &args.config),
+        ("devices", &args.devices),
+        ("kernel", &args.kernel),
+    ]
+    .into_iter()
+    .filter_map(|(name, f)| f.clone().map(|f| (name.to_owned(), f)))
+    .collect();
+    nvlists.extend(args.section.iter().cloned());
+    let tmp = temp_beside(&args.output)?;
+    let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let result = write(&args, &nvlists, file);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result?;
+    std::fs::rename(&tmp, &args.output)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write(args: &Args, nvlists: &[(String, PathBuf)], file: File) -> Result<()> {
+    let out = display(&args.output);
+    let producer = format!("snapshot {}", env!("CARGO_PKG_VERSION"));
+    let mut builder =
+        Builder::new(file, &args.ident, Some(producer)).with_context(|| out.clone())?;
+    for (name, path) in nvlists {
+        let bytes = read_input(path)?;
+        builder
+            .add_packed(name, &bytes)
+            .with_context(|| format!("{}: reading {}", out, display(path)))?;
+    }
+    if let Some(path) = &args.memory {
+        let options = MemoryOptions {
+            chunk_size: args.chunk_size,
+            zstd_level: args.compress.and_then(|c| c.level(args.level)),
+        };
+        let context = || format!("{}: memory from {}", out, display(path));
+        if path.as_os_str() == "-" {
+            builder
+                .add_memory("memory", &mut std::io::stdin().lock(), options, &mut |_| {})
+                .with_context(context)?;
+        } else {
+            // From the file itself, so that its holes are skipped unread.
+            let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            let total = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let bar = progress::bytes(total, "memory");
+            builder
+                .add_memory_from("memory", &f, options, &mut |done| progress::set(&bar, done))
+                .with_context(context)?;
+            progress::finish(bar);
+        }
+    }
+    builder.finish().with_context(|| out)?;
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! What the image commands share: opening an image with the IDENT check
+//! the user asked for, and rendering one value in the text syntax.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use snapshot_core::image::{lock_for_edit, IdentCheck, Image, OpenOptions, DEFAULT_IDENT};
+use snapshot_core::{text, NvList, Value};
+
+/// The IDENT check, shared by every command that opens an image.
+#[derive(Debug, Args)]
+pub struct IdentArgs {
+    /// The producer IDENT the image must carry.
+    #[arg(long, value_name = "STR", default_value = DEFAULT_IDENT)]
+    pub ident: String,
+    /// Open an image whatever its IDENT (another producer's).
+    #[arg(long, conflicts_with = "ident")]
+    pub force_ident: bool,
+}
+
+impl IdentArgs {
+    fn options(&self) -> OpenOptions {
+        OpenOptions {
+            ident: if self.force_ident {
+                IdentCheck::Any
+            } else {
+                IdentCheck::Expect(self.ident.clone())
+            },
+        }
+    }
+}
+
+/// Opens `path` read-only.
+pub fn open(path: &Path, ident: &IdentArgs) -> Result<Image> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Image::from_storage(file, &ident.options()).with_context(|| path.display().to_string())
+}
+
+/// Opens `path` for in-place edits.
+pub fn open_rw(path: &Path, ident: &IdentArgs) -> Result<Image> {
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open {} for writing", path.display()))?;
+    lock_for_edit(&file).with_context(|| {
+        format!(
+            "cannot lock {} for editing (is another edit running?)",
+            path.display()
+        )
+    })?;
+    Image::from_storage(file, &ident.options()).with_context(|| path.display().to_string())
+}
+
+/// A value as the right-hand side of the text form (`0x10`, `"vm0"`,
+/// `{ ... }`), so that `get` output can be given back to `set`.
+pub fn render_value(value: &Value) -> String {
+    if let Value::Null = value {
+        return "null".into();
+    }
+    let list = NvList::new().with("v", value.clone());
+    let line = text::to_text(&list);
+    let prefix = format!("v: {} = ", value.ty().keyword());
+    line.strip_prefix(&prefix)
+        .unwrap_or(&line)
+        .trim_end_matches('\n')
+        .to_owned()
+}
+
+/// Where to write a file beside `path` before renaming it into place.
+pub fn temp_beside(path: &Path) -> Result<PathBuf> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file name", path.display()))?;
+    let mut tmp = std::ffi::OsString::from(".");
+    tmp.push(name);
+    tmp.push(".tmp");
+    Ok(path.with_file_name(tmp))
+}
+
+/// The number of threads to verify with: every core.
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

@@ -1,0 +1,79 @@
+//! `snapshot dump`: the nvlist sections in the text form; memory and raw
+//! sections summarised.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args as ClapArgs;
+use snapshot_core::image::SectionKind;
+use snapshot_core::text;
+
+use crate::commands::common::{open, IdentArgs};
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The image.
+    image: PathBuf,
+    /// Only this section (its text packs back with `snapshot nv pack`).
+    section: Option<String>,
+    /// Print JSON instead: an object of the nvlist sections.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    ident: IdentArgs,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let image = open(&args.image, &args.ident)?;
+    let name = args.image.display().to_string();
+    let sections: Vec<_> = match &args.section {
+        Some(s) => vec![image.section(s).with_context(|| name.clone())?.clone()],
+        None => image.header().sections.clone(),
+    };
+    let mut out = String::new();
+    let mut json = serde_json::Map::new();
+    for s in &sections {
+        match s.kind {
+            SectionKind::NvList => {
+                let nv = image.read_nvlist(&s.name).with_context(|| name.clone())?;
+                if args.json {
+                    json.insert(s.name.clone(), serde_json::to_value(&nv)?);
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "# section `{}`: nvlist, {} bytes at byte {}",
+                        s.name, s.size, s.offset
+                    );
+                    out.push_str(&text::to_text(&nv));
+                }
+            }
+            SectionKind::Raw if !args.json => {
+                let _ = writeln!(
+                    out,
+                    "# section `{}`: raw, {} bytes at byte {} (not printed; use extract)",
+                    s.name, s.size, s.offset
+                );
+            }
+            SectionKind::Memory if !args.json => {
+                let st = image.memory(&s.name).with_context(|| name.clone())?.stats();
+                let _ = writeln!(
+                    out,
+                    "# section `{}`: memory, {} bytes in {} chunks ({} zero, {} compressed), {} bytes stored (not printed; use extract)",
+                    s.name, st.size, st.chunks, st.zero_chunks, st.compressed_chunks, st.stored_bytes
+                );
+            }
+            SectionKind::Raw | SectionKind::Memory => {}
+        }
+    }
+    if args.json {
+        out = serde_json::to_string_pretty(&json)?;
+        out.push('\n');
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,84 @@
+//! `snapshot extract`: one section's bytes, exactly as they were built.
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args as ClapArgs;
+use snapshot_core::image::{ChunkKind, Image, SectionKind};
+
+use crate::commands::common::{open, temp_beside, IdentArgs};
+use crate::io::write_output;
+use crate::progress;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The image.
+    image: PathBuf,
+    /// The section: an nvlist comes out packed, memory as raw bytes.
+    section: String,
+    /// Where to write it; `-` writes standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    #[command(flatten)]
+    ident: IdentArgs,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let image = open(&args.image, &args.ident)?;
+    let name = args.image.display().to_string();
+    let entry = image.section(&args.section).with_context(|| name.clone())?;
+    if entry.kind != SectionKind::Memory {
+        let bytes = image.read_section(&args.section).with_context(|| name)?;
+        write_output(&args.output, &bytes)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.output.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        let memory = image.memory(&args.section).with_context(|| name.clone())?;
+        memory
+            .copy_to(&mut out, &mut |_| {})
+            .with_context(|| name)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tmp = temp_beside(&args.output)?;
+    let result = write_memory(&image, &args.section, &tmp).with_context(|| name);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result?;
+    std::fs::rename(&tmp, &args.output)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the memory to a new file, zero chunks as holes (the file reads
+/// the same, and takes no disk for them).
+fn write_memory(image: &Image, section: &str, path: &Path) -> Result<()> {
+    let memory = image.memory(section)?;
+    let mut file =
+        File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let bar = progress::bytes(memory.entry().size, "extract");
+    let (mut buf, mut scratch) = (Vec::new(), Vec::new());
+    let mut done = 0;
+    for (i, entry) in memory.table().iter().enumerate() {
+        let i = i as u64;
+        let len = memory.chunk_len(i);
+        if entry.kind == ChunkKind::Zero {
+            file.seek(SeekFrom::Current(len as i64))?;
+        } else {
+            memory.read_chunk(i, &mut buf, &mut scratch)?;
+            file.write_all(&buf)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        done += len;
+        progress::set(&bar, done);
+    }
+    file.set_len(memory.entry().size)?;
+    file.sync_all()?;
+    progress::finish(bar);
+    Ok(())
+}

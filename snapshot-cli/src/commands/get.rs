@@ -1,0 +1,45 @@
+//! `snapshot get`: one value of an nvlist section, by path.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args as ClapArgs;
+use snapshot_core::image::ValuePath;
+use snapshot_core::Value;
+
+use crate::commands::common::{open, render_value, IdentArgs};
+use snapshot_core::text;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The image.
+    image: PathBuf,
+    /// SECTION.name.list[N].name ...; quote names holding `.`, `[`, `]`,
+    /// spaces or quotes: devices."basic metadata".x (inside quotes, \"
+    /// and \\ escape).
+    path: String,
+    #[command(flatten)]
+    ident: IdentArgs,
+}
+
+/// Prints the value in the text form's syntax (what `set` accepts); a
+/// list prints as the text form of its pairs.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let name = args.image.display().to_string();
+    let path = ValuePath::parse(&args.path)?;
+    let image = open(&args.image, &args.ident)?;
+    let list = image
+        .read_nvlist(&path.section)
+        .with_context(|| name.clone())?;
+    let value = path.get(&list).with_context(|| name)?;
+    let rendered = match &value {
+        Value::NvList(l) => text::to_text(l),
+        v => format!("{}\n", render_value(v)),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(rendered.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,172 @@
+//! `snapshot info`: what an image holds, from its header and chunk tables.
+
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args as ClapArgs;
+use serde_json::{json, Value as Json};
+use snapshot_core::image::{Image, MemoryStats, SectionKind};
+
+use crate::commands::common::{open, IdentArgs};
+use crate::exit::FAILED;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The image.
+    image: PathBuf,
+    /// Print JSON (for jq and scripts).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    ident: IdentArgs,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let image = open(&args.image, &args.ident)?;
+    let name = args.image.display().to_string();
+    // Blocks allocated, holes excluded: what the image costs on disk.
+    let disk_used = std::fs::metadata(&args.image)
+        .with_context(|| name.clone())?
+        .blocks()
+        * 512;
+    // A damaged chunk table does not hide the rest: it is reported, its
+    // statistics left out, and the exit code says so.
+    let mut memory = Vec::new();
+    let mut damaged = false;
+    for s in &image.header().sections {
+        if s.kind == SectionKind::Memory {
+            match image.memory(&s.name) {
+                Ok(m) => memory.push((s.name.clone(), m.stats())),
+                Err(e) => {
+                    eprintln!("snapshot: {name}: {e}");
+                    damaged = true;
+                }
+            }
+        }
+    }
+    let rendered = if args.json {
+        let mut s = serde_json::to_string_pretty(&to_json(&image, &memory, disk_used))?;
+        s.push('\n');
+        s
+    } else {
+        human(&name, &image, &memory, disk_used)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(rendered.as_bytes())?;
+    out.flush()?;
+    Ok(if damaged {
+        ExitCode::from(FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn stats_json(stats: &MemoryStats) -> Json {
+    json!({
+        "size": stats.size,
+        "chunks": stats.chunks,
+        "zero_chunks": stats.zero_chunks,
+        "compressed_chunks": stats.compressed_chunks,
+        "stored_bytes": stats.stored_bytes,
+    })
+}
+
+fn to_json(image: &Image, memory: &[(String, MemoryStats)], disk_used: u64) -> Json {
+    let h = image.header();
+    let sections: Vec<Json> = h
+        .sections
+        .iter()
+        .map(|s| {
+            let mut o = json!({
+                "name": s.name,
+                "type": s.kind.keyword(),
+                "offset": s.offset,
+                "size": s.size,
+                "codec": s.codec.keyword(),
+                "crc32c": format!("{:08x}", s.crc32c),
+            });
+            if let Some(m) = s.memory {
+                o["chunk_size"] = json!(m.chunk_size);
+                o["table_offset"] = json!(m.table_offset);
+                if let Some((_, stats)) = memory.iter().find(|(n, _)| *n == s.name) {
+                    o["memory"] = stats_json(stats);
+                }
+            }
+            o
+        })
+        .collect();
+    json!({
+        "ident": h.ident,
+        "format_version": h.version.to_string(),
+        "generation": h.generation,
+        "slot": image.slot(),
+        "producer": h.producer,
+        "created": h.created,
+        "incompatible_features": h.incompatible,
+        "file_size": image.file_len(),
+        "disk_used": disk_used,
+        "sections": sections,
+    })
+}
+
+fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used: u64) -> String {
+    use std::fmt::Write as _;
+    let h = image.header();
+    let mut o = String::new();
+    let _ = writeln!(o, "image:       {name}");
+    let _ = writeln!(o, "ident:       {}", h.ident);
+    let _ = writeln!(o, "format:      {}", h.version);
+    let _ = writeln!(
+        o,
+        "generation:  {} (header slot {})",
+        h.generation,
+        image.slot()
+    );
+    if let Some(p) = &h.producer {
+        let _ = writeln!(o, "producer:    {p}");
+    }
+    if let Some(t) = h.created {
+        let _ = writeln!(o, "created:     {t} (seconds since 1970)");
+    }
+    if !h.incompatible.is_empty() {
+        let _ = writeln!(o, "features:    {}", h.incompatible.join(", "));
+    }
+    let _ = writeln!(
+        o,
+        "file size:   {} bytes ({disk_used} on disk)",
+        image.file_len()
+    );
+    let _ = writeln!(o, "sections:");
+    let _ = writeln!(
+        o,
+        "  {:<12} {:<7} {:>14} {:>14} {:<5} CRC32C",
+        "NAME", "TYPE", "OFFSET", "SIZE", "CODEC"
+    );
+    for s in &h.sections {
+        let _ = writeln!(
+            o,
+            "  {:<12} {:<7} {:>14} {:>14} {:<5} {:08x}",
+            s.name,
+            s.kind.keyword(),
+            s.offset,
+            s.size,
+            s.codec.keyword(),
+            s.crc32c
+        );
+    }
+    for (section, st) in memory {
+        let chunk = h
+            .section(section)
+            .and_then(|s| s.memory)
+            .map_or(0, |m| m.chunk_size);
+        let _ = writeln!(
+            o,
+            "memory `{section}`: {} chunks of {chunk} bytes, {} zero, {} compressed; {} bytes stored of {}",
+            st.chunks, st.zero_chunks, st.compressed_chunks, st.stored_bytes, st.size
+        );
+    }
+    o
+}
