@@ -867,4 +867,23 @@ pub enum SchemaError {
         /// One line per problem, naming the type and version.
         problems: Vec<String>,
     },
+    /// A record of an image cannot be rewritten for the target.
+    #[error("{path}: {message}")]
+    Migrate {
+        /// `section.key` of the record.
+        path: String,
+        /// The record, the version step, and why.
+        message: String,
+    },
+    /// No release matches the requested name.
+    #[error("no release matches `{wanted}` (known: {})", .known.join(", "))]
+    UnknownRelease {
+        /// The name asked for.
+        wanted: String,
+        /// The releases the program declares.
+        known: Vec<String>,
+    },
+    /// The image could not be read or written.
+    #[error(transparent)]
+    Image(#[from] Error),
 }

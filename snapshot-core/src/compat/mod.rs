@@ -10,10 +10,15 @@
 mod check;
 mod fixtures;
 pub mod history;
+mod image;
 mod registry;
 
 pub use check::{check, check_type, record as record_schemas, BLESS_HINT};
 pub use fixtures::{check_decode, check_downgrade, conforms, record as record_fixtures};
+pub use image::{
+    convert_section, migrate_image, read_schemas, record_meta, schemas_section, target_versions,
+    Converted, Target, SCHEMAS_SECTION,
+};
 pub use registry::{Entry, Registry, Release, Sample};
 
 use std::path::PathBuf;
