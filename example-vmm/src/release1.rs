@@ -67,12 +67,15 @@ impl Sample for Rtc {
 #[snapshot(name = "vlapic", version = 2)]
 pub struct Lapic {
     pub apic_id: u32,
+    /// The 4 KiB register page the guest sees at the APIC base.
     pub apic_page: [u8; 4096],
     pub esr_pending: u32,
+    /// Timer input frequency, in Hz.
     pub timer_freq: u64,
     pub timer_fire_ns: u64,
     pub timer_period_ns: u64,
     pub msr_apicbase: u64,
+    /// `IA32_TSC_DEADLINE`; 0 when the deadline timer is disarmed.
     #[snapshot(since = 2, default)]
     pub tsc_deadline: u64,
 }
@@ -116,7 +119,9 @@ pub struct Vcpu {
     pub cr4: u64,
     pub cr8: u64,
     pub efer: u64,
+    /// Guest TSC minus host TSC.
     pub tsc_offset: i64,
+    /// Waiting in HLT for an interrupt.
     pub halted: bool,
 }
 

@@ -35,8 +35,10 @@ impl Sample for Rtc {
 #[snapshot(name = "vlapic", version = 1)]
 pub struct Lapic {
     pub apic_id: u32,
+    /// The 4 KiB register page the guest sees at the APIC base.
     pub apic_page: [u8; 4096],
     pub esr_pending: u32,
+    /// Timer input frequency, in Hz.
     pub timer_freq: u64,
     pub timer_fire_ns: u64,
     pub timer_period_ns: u64,

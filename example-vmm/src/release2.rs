@@ -99,8 +99,11 @@ pub struct Vcpu {
     pub rip: u64,
     pub rflags: u64,
     pub gprs: [u64; 16],
+    /// Guest TSC minus host TSC.
     pub tsc_offset: i64,
+    /// Waiting in HLT for an interrupt.
     pub halted: bool,
+    /// A fault vector to inject before the next instruction.
     #[snapshot(since = 2, default)]
     pub pending_exception: Option<u8>,
 }
@@ -242,6 +245,7 @@ pub struct VirtioBlk {
     pub features: u64,
     pub read_only: bool,
     pub queue: VirtQueue,
+    /// Write-back cache (`VIRTIO_BLK_F_CONFIG_WCE`) turned on by the guest.
     #[snapshot(since = 2, default)]
     pub writeback: bool,
 }

@@ -14,6 +14,7 @@ pub struct VirtQueue {
     pub desc_gpa: u64,
     pub avail_gpa: u64,
     pub used_gpa: u64,
+    /// The next available-ring entry the device will consume.
     pub last_avail_idx: u16,
     pub used_idx: u16,
     pub msix_vector: u16,
@@ -49,7 +50,9 @@ impl Sample for VirtQueue {
 pub struct HpetTimer {
     pub cap_config: u64,
     pub msireg: u64,
+    /// Comparator: the counter value of the next interrupt.
     pub compval: u32,
+    /// Period in counter ticks, for a periodic timer; 0 otherwise.
     pub comprate: u32,
 }
 
@@ -118,7 +121,9 @@ impl Sample for Pit {
 #[derive(Snapshot, Clone, Debug, PartialEq)]
 #[snapshot(name = "vpmtmr", version = 1)]
 pub struct PmTimer {
+    /// Counter value at `base_ns`.
     pub baseval: u32,
+    /// Host uptime, in nanoseconds, when the counter held `baseval`.
     pub base_ns: u64,
 }
 

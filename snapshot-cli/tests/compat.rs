@@ -61,7 +61,10 @@ fn typed_dump_reads_the_images_schemas() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let text = out.stdout_text();
     assert!(text.contains("  # vcpu v1 (12 fields)"), "{text}");
-    assert!(text.contains("  tsc_offset: i64 = -123456789"), "{text}");
+    assert!(
+        text.contains("  tsc_offset: i64 = -123456789  # Guest TSC minus host TSC.\n"),
+        "{text}"
+    );
     assert!(text.contains("  mtu: u16 = 1500"), "{text}");
     assert!(
         text.contains("  regs: [u8; 128] = <128 bytes: 30 00 15"),

@@ -22,6 +22,19 @@ mod v1 {
     }
 }
 
+/// Version 1 with a doc comment added: nothing stored changed.
+mod reworded {
+    use super::*;
+
+    #[derive(Snapshot, Debug, PartialEq)]
+    #[snapshot(name = "dev", version = 1)]
+    pub struct Dev {
+        /// The A register.
+        pub a: u32,
+        pub b: u16,
+    }
+}
+
 /// Version 1 changed in place: a field added, another widened.
 mod unbumped {
     use super::*;
@@ -147,6 +160,18 @@ fn a_change_without_a_bump_fails_and_says_what_changed() {
     // Recording refuses to overwrite the released version too.
     let err = compat::record_schemas(&registry::<unbumped::Dev>(), dir.path()).unwrap_err();
     assert!(problems(err).contains("without a version bump"));
+}
+
+#[test]
+fn a_reworded_doc_is_not_a_change() {
+    let dir = recorded_v1();
+    let reg = registry::<reworded::Dev>();
+    compat::check(&reg, dir.path()).unwrap();
+    assert!(compat::record_schemas(&reg, dir.path()).unwrap().is_empty());
+    let schema = snapshot_core::schema::Recorded::of(&reworded::Dev::schema());
+    assert!(schema
+        .to_text()
+        .contains("field a: u32\n  doc The A register.\n"));
 }
 
 #[test]

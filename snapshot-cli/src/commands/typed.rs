@@ -1,6 +1,6 @@
 //! The typed view of `snapshot dump --typed`: records shown with their
 //! schema and each field as its Rust type reads it (signed numbers,
-//! floats, characters, options), from the image's `schemas` section, so
+//! floats, characters, options) and its doc comment, from the image's `schemas` section, so
 //! no copy of the program that wrote the image is needed.
 
 use std::collections::BTreeMap;
@@ -36,7 +36,12 @@ pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut String) {
                 continue;
             }
         }
-        let ty = schema.and_then(|s| s.field(&name)).map(|f| f.ty.as_str());
+        let field = schema.and_then(|s| s.field(&name));
+        let ty = field.map(|f| f.ty.as_str());
+        let doc = field
+            .filter(|f| !f.doc.is_empty())
+            .map(|f| format!("  # {}", f.doc))
+            .unwrap_or_default();
         match value {
             Value::NvList(inner) => {
                 let _ = writeln!(
@@ -59,7 +64,7 @@ pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut String) {
             }
             _ => match ty {
                 Some(ty) => {
-                    let _ = writeln!(out, "{pad}{name}: {ty} = {}", typed(ty, value));
+                    let _ = writeln!(out, "{pad}{name}: {ty} = {}{doc}", typed(ty, value));
                 }
                 None => {
                     let _ = writeln!(out, "{pad}{name} = {}", untyped(value));

@@ -42,7 +42,9 @@ pub fn check_type(registry: &Registry, dir: &Path, name: &str) -> Result<Vec<Str
     let mut problems = Vec::new();
     let v = current.version;
     match recorded.iter().find(|r| r.version == v) {
-        Some(same) if *same != current => problems.push(unbumped(same, &current)),
+        Some(same) if same.without_docs() != current.without_docs() => {
+            problems.push(unbumped(same, &current))
+        }
         Some(_) => {}
         None => problems.push(format!("{name} v{v}: not recorded yet; {BLESS_HINT}")),
     }
@@ -109,16 +111,19 @@ fn record_entry(entry: &Entry, dir: &Path) -> Result<Option<String>, SchemaError
             history::write(&path, current.to_text().as_bytes())?;
             Ok(Some(path.display().to_string()))
         }
-        Some(bytes) if bytes == current.to_text().as_bytes() => Ok(None),
         Some(bytes) => {
             let old = String::from_utf8_lossy(&bytes);
-            let message = match Recorded::parse(&old) {
-                Ok(old) => unbumped(&old, &current),
-                Err(e) => format!("{}: {e}", path.display()),
-            };
-            Err(SchemaError::Check {
-                problems: vec![message],
-            })
+            match Recorded::parse(&old) {
+                // Docs reworded since: the recorded file stays as released.
+                Ok(old) if old.without_docs() == current.without_docs() => Ok(None),
+                Ok(old) => Err(SchemaError::Check {
+                    problems: vec![unbumped(&old, &current)],
+                }),
+                Err(e) => Err(SchemaError::File {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                }),
+            }
         }
     }
 }

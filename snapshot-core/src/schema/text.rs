@@ -14,6 +14,7 @@
 //!   since 2
 //!   default Default::default()
 //! field base_time: i64
+//!   doc Guest wall-clock time, in nanoseconds.
 //!   renamed_from base_rtctime 3
 //! field status: u32
 //!   widened_from u16 2
@@ -54,6 +55,9 @@ pub struct RecordedField {
     pub name: String,
     /// The Rust type, as written in the source.
     pub ty: String,
+    /// The field's doc comment; empty without one. Not part of the
+    /// stored shape: the checker ignores it.
+    pub doc: String,
     /// The version that added the field.
     pub since: u32,
     /// Where the default of an added field comes from, if it has one.
@@ -79,6 +83,7 @@ impl Recorded {
         let field = |f: &FieldSchema| RecordedField {
             name: f.name.to_owned(),
             ty: f.ty.to_owned(),
+            doc: f.doc.to_owned(),
             since: f.since,
             default: f.default.as_ref().map(|d| d.source.to_owned()),
             renamed_from: f
@@ -128,6 +133,14 @@ impl Recorded {
         }
     }
 
+    /// The same schema without field docs: what the checker compares, as
+    /// rewording a comment changes nothing stored.
+    pub fn without_docs(&self) -> Recorded {
+        let mut out = self.clone();
+        out.fields.iter_mut().for_each(|f| f.doc.clear());
+        out
+    }
+
     /// The field stored under `name` at this version.
     pub fn field(&self, name: &str) -> Option<&RecordedField> {
         self.fields.iter().find(|f| f.name == name)
@@ -154,6 +167,9 @@ impl Recorded {
         }
         for f in &self.fields {
             let _ = writeln!(out, "field {}: {}", f.name, f.ty);
+            if !f.doc.is_empty() {
+                let _ = writeln!(out, "  doc {}", f.doc);
+            }
             if f.since != 1 {
                 let _ = writeln!(out, "  since {}", f.since);
             }
@@ -238,6 +254,7 @@ impl Parser {
                     .ok_or_else(|| self.err("an indented line belongs to a field"))?;
                 match key {
                     "since" => field.since = self.version(words.next(), "since")?,
+                    "doc" => field.doc = rest.trim().to_owned(),
                     "default" => field.default = Some(rest.trim().to_owned()),
                     "renamed_from" => {
                         let name = words.next().ok_or_else(|| self.err("missing name"))?;
@@ -266,6 +283,7 @@ impl Parser {
                     r.fields.push(RecordedField {
                         name: name.trim().to_owned(),
                         ty: ty.trim().to_owned(),
+                        doc: String::new(),
                         since: 1,
                         default: None,
                         renamed_from: Vec::new(),
@@ -357,6 +375,7 @@ field nvram: Vec<u8>
   since 2
   default Default::default()
 field base_time: i64
+  doc Nanoseconds since the epoch.
   renamed_from base_rtctime 3
 field status: u32
   widened_from u16 2
@@ -373,6 +392,8 @@ migration 2 up
         assert_eq!(rec.fields[0].since, 2);
         assert_eq!(rec.fields[3].ty, "Vec<(u8, [u16; 4])>");
         assert_eq!(rec.migrations, [(1, true), (2, false)]);
+        assert_eq!(rec.fields[1].doc, "Nanoseconds since the epoch.");
+        assert!(rec.without_docs().fields[1].doc.is_empty());
         assert_eq!(rec.to_text(), RTC);
     }
 
