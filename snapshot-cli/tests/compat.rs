@@ -179,7 +179,16 @@ fn copy_dir(from: &Path, to: &Path) {
 fn schema_check_passes_on_the_history_and_fails_on_a_changed_type() {
     let env = Env::new();
     let dir = schemas().display().to_string();
-    let out = env.run(&["schema", "check", "--schemas", &dir]);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../compat-tests/fixtures");
+    let fixtures = fixtures.display().to_string();
+    let out = env.run(&[
+        "schema",
+        "check",
+        "--schemas",
+        &dir,
+        "--fixtures",
+        &fixtures,
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     // The recorded v3 of vrtc no longer matches the code: as if the
@@ -188,7 +197,7 @@ fn schema_check_passes_on_the_history_and_fails_on_a_changed_type() {
     let path = env.path("schemas/vrtc/v3.schema");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("field base_uptime: u64\n", "")).unwrap();
-    let out = env.run(&["schema", "check"]);
+    let out = env.run(&["schema", "check", "--fixtures", &fixtures]);
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
@@ -217,8 +226,22 @@ fn schema_record_writes_only_what_is_new() {
     assert!(env.path("f/vrtc/v2.nv").exists());
     let out = env.run(&["schema", "record", "--schemas", "s", "--fixtures", "f"]);
     assert_eq!(out.stdout_text(), "nothing new to record\n");
-    let out = env.run(&["schema", "check", "--schemas", "s"]);
+    let out = env.run(&["schema", "check", "--schemas", "s", "--fixtures", "f"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // A fixture edited by hand: the check names it.
+    let path = env.path("f/vrtc/v1.nv");
+    let mut nv = snapshot_core::NvList::unpack(&std::fs::read(&path).unwrap()).unwrap();
+    nv.insert("base_rtctime", 1u64);
+    std::fs::write(&path, nv.pack()).unwrap();
+    let out = env.run(&["schema", "check", "--schemas", "s", "--fixtures", "f"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("vrtc fixture v1: decodes to another value than"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -15,9 +15,10 @@ pub enum Command {
     /// classified for upgrade (old snapshot, new build) and downgrade (new
     /// build writing for the old one). Exit 1 when a change breaks upgrade.
     Diff(DiffArgs),
-    /// Check the example VMM's types against the recorded history: exit 1
-    /// naming each type changed without a version bump, each bump lacking
-    /// what its change needs, each recorded version no longer readable.
+    /// Check the example VMM's types against the recorded history and the
+    /// golden fixtures: exit 1 naming each type changed without a version
+    /// bump, each bump lacking what its change needs, each recorded
+    /// version or fixture no longer readable.
     Check(HistoryArgs),
     /// Record the schemas and golden fixtures of new versions of the
     /// example VMM's types (recorded versions are never rewritten).
@@ -37,7 +38,7 @@ pub struct HistoryArgs {
     /// The schema history directory.
     #[arg(long, default_value = "schemas")]
     schemas: PathBuf,
-    /// The golden fixture directory (`record` only).
+    /// The golden fixture directory.
     #[arg(long, default_value = "compat-tests/fixtures")]
     fixtures: PathBuf,
 }
@@ -46,7 +47,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Diff(args) => run_diff(&args),
         Command::Check(args) => {
-            compat::check(&example_vmm::registry(), &args.schemas)
+            compat::check_all(&example_vmm::registry(), &args.schemas, &args.fixtures)
                 .with_context(|| args.schemas.display().to_string())?;
             println!("every type matches its recorded history");
             Ok(ExitCode::SUCCESS)

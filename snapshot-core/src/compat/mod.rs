@@ -24,6 +24,28 @@ pub use registry::{Entry, Registry, Release, Sample};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+/// Everything the generated tests check, for every type of `registry`,
+/// as one call: the schemas against their history ([`check`]), and the
+/// golden fixtures in `fixtures` ([`check_decode`], [`check_downgrade`]).
+/// Fails with every problem found.
+pub fn check_all(
+    registry: &Registry,
+    schemas: &std::path::Path,
+    fixtures: &std::path::Path,
+) -> Result<(), crate::SchemaError> {
+    let mut problems = Vec::new();
+    for name in registry.names() {
+        problems.extend(check_type(registry, schemas, name)?);
+        problems.extend(check_decode(registry, fixtures, name)?);
+        problems.extend(check_downgrade(registry, schemas, fixtures, name)?);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::SchemaError::Check { problems })
+    }
+}
+
 /// The environment variable that makes the generated tests record new
 /// versions and expected values before checking.
 pub const BLESS_VAR: &str = "SNAPSHOT_BLESS";
