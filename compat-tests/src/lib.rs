@@ -11,7 +11,7 @@ mod tests {
         fixtures: "fixtures",
         types: [
             vcpu, vlapic, vioapic, vhpet, vhpet_timer, vrtc, vatpit, vatpit_channel,
-            vpmtmr, virtio_net, virtio_blk, virtq,
+            vpmtmr, virtio_net, virtio_blk, virtq, blk_cache,
         ],
     }
 }

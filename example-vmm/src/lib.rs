@@ -8,7 +8,7 @@
 //! | --- | --- | --- |
 //! | 1.0.0 | [`release1_0`] (the two types that changed in 1.1.0) | first release |
 //! | 1.1.0 | [`release1`] | `vrtc` v2: time in nanoseconds (a change of units), renamed, extended NVRAM added; `vlapic` v2: TSC deadline added |
-//! | 2.0.0 | [`release2`] | `vrtc` v3: century removed; `vcpu` v2: `xcr0` added, fields reordered, `cr8` renamed `tpr`; `vhpet` v2: counter widened; `vioapic` v2: reordered; `virtio_net` v2: `mtu` widened, `features` renamed; `virtio_blk` v2: write-back flag added |
+//! | 2.0.0 | [`release2`] | `vrtc` v3: century removed; `vcpu` v2: `xcr0` added, fields reordered, `cr8` renamed `tpr`; `vhpet` v2: counter widened; `vioapic` v2: reordered; `virtio_net` v2: `mtu` widened, `features` renamed; `virtio_blk` v2: cache mode added (the `blk_cache` enum) |
 //!
 //! Nested record types (`virtq`, `vhpet_timer`, `vatpit_channel`), `vatpit`
 //! and `vpmtmr` never changed (they live in [`shared`]): every record evolves on its own version.
@@ -48,7 +48,8 @@ pub fn registry() -> Registry {
         .add_sample::<release2::Ioapic>()
         .add_sample::<release2::Hpet>()
         .add_sample::<release2::VirtioNet>()
-        .add_sample::<release2::VirtioBlk>();
+        .add_sample::<release2::VirtioBlk>()
+        .add_sample::<release2::CacheMode>();
     let unchanged = [
         ("virtq", 1),
         ("vhpet_timer", 1),
@@ -93,6 +94,7 @@ pub fn registry() -> Registry {
             ("vrtc", 3),
             ("virtio_net", 2),
             ("virtio_blk", 2),
+            ("blk_cache", 1),
         ]),
     );
     reg

@@ -245,9 +245,27 @@ pub struct VirtioBlk {
     pub features: u64,
     pub read_only: bool,
     pub queue: VirtQueue,
-    /// Write-back cache (`VIRTIO_BLK_F_CONFIG_WCE`) turned on by the guest.
+    /// The write cache mode the guest chose (`VIRTIO_BLK_F_CONFIG_WCE`).
     #[snapshot(since = 2, default)]
-    pub writeback: bool,
+    pub cache: CacheMode,
+}
+
+/// How a virtio-blk device completes writes: an enum record, stored by
+/// variant name.
+#[derive(Snapshot, Clone, Copy, Debug, Default, PartialEq)]
+#[snapshot(name = "blk_cache", version = 1)]
+pub enum CacheMode {
+    /// A write completes once it is on stable storage.
+    #[default]
+    Writethrough,
+    /// A write completes once it is in the host's cache; flushes persist.
+    Writeback,
+}
+
+impl Sample for CacheMode {
+    fn sample() -> Self {
+        CacheMode::Writeback
+    }
 }
 
 impl VirtioBlk {
@@ -259,7 +277,7 @@ impl VirtioBlk {
             features: b.features,
             read_only: b.read_only,
             queue: b.queue.clone(),
-            writeback: false,
+            cache: CacheMode::Writethrough,
         }
     }
 }
@@ -267,7 +285,7 @@ impl VirtioBlk {
 impl Sample for VirtioBlk {
     fn sample() -> Self {
         VirtioBlk {
-            writeback: true,
+            cache: CacheMode::Writeback,
             ..VirtioBlk::from_release1(&release1::VirtioBlk::sample())
         }
     }

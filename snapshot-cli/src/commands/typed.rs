@@ -18,13 +18,11 @@ pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut String) {
     let pad = "  ".repeat(indent);
     let schema = record_meta(nv).and_then(|key| schemas.get(&key));
     if let Some(s) = schema {
-        let _ = writeln!(
-            out,
-            "{pad}# {} v{} ({} fields)",
-            s.name,
-            s.version,
-            s.fields.len()
-        );
+        let shape = match &s.variants {
+            Some(_) => "enum".to_owned(),
+            None => format!("{} fields", s.fields.len()),
+        };
+        let _ = writeln!(out, "{pad}# {} v{} ({shape})", s.name, s.version);
     }
     for (name, value) in nv.iter() {
         let name = name.to_string();
@@ -138,6 +136,21 @@ fn untyped(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enums_show_their_variant() {
+        let text = "schema blk_cache 1\nkind enum\nvariant Writethrough\nvariant Writeback\n";
+        let rec = Recorded::parse(text).unwrap();
+        let schemas = Schemas::from([(("blk_cache".to_owned(), 1), rec)]);
+        let nv = NvList::new()
+            .with(".schema", "blk_cache")
+            .with(".version", 1u64)
+            .with(".min_reader", 1u64)
+            .with(".variant", "Writeback");
+        let mut out = String::new();
+        render(&nv, &schemas, 1, &mut out);
+        assert_eq!(out, "  # blk_cache v1 (enum)\n  variant = Writeback\n");
+    }
 
     #[test]
     fn scalars_read_as_their_type() {
