@@ -340,3 +340,55 @@ fn migrate_to_an_impossible_target_names_the_record_and_step() {
         out.stderr
     );
 }
+
+/// Whether strace can trace here (installed, and ptrace allowed).
+fn strace_works() -> bool {
+    std::process::Command::new("strace")
+        .args(["-o", "/dev/null", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Kills an in-place `snapshot migrate` while it writes, fails its syncs,
+/// kills it at the rename (RECIPES.md): the image must stay the old one,
+/// byte for byte, and a later run must succeed.
+#[test]
+fn a_killed_or_failing_migrate_leaves_the_old_image() {
+    if !strace_works() {
+        eprintln!("strace cannot trace here: skipped");
+        return;
+    }
+    let env = Env::new();
+    demo(&env);
+    let image = env.path("demo/vm.snap");
+    let before = std::fs::read(&image).unwrap();
+    for inject in [
+        "inject=pwrite64:signal=KILL:when=2",
+        "inject=fsync,fdatasync:error=EIO:when=1",
+        "inject=rename,renameat,renameat2:signal=KILL",
+    ] {
+        let status = std::process::Command::new("strace")
+            .args(["-f", "-o", "/dev/null"])
+            .args([
+                "-e",
+                "trace=pwrite64,fsync,fdatasync,rename,renameat,renameat2",
+            ])
+            .args(["-e", inject])
+            .arg(env!("CARGO_BIN_EXE_snapshot"))
+            .args(["migrate", "demo/vm.snap"])
+            .current_dir(env.dir.path())
+            .status()
+            .unwrap();
+        assert!(!status.success(), "{inject}");
+        assert!(
+            std::fs::read(&image).unwrap() == before,
+            "{inject}: image changed"
+        );
+    }
+    let out = env.run(&["migrate", "demo/vm.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = env.run(&["verify", "demo/vm.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = env.run(&["get", "demo/vm.snap", "devices.vcpu0.tpr"]);
+    assert_eq!(out.stdout_text().trim(), "0", "now on the newest versions");
+}

@@ -178,7 +178,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "  snapshot migrate {img} -o {}   # every record to release {new_name}",
         dir.join("vm-latest.snap").display()
     );
-    println!("  snapshot nv dump FILE.nv   # any packed nvlist, e.g. one from `snapshot extract`");
+    let nv = dir.join("devices.nv");
+    println!(
+        "  snapshot extract {img} devices -o {0} && snapshot nv dump {0}   # one section as a bare nvlist",
+        nv.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
