@@ -285,3 +285,18 @@ fn a_schema_file_that_lies_about_its_version_fails() {
         "{err}"
     );
 }
+
+#[test]
+fn an_older_generation_kept_in_the_program_is_checked_too() {
+    let dir = recorded_v1();
+    let mut reg = Registry::new();
+    reg.add_sample::<v2::Dev>();
+    compat::record_schemas(&reg, dir.path()).unwrap();
+    // The program keeps a version-1 type, but not the one recorded.
+    reg.add::<unbumped::Dev>();
+    let text = problems(compat::check(&reg, dir.path()).unwrap_err());
+    assert!(
+        text.starts_with("dev v1 changed since it was recorded"),
+        "{text}"
+    );
+}

@@ -48,6 +48,25 @@ pub fn check_type(registry: &Registry, dir: &Path, name: &str) -> Result<Vec<Str
         Some(_) => {}
         None => problems.push(format!("{name} v{v}: not recorded yet; {BLESS_HINT}")),
     }
+    // Older generations the program keeps (to write fixtures, or to
+    // resume as an older release) must still match what they recorded.
+    for older in registry
+        .entries()
+        .iter()
+        .filter(|e| e.name == name && e.version < v)
+    {
+        let schema = Recorded::of(&(older.schema)());
+        match recorded.iter().find(|r| r.version == older.version) {
+            Some(same) if same.without_docs() != schema.without_docs() => {
+                problems.push(unbumped(same, &schema))
+            }
+            Some(_) => {}
+            None => problems.push(format!(
+                "{name} v{}: not recorded yet; {BLESS_HINT}",
+                older.version
+            )),
+        }
+    }
     for old in recorded.iter().filter(|r| r.version < v) {
         for change in diff(old, &current) {
             if change.upgrade == Compat::Breaking {
