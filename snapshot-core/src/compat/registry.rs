@@ -66,6 +66,11 @@ impl Registry {
 
     /// Declares a release: its semver name and the version of each type
     /// it writes.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not `MAJOR.MINOR.PATCH`: release names are constants
+    /// of the program, so a typo is a bug to find in its first test.
     pub fn release(&mut self, name: &str, versions: &[(&str, u32)]) -> &mut Registry {
         let release = Release::parse(name).expect("release names are semver: MAJOR.MINOR.PATCH");
         let map = versions
