@@ -2,7 +2,9 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{build, demo, diff, dump, extract, get, info, nv, replace, set, verify};
+use crate::commands::{
+    build, demo, diff, dump, extract, get, info, migrate, nv, replace, schema, set, verify,
+};
 
 /// Save, inspect, verify, edit and migrate versioned VM snapshots.
 ///
@@ -17,7 +19,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// A guided tour on bundled data; leaves its files behind to try.
+    /// Save a simulated VM on release 1, resume it on release 2 and back;
+    /// leaves the images behind to try the other commands on.
     Demo(demo::Args),
     /// Work on bare packed nvlists: dump to text or JSON, pack from text.
     #[command(subcommand)]
@@ -41,4 +44,9 @@ pub enum Command {
     /// Compare two images section by section and value by value; exit 1
     /// when they differ.
     Diff(diff::Args),
+    /// Rewrite every record of an example-VMM image for another release.
+    Migrate(migrate::Args),
+    /// Compare, check and record schema history.
+    #[command(subcommand)]
+    Schema(schema::Command),
 }

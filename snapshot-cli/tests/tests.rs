@@ -2,7 +2,7 @@
 
 mod util;
 
-/// `--help`, usage errors and `snapshot demo`.
+/// `--help` and usage errors.
 mod general;
 /// `snapshot nv dump` and `snapshot nv pack`.
 mod nv;
@@ -21,3 +21,7 @@ mod image {
     /// Damaged, foreign and malformed input: exit codes and messages.
     mod errors;
 }
+
+/// The demo, `snapshot schema`, `snapshot migrate` and `dump --typed`, on
+/// the example VMM.
+mod compat;

@@ -831,3 +831,59 @@ impl fmt::Display for Error {
 fn causes(errors: &[Error]) -> String {
     errors.iter().map(|e| format!("; {e}")).collect()
 }
+
+/// An error of the schema history: reading or writing the committed
+/// schema files and fixtures, or a failed compatibility check.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// A schema file does not follow the recorded text form.
+    #[error("line {line}: {message}")]
+    Parse {
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file of the history could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file of the history is not what its name says.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// What is wrong, from a parse error or a mismatch.
+        message: String,
+    },
+    /// The compatibility check failed; each problem says what to do.
+    #[error("schema check failed:\n{}", .problems.join("\n"))]
+    Check {
+        /// One line per problem, naming the type and version.
+        problems: Vec<String>,
+    },
+    /// A record of an image cannot be rewritten for the target.
+    #[error("{path}: {message}")]
+    Migrate {
+        /// `section.key` of the record.
+        path: String,
+        /// The record, the version step, and why.
+        message: String,
+    },
+    /// No release matches the requested name.
+    #[error("no release matches `{wanted}` (known: {})", .known.join(", "))]
+    UnknownRelease {
+        /// The name asked for.
+        wanted: String,
+        /// The releases the program declares.
+        known: Vec<String>,
+    },
+    /// The image could not be read or written.
+    #[error(transparent)]
+    Image(#[from] Error),
+}

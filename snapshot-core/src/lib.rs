@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod compat;
 pub mod error;
 pub mod image;
 pub mod migrate;
@@ -13,7 +14,7 @@ pub mod text;
 #[doc(hidden)]
 pub mod __private;
 
-pub use error::{Error, ErrorKind, MigrationError, Result};
+pub use error::{Error, ErrorKind, MigrationError, Result, SchemaError};
 pub use model::Field;
 pub use nvlist::{Flags, NvList, NvString, Type, Value};
 pub use record::Snapshot;

@@ -40,3 +40,7 @@ mod image {
     /// Every section kind written and read back byte for byte.
     mod roundtrip;
 }
+
+/// The schema history: recording, the checker and the golden fixtures,
+/// with the mistakes they must catch.
+mod compat;

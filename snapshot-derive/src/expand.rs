@@ -179,6 +179,29 @@ fn widened(field: &Field) -> Option<(String, u32, TokenStream)> {
     Some((type_name(from), widened_in, fits))
 }
 
+/// The field's doc comment, lines joined by spaces, so that tools can
+/// show what a stored value means without the source.
+fn doc(field: &syn::Field) -> String {
+    let lines: Vec<String> = field
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(syn::MetaNameValue {
+                value:
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }),
+                ..
+            }) => Some(s.value().trim().to_owned()),
+            _ => None,
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join(" ")
+}
+
 fn since(field: &Field) -> u32 {
     field.attrs.since.get().map_or(1, |v| v.value)
 }
@@ -219,9 +242,11 @@ fn field_schemas(fields: &[Field]) -> Vec<TokenStream> {
                 },
                 None => quote!(__sp::None),
             };
+            let doc = doc(f.original);
             quote!(__sp::FieldSchema {
                 name: #name,
                 ty: #ty,
+                doc: #doc,
                 since: #since,
                 default: #default,
                 former_names: __sp::vec![#former],

@@ -11,7 +11,10 @@ use clap::Args as ClapArgs;
 use snapshot_core::image::SectionKind;
 use snapshot_core::text;
 
+use snapshot_core::compat::{read_schemas, SCHEMAS_SECTION};
+
 use crate::commands::common::{open, IdentArgs};
+use crate::commands::typed;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -20,8 +23,13 @@ pub struct Args {
     /// Only this section (its text packs back with `snapshot nv pack`).
     section: Option<String>,
     /// Print JSON instead: an object of the nvlist sections.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "typed")]
     json: bool,
+    /// Show records typed by the image's `schemas` section: signed
+    /// numbers, floats, options and field types, as the program that
+    /// wrote the image reads them (not packable text).
+    #[arg(long)]
+    typed: bool,
     #[command(flatten)]
     ident: IdentArgs,
 }
@@ -35,12 +43,26 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let mut out = String::new();
     let mut json = serde_json::Map::new();
+    let schemas = if args.typed {
+        let section = image
+            .read_nvlist(SCHEMAS_SECTION)
+            .with_context(|| format!("{name}: --typed needs a `{SCHEMAS_SECTION}` section"))?;
+        Some(read_schemas(&section))
+    } else {
+        None
+    };
     for s in &sections {
         match s.kind {
             SectionKind::NvList => {
                 let nv = image.read_nvlist(&s.name).with_context(|| name.clone())?;
                 if args.json {
                     json.insert(s.name.clone(), serde_json::to_value(&nv)?);
+                } else if let Some(schemas) = &schemas {
+                    if s.name == SCHEMAS_SECTION {
+                        continue;
+                    }
+                    let _ = writeln!(out, "# section `{}`: nvlist, typed", s.name);
+                    typed::render(&nv, schemas, 0, &mut out);
                 } else {
                     let _ = writeln!(
                         out,

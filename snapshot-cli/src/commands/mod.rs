@@ -12,9 +12,12 @@ pub mod dump;
 pub mod extract;
 pub mod get;
 pub mod info;
+pub mod migrate;
 pub mod nv;
 pub mod replace;
+pub mod schema;
 pub mod set;
+mod typed;
 pub mod verify;
 
 /// Runs one parsed command.
@@ -31,5 +34,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Set(args) => set::run(args),
         Command::Replace(args) => replace::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Migrate(args) => migrate::run(args),
+        Command::Schema(cmd) => schema::run(cmd),
     }
 }

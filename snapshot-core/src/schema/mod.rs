@@ -5,6 +5,12 @@
 //! history in it (since-versions, former names, removed fields,
 //! migrations); tools can print or compare it.
 
+pub mod diff;
+pub mod text;
+
+pub use diff::{diff, Change, ChangeKind, Compat};
+pub use text::Recorded;
+
 use crate::error::MigrationError;
 use crate::nvlist::{NvList, Value};
 
@@ -49,6 +55,8 @@ pub struct FieldSchema {
     pub name: &'static str,
     /// The Rust type, as written in the source.
     pub ty: &'static str,
+    /// The field's doc comment, lines joined by spaces; empty without one.
+    pub doc: &'static str,
     /// The version that added the field (1 for an original field).
     pub since: u32,
     /// The value used when the field is not stored, for added fields.
@@ -152,6 +160,7 @@ mod tests {
         let field = FieldSchema {
             name: "c",
             ty: "u32",
+            doc: "",
             since: 1,
             default: None,
             former_names: vec![

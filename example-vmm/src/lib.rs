@@ -1,0 +1,128 @@
+//! bhyve-like device models with a version history, saved through
+//! `#[derive(Snapshot)]`: the project's own first user.
+//!
+//! Three releases wrote snapshots, and each release's models are kept as
+//! a module so that one binary can resume across them:
+//!
+//! | release | module | what changed |
+//! | --- | --- | --- |
+//! | 1.0.0 | [`release1_0`] (the two types that changed in 1.1.0) | first release |
+//! | 1.1.0 | [`release1`] | `vrtc` v2: time in nanoseconds (a change of units), renamed, extended NVRAM added; `vlapic` v2: TSC deadline added |
+//! | 2.0.0 | [`release2`] | `vrtc` v3: century removed; `vcpu` v2: `xcr0` added, fields reordered, `cr8` renamed `tpr`; `vhpet` v2: counter widened; `vioapic` v2: reordered; `virtio_net` v2: `mtu` widened, `features` renamed; `virtio_blk` v2: cache mode added (the `blk_cache` enum) |
+//!
+//! Nested record types (`virtq`, `vhpet_timer`, `vatpit_channel`), `vatpit`
+//! and `vpmtmr` never changed (they live in [`shared`]): every record evolves on its own version.
+//!
+//! [`registry`] lists every type and the three releases, for the compat
+//! tests and the offline migration of images.
+
+pub mod guest;
+pub mod release1;
+pub mod release1_0;
+pub mod release2;
+pub mod shared;
+
+use snapshot_core::compat::Registry;
+
+/// The registry of every model type of every release, with sample values
+/// for the golden fixtures, and the releases as maps from release name to
+/// type versions.
+pub fn registry() -> Registry {
+    let mut reg = Registry::new();
+    reg.add_sample::<shared::VirtQueue>()
+        .add_sample::<shared::HpetTimer>()
+        .add_sample::<shared::PitChannel>()
+        .add_sample::<shared::PmTimer>()
+        .add_sample::<shared::Pit>()
+        .add_sample::<release1_0::Rtc>()
+        .add_sample::<release1_0::Lapic>()
+        .add_sample::<release1::Rtc>()
+        .add_sample::<release1::Lapic>()
+        .add_sample::<release1::Vcpu>()
+        .add_sample::<release1::Ioapic>()
+        .add_sample::<release1::Hpet>()
+        .add_sample::<release1::VirtioNet>()
+        .add_sample::<release1::VirtioBlk>()
+        .add_sample::<release2::Rtc>()
+        .add_sample::<release2::Vcpu>()
+        .add_sample::<release2::Ioapic>()
+        .add_sample::<release2::Hpet>()
+        .add_sample::<release2::VirtioNet>()
+        .add_sample::<release2::VirtioBlk>()
+        .add_sample::<release2::CacheMode>();
+    let unchanged = [
+        ("virtq", 1),
+        ("vhpet_timer", 1),
+        ("vatpit_channel", 1),
+        ("vpmtmr", 1),
+        ("vatpit", 1),
+    ];
+    let with = |more: &[(&'static str, u32)]| -> Vec<(&'static str, u32)> {
+        unchanged.iter().chain(more).copied().collect()
+    };
+    reg.release(
+        "1.0.0",
+        &with(&[
+            ("vcpu", 1),
+            ("vlapic", 1),
+            ("vioapic", 1),
+            ("vhpet", 1),
+            ("vrtc", 1),
+            ("virtio_net", 1),
+            ("virtio_blk", 1),
+        ]),
+    )
+    .release(
+        "1.1.0",
+        &with(&[
+            ("vcpu", 1),
+            ("vlapic", 2),
+            ("vioapic", 1),
+            ("vhpet", 1),
+            ("vrtc", 2),
+            ("virtio_net", 1),
+            ("virtio_blk", 1),
+        ]),
+    )
+    .release(
+        "2.0.0",
+        &with(&[
+            ("vcpu", 2),
+            ("vlapic", 2),
+            ("vioapic", 2),
+            ("vhpet", 2),
+            ("vrtc", 3),
+            ("virtio_net", 2),
+            ("virtio_blk", 2),
+            ("blk_cache", 1),
+        ]),
+    );
+    reg
+}
+
+use std::collections::BTreeMap;
+
+use snapshot_core::{NvList, Result, Snapshot};
+
+/// The type versions a snapshot is written for (a release's map), or
+/// `None` for the current versions.
+pub type Target<'a> = Option<&'a BTreeMap<String, u32>>;
+
+/// Adds `value` to the device list as the record `key`, written for the
+/// target's version of its type.
+pub fn put<T: Snapshot>(devices: &mut NvList, key: &str, value: &T, target: Target) -> Result<()> {
+    let version = target.and_then(|t| t.get(T::NAME)).copied();
+    let record = match version {
+        Some(v) => value.to_nvlist_for(v).map_err(|e| e.in_field(key))?,
+        None => value.to_nvlist(),
+    };
+    devices.insert(key, record);
+    Ok(())
+}
+
+/// Reads the record `key` of the device list, of any version this build
+/// reads; errors name the key.
+pub fn get<T: Snapshot>(devices: &NvList, key: &str) -> Result<T> {
+    let record = devices.get_nvlist(key)?;
+    T::from_nvlist(record).map_err(|e| e.in_field(key))
+}

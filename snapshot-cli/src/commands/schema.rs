@@ -1,0 +1,107 @@
+//! `snapshot schema`: compare recorded schema versions, check the example
+//! VMM's types against their recorded history, record new versions.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use snapshot_core::compat;
+use snapshot_core::schema::{diff, Compat, Recorded};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the changes from one recorded schema file to another, each
+    /// classified for upgrade (old snapshot, new build) and downgrade (new
+    /// build writing for the old one). Exit 1 when a change breaks upgrade.
+    Diff(DiffArgs),
+    /// Check the example VMM's types against the recorded history and the
+    /// golden fixtures: exit 1 naming each type changed without a version
+    /// bump, each bump lacking what its change needs, each recorded
+    /// version or fixture no longer readable.
+    Check(HistoryArgs),
+    /// Record the schemas and golden fixtures of new versions of the
+    /// example VMM's types (recorded versions are never rewritten).
+    Record(HistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older schema file (`schemas/vrtc/v1.schema`).
+    old: PathBuf,
+    /// The newer schema file.
+    new: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The schema history directory.
+    #[arg(long, default_value = "schemas")]
+    schemas: PathBuf,
+    /// The golden fixture directory.
+    #[arg(long, default_value = "compat-tests/fixtures")]
+    fixtures: PathBuf,
+}
+
+pub fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Diff(args) => run_diff(&args),
+        Command::Check(args) => {
+            compat::check_all(&example_vmm::registry(), &args.schemas, &args.fixtures)
+                .with_context(|| args.schemas.display().to_string())?;
+            println!("every type matches its recorded history");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Record(args) => {
+            let registry = example_vmm::registry();
+            let mut written = compat::record_schemas(&registry, &args.schemas)?;
+            written.extend(compat::record_fixtures(&registry, &args.fixtures)?);
+            for path in &written {
+                println!("wrote {path}");
+            }
+            if written.is_empty() {
+                println!("nothing new to record");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Recorded> {
+    let text = crate::io::read_input(path)?;
+    let text =
+        String::from_utf8(text).with_context(|| format!("{} is not UTF-8", path.display()))?;
+    Recorded::parse(&text).with_context(|| path.display().to_string())
+}
+
+fn run_diff(args: &DiffArgs) -> Result<ExitCode> {
+    let (old, new) = (read(&args.old)?, read(&args.new)?);
+    if old.name != new.name {
+        return Err(crate::exit::UsageError(format!(
+            "{} records `{}` but {} records `{}`",
+            args.old.display(),
+            old.name,
+            args.new.display(),
+            new.name
+        ))
+        .into());
+    }
+    let changes = diff(&old, &new);
+    println!(
+        "{} v{} -> v{}: {} change{}",
+        new.name,
+        old.version,
+        new.version,
+        changes.len(),
+        if changes.len() == 1 { "" } else { "s" }
+    );
+    for change in &changes {
+        println!("  {change}");
+    }
+    let breaking = changes.iter().any(|c| c.upgrade == Compat::Breaking);
+    Ok(ExitCode::from(if breaking {
+        crate::exit::FAILED
+    } else {
+        crate::exit::OK
+    }))
+}

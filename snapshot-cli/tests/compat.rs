@@ -1,0 +1,394 @@
+//! The demo and the commands that use the example VMM's history.
+
+use std::path::{Path, PathBuf};
+
+use crate::util::Env;
+
+/// The committed schema history of the example VMM.
+fn schemas() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas")
+}
+
+fn schema_file(name: &str, version: u32) -> String {
+    schemas()
+        .join(name)
+        .join(format!("v{version}.schema"))
+        .display()
+        .to_string()
+}
+
+/// Runs the demo with a small guest, leaving `demo/vm.snap`.
+fn demo(env: &Env) -> String {
+    let out = env.run(&["demo", "--dir", "demo", "--memory-mib", "8"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout_text()
+}
+
+#[test]
+fn demo_upgrades_downgrades_and_leaves_its_images() {
+    let env = Env::new();
+    let text = demo(&env);
+    assert!(
+        text.contains("1. Booted a VM on the release-1.1.0 models: 2 vCPUs, 8 MiB"),
+        "{text}"
+    );
+    assert!(
+        text.contains("every device equals its hand-written release-2 conversion"),
+        "{text}"
+    );
+    assert!(text.contains("     vrtc        v2 -> v3"), "{text}");
+    assert!(text.contains("     vcpu        v1 -> v2 (x2)"), "{text}");
+    assert!(
+        text.contains("6. Resumed that on release 1.1.0: every device value and the memory equal"),
+        "{text}"
+    );
+    assert!(text.contains("snapshot schema diff"), "{text}");
+    assert!(text.contains("snapshot nv dump"), "{text}");
+    for name in ["vm.snap", "vm-for-1.1.0.snap", "schemas/vrtc/v3.schema"] {
+        assert!(env.path("demo").join(name).exists(), "{name}");
+    }
+    let out = env.run(&["verify", "demo/vm.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = env.run(&["get", "demo/vm.snap", "devices.vrtc.base_time_ns"]);
+    assert_eq!(out.stdout_text().trim(), "1700000000000000000");
+}
+
+#[test]
+fn typed_dump_reads_the_images_schemas() {
+    let env = Env::new();
+    demo(&env);
+    let out = env.run(&["dump", "--typed", "demo/vm.snap", "devices"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout_text();
+    assert!(text.contains("  # vcpu v1 (12 fields)"), "{text}");
+    assert!(
+        text.contains("  tsc_offset: i64 = -123456789  # Guest TSC minus host TSC.\n"),
+        "{text}"
+    );
+    assert!(text.contains("  mtu: u16 = 1500"), "{text}");
+    assert!(
+        text.contains("  regs: [u8; 128] = <128 bytes: 30 00 15"),
+        "{text}"
+    );
+    // The untyped dump shows the same value as its stored number.
+    let out = env.run(&["dump", "demo/vm.snap", "devices"]);
+    assert!(out
+        .stdout_text()
+        .contains("tsc_offset: number = 18446744073586094827"));
+}
+
+#[test]
+fn typed_dump_needs_a_schemas_section() {
+    let env = Env::new();
+    let nv = env.write("d.txt", "a: number = 1\n");
+    let out = env.run(&["nv", "pack", nv.to_str().unwrap(), "-o", "d.nv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = env.run(&["build", "-o", "x.snap", "--devices", "d.nv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = env.run(&["dump", "--typed", "x.snap"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--typed needs a `schemas` section"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn schema_diff_classifies_each_change() {
+    let env = Env::new();
+    let out = env.run(&[
+        "schema",
+        "diff",
+        &schema_file("vrtc", 1),
+        &schema_file("vrtc", 3),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout_text(),
+        "vrtc v1 -> v3: 3 changes\n\
+         \x20 base_time_ns: renamed from `base_rtctime`; upgrade compatible, downgrade compatible\n\
+         \x20 nvram_ext: added; upgrade compatible, downgrade compatible (old snapshots read the default; written for the older reader only while it holds the default)\n\
+         \x20 century: removed; upgrade compatible, downgrade via migration\n"
+    );
+    let out = env.run(&[
+        "schema",
+        "diff",
+        &schema_file("vcpu", 1),
+        &schema_file("vcpu", 2),
+    ]);
+    let text = out.stdout_text();
+    assert!(text.contains("  tpr: renamed from `cr8`"), "{text}");
+    assert!(
+        text.contains("  (fields): reordered; upgrade compatible"),
+        "{text}"
+    );
+
+    // A retype without a migration breaks: exit 1.
+    let old = env.write("old.schema", "schema d 1\nkind struct\nfield a: u32\n");
+    let new = env.write("new.schema", "schema d 2\nkind struct\nfield a: String\n");
+    let out = env.run(&[
+        "schema",
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(out
+        .stdout_text()
+        .contains("a: retyped u32 -> String; upgrade BREAKING"));
+
+    let other = env.write("other.schema", "schema e 2\nkind struct\n");
+    let out = env.run(&[
+        "schema",
+        "diff",
+        old.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let bad = env.write("bad.schema", "schema d 1\nfield a u32\n");
+    let out = env.run(&[
+        "schema",
+        "diff",
+        old.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("bad.schema: line 2: expected `field NAME: TYPE`"),
+        "{}",
+        out.stderr
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn schema_check_passes_on_the_history_and_fails_on_a_changed_type() {
+    let env = Env::new();
+    let dir = schemas().display().to_string();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../compat-tests/fixtures");
+    let fixtures = fixtures.display().to_string();
+    let out = env.run(&[
+        "schema",
+        "check",
+        "--schemas",
+        &dir,
+        "--fixtures",
+        &fixtures,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // The recorded v3 of vrtc no longer matches the code: as if the
+    // struct had changed without a bump.
+    copy_dir(&schemas(), &env.path("schemas"));
+    let path = env.path("schemas/vrtc/v3.schema");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("field base_uptime: u64\n", "")).unwrap();
+    let out = env.run(&["schema", "check", "--fixtures", &fixtures]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("vrtc v3 changed since it was recorded, without a version bump"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("base_uptime: added"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("set `#[snapshot(version = 4)]`"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn schema_record_writes_only_what_is_new() {
+    let env = Env::new();
+    let out = env.run(&["schema", "record", "--schemas", "s", "--fixtures", "f"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout_text().contains("wrote s/vrtc/v1.schema"),
+        "{}",
+        out.stdout_text()
+    );
+    assert!(env.path("f/vrtc/v2.nv").exists());
+    let out = env.run(&["schema", "record", "--schemas", "s", "--fixtures", "f"]);
+    assert_eq!(out.stdout_text(), "nothing new to record\n");
+    let out = env.run(&["schema", "check", "--schemas", "s", "--fixtures", "f"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // A fixture edited by hand: the check names it.
+    let path = env.path("f/vrtc/v1.nv");
+    let mut nv = snapshot_core::NvList::unpack(&std::fs::read(&path).unwrap()).unwrap();
+    nv.insert("base_rtctime", 1u64);
+    std::fs::write(&path, nv.pack()).unwrap();
+    let out = env.run(&["schema", "check", "--schemas", "s", "--fixtures", "f"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("vrtc fixture v1: decodes to another value than"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn migrate_goes_to_any_release_and_back() {
+    let env = Env::new();
+    demo(&env);
+    let out = env.run(&["migrate", "demo/vm.snap", "-o", "latest.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout_text();
+    assert!(
+        text.starts_with("latest.snap: 7 records rewritten for the newest versions"),
+        "{text}"
+    );
+    assert!(text.contains("  devices.vrtc: vrtc v2 -> v3\n"), "{text}");
+
+    let out = env.run(&[
+        "migrate",
+        "latest.snap",
+        "--to-release",
+        "1.0",
+        "-o",
+        "old.snap",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout_text()
+            .contains("  devices.vrtc: vrtc v3 -> v1\n"),
+        "{}",
+        out.stdout_text()
+    );
+    let out = env.run(&["get", "old.snap", "devices.vrtc.base_rtctime"]);
+    assert_eq!(out.stdout_text().trim(), "1700000000", "seconds again");
+    let out = env.run(&["verify", "old.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // In place, back to the newest: the same devices as the first upgrade.
+    let out = env.run(&["migrate", "old.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = env.run(&["diff", "old.snap", "latest.snap"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout_text(), out.stderr);
+
+    // The typed dump follows the rewritten records.
+    let out = env.run(&["dump", "--typed", "old.snap", "devices"]);
+    assert!(
+        out.stdout_text().contains("# vrtc v3 (5 fields)"),
+        "{}",
+        out.stdout_text()
+    );
+}
+
+#[test]
+fn migrate_to_an_impossible_target_names_the_record_and_step() {
+    let env = Env::new();
+    demo(&env);
+    let out = env.run(&["migrate", "demo/vm.snap", "-o", "latest.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Half a second: version 1 stores whole seconds.
+    let out = env.run(&[
+        "set",
+        "latest.snap",
+        "devices.vrtc.base_time_ns=1700000000500000000",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = env.run(&[
+        "migrate",
+        "latest.snap",
+        "--to-release",
+        "1.0",
+        "-o",
+        "old.snap",
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("devices.vrtc: cannot go from v3 to v1: vrtc: migration v2 -> v1 failed: `base_rtctime`: 1700000000500000000 ns is not a whole number of seconds"),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.path("old.snap").exists(), "nothing written");
+    // Release 1.1.0 keeps nanoseconds: that one works.
+    let out = env.run(&[
+        "migrate",
+        "latest.snap",
+        "--to-release",
+        "1",
+        "-o",
+        "old.snap",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let out = env.run(&["migrate", "latest.snap", "--to-release", "7"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("no release matches `7` (known: 1.0.0, 1.1.0, 2.0.0)"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Whether strace can trace here (installed, and ptrace allowed).
+fn strace_works() -> bool {
+    std::process::Command::new("strace")
+        .args(["-o", "/dev/null", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Kills an in-place `snapshot migrate` while it writes, fails its syncs,
+/// kills it at the rename (RECIPES.md): the image must stay the old one,
+/// byte for byte, and a later run must succeed.
+#[test]
+fn a_killed_or_failing_migrate_leaves_the_old_image() {
+    if !strace_works() {
+        eprintln!("strace cannot trace here: skipped");
+        return;
+    }
+    let env = Env::new();
+    demo(&env);
+    let image = env.path("demo/vm.snap");
+    let before = std::fs::read(&image).unwrap();
+    for inject in [
+        "inject=pwrite64:signal=KILL:when=2",
+        "inject=fsync,fdatasync:error=EIO:when=1",
+        "inject=rename,renameat,renameat2:signal=KILL",
+    ] {
+        let status = std::process::Command::new("strace")
+            .args(["-f", "-o", "/dev/null"])
+            .args([
+                "-e",
+                "trace=pwrite64,fsync,fdatasync,rename,renameat,renameat2",
+            ])
+            .args(["-e", inject])
+            .arg(env!("CARGO_BIN_EXE_snapshot"))
+            .args(["migrate", "demo/vm.snap"])
+            .current_dir(env.dir.path())
+            .status()
+            .unwrap();
+        assert!(!status.success(), "{inject}");
+        assert!(
+            std::fs::read(&image).unwrap() == before,
+            "{inject}: image changed"
+        );
+    }
+    let out = env.run(&["migrate", "demo/vm.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = env.run(&["verify", "demo/vm.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = env.run(&["get", "demo/vm.snap", "devices.vcpu0.tpr"]);
+    assert_eq!(out.stdout_text().trim(), "0", "now on the newest versions");
+}

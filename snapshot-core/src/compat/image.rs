@@ -1,0 +1,323 @@
+//! Whole images across versions: the `schemas` section that lets a reader
+//! without the program show typed values, and the offline rewrite of
+//! every record of an image for a target (the current versions, or a
+//! release's), so a VMM gets a `migrate` command in a few lines.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use super::history::io;
+use super::registry::Registry;
+use crate::error::SchemaError;
+use crate::image::{Builder, Image, Memory, MemoryOptions, OpenOptions, SectionKind};
+use crate::nvlist::{NvList, Value};
+use crate::record::{SCHEMA, VERSION};
+use crate::schema::Recorded;
+
+/// The name of the section holding the schemas of the records an image
+/// stores.
+pub const SCHEMAS_SECTION: &str = "schemas";
+
+/// The schema name and version of a record, if `nv` is one.
+pub fn record_meta(nv: &NvList) -> Option<(String, u32)> {
+    let name = match nv.get(SCHEMA)? {
+        Value::String(s) => s.to_string(),
+        _ => return None,
+    };
+    let version = match nv.get(VERSION)? {
+        Value::Number(v) => u32::try_from(*v).ok()?,
+        _ => return None,
+    };
+    Some((name, version))
+}
+
+/// Calls `f` with the name and version of every record in `nv`, nested
+/// ones included.
+fn each_record(nv: &NvList, f: &mut dyn FnMut(String, u32)) {
+    if let Some((name, version)) = record_meta(nv) {
+        f(name, version);
+    }
+    for (_, value) in nv.iter() {
+        match value {
+            Value::NvList(inner) => each_record(inner, f),
+            Value::NvListArray(items) => items.iter().for_each(|i| each_record(i, f)),
+            _ => {}
+        }
+    }
+}
+
+/// The `schemas` section for nvlist sections: `{ NAME = { vN = "schema
+/// text" } }` for every record version they hold whose schema the
+/// program has (a version it has no type for is left out, and shows
+/// untyped).
+pub fn schemas_section<'a>(
+    registry: &Registry,
+    sections: impl IntoIterator<Item = &'a NvList>,
+) -> NvList {
+    let mut seen = BTreeMap::new();
+    for nv in sections {
+        each_record(nv, &mut |name, version| {
+            seen.insert((name, version), ());
+        });
+    }
+    let mut out = NvList::new();
+    for (name, version) in seen.into_keys() {
+        let Some(entry) = registry.at(&name, version) else {
+            continue;
+        };
+        let text = Recorded::of(&(entry.schema)()).to_text();
+        if !out.contains(&name) {
+            out.insert(name.as_str(), NvList::new());
+        }
+        if let Ok(versions) = out.get_nvlist_mut(&name) {
+            versions.insert(format!("v{version}"), text.as_str());
+        }
+    }
+    out
+}
+
+/// The schemas an image's `schemas` section holds, by name and version.
+pub fn read_schemas(section: &NvList) -> BTreeMap<(String, u32), Recorded> {
+    let mut out = BTreeMap::new();
+    for (name, versions) in section.iter() {
+        let Value::NvList(versions) = versions else {
+            continue;
+        };
+        for (_, text) in versions.iter() {
+            let Value::String(text) = text else { continue };
+            if let Ok(rec) = Recorded::parse(&text.to_string()) {
+                if rec.name == name.to_string() {
+                    out.insert((rec.name.clone(), rec.version), rec);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What to rewrite an image's records for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The newest version of every type the program has.
+    Latest,
+    /// The versions of the newest release matching this (partial) semver
+    /// name.
+    Release(String),
+}
+
+/// One record rewritten.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Converted {
+    /// Where it is: `section.key`.
+    pub path: String,
+    /// Its schema name.
+    pub name: String,
+    /// The version it was stored in.
+    pub from: u32,
+    /// The version it is stored in now.
+    pub to: u32,
+}
+
+/// The versions `target` stands for, by schema name.
+pub fn target_versions(
+    registry: &Registry,
+    target: &Target,
+) -> Result<BTreeMap<String, u32>, SchemaError> {
+    match target {
+        Target::Latest => Ok(registry
+            .names()
+            .into_iter()
+            .filter_map(|n| registry.current(n).map(|e| (n.to_owned(), e.version)))
+            .collect()),
+        Target::Release(wanted) => match registry.find_release(wanted) {
+            Some((_, versions)) => Ok(versions.clone()),
+            None => Err(SchemaError::UnknownRelease {
+                wanted: wanted.clone(),
+                known: registry.releases().map(|(r, _)| r.to_string()).collect(),
+            }),
+        },
+    }
+}
+
+/// Rewrites the top-level records of an nvlist section (its pairs that
+/// are records) for `versions`; a record's nested records are its own
+/// business. Returns what changed.
+pub fn convert_section(
+    registry: &Registry,
+    section: &str,
+    nv: &mut NvList,
+    versions: &BTreeMap<String, u32>,
+) -> Result<Vec<Converted>, SchemaError> {
+    let mut done = Vec::new();
+    let keys: Vec<String> = nv.iter().map(|(k, _)| k.to_string()).collect();
+    for key in keys {
+        let Ok(record) = nv.get_nvlist(&key) else {
+            continue;
+        };
+        let Some((name, from)) = record_meta(record) else {
+            continue;
+        };
+        let path = format!("{section}.{key}");
+        let entry = registry
+            .current(&name)
+            .ok_or_else(|| SchemaError::Migrate {
+                path: path.clone(),
+                message: format!("`{name}` is not a record type this program knows"),
+            })?;
+        let to = versions.get(&name).copied().unwrap_or(entry.version);
+        if from == to {
+            continue;
+        }
+        let rewritten = (entry.write_for)(record, to).map_err(|e| SchemaError::Migrate {
+            path: path.clone(),
+            message: format!("cannot go from v{from} to v{to}: {e}"),
+        })?;
+        nv.insert(key.as_str(), rewritten);
+        done.push(Converted {
+            path,
+            name,
+            from,
+            to,
+        });
+    }
+    Ok(done)
+}
+
+/// Rewrites every record of the image `src` for `target` into `dst`
+/// (which may be `src`): nvlist sections converted, the `schemas` section
+/// remade, raw and memory sections copied. The new image is written
+/// beside `dst`, synced, and renamed over it, so a crash leaves the old
+/// file or the new one. Nothing is written when a record cannot be
+/// converted; the error names it and the version step.
+pub fn migrate_image(
+    registry: &Registry,
+    src: &Path,
+    dst: &Path,
+    target: &Target,
+) -> Result<Vec<Converted>, SchemaError> {
+    let versions = target_versions(registry, target)?;
+    let image = Image::open(src, &OpenOptions::default())?;
+    let header = image.header().clone();
+    let mut lists = Vec::new();
+    let mut done = Vec::new();
+    for s in &header.sections {
+        if s.kind == SectionKind::NvList && s.name != SCHEMAS_SECTION {
+            let mut nv = image.read_nvlist(&s.name)?;
+            done.extend(convert_section(registry, &s.name, &mut nv, &versions)?);
+            lists.push((s.name.clone(), nv));
+        }
+    }
+    let schemas = schemas_section(registry, lists.iter().map(|(_, nv)| nv));
+
+    let tmp = tmp_path(dst)?;
+    let file = File::create(&tmp).map_err(|e| io(&tmp, e))?;
+    let result = (|| {
+        let mut b = Builder::new(file, &header.ident, header.producer.clone())?;
+        for s in &header.sections {
+            match s.kind {
+                SectionKind::NvList if s.name == SCHEMAS_SECTION => {
+                    b.add_nvlist(SCHEMAS_SECTION, &schemas)?
+                }
+                SectionKind::NvList => {
+                    let nv = &lists
+                        .iter()
+                        .find(|(n, _)| *n == s.name)
+                        .expect("read above")
+                        .1;
+                    b.add_nvlist(&s.name, nv)?
+                }
+                SectionKind::Raw => b.add_raw(&s.name, &image.read_section(&s.name)?)?,
+                SectionKind::Memory => {
+                    let memory = image.memory(&s.name)?;
+                    let options = MemoryOptions {
+                        chunk_size: memory.chunk_size(),
+                        zstd_level: (memory.stats().compressed_chunks > 0).then_some(3),
+                    };
+                    let mut reader = ChunkReader::new(&memory);
+                    b.add_memory(&s.name, &mut reader, options, &mut |_| {})?;
+                    if let Some(e) = reader.error {
+                        return Err(SchemaError::from(e));
+                    }
+                }
+            }
+        }
+        if !header.sections.iter().any(|s| s.name == SCHEMAS_SECTION) && !schemas.is_empty() {
+            b.add_nvlist(SCHEMAS_SECTION, &schemas)?;
+        }
+        let file = b.finish()?;
+        file.sync_all().map_err(|e| io(&tmp, e))
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, dst).map_err(|e| io(dst, e))?;
+    if let Some(dir) = dst.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // The rename is durable once the directory is synced.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(done)
+}
+
+/// `.NAME.migrate` beside `path`.
+fn tmp_path(path: &Path) -> Result<std::path::PathBuf, SchemaError> {
+    let name = path.file_name().ok_or_else(|| SchemaError::Migrate {
+        path: path.display().to_string(),
+        message: "not a file name".into(),
+    })?;
+    let mut tmp = std::ffi::OsString::from(".");
+    tmp.push(name);
+    tmp.push(".migrate");
+    Ok(path.with_file_name(tmp))
+}
+
+/// Guest memory as a `Read`, one checked chunk at a time; a chunk error
+/// ends the stream and is kept for the caller.
+struct ChunkReader<'m, 'i> {
+    memory: &'m Memory<'i, File>,
+    next: u64,
+    buf: Vec<u8>,
+    scratch: Vec<u8>,
+    pos: usize,
+    error: Option<crate::Error>,
+}
+
+impl<'m, 'i> ChunkReader<'m, 'i> {
+    fn new(memory: &'m Memory<'i, File>) -> Self {
+        ChunkReader {
+            memory,
+            next: 0,
+            buf: Vec::new(),
+            scratch: Vec::new(),
+            pos: 0,
+            error: None,
+        }
+    }
+}
+
+impl Read for ChunkReader<'_, '_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.buf.len() {
+            if self.next as usize >= self.memory.table().len() || self.error.is_some() {
+                return Ok(0);
+            }
+            if let Err(e) = self
+                .memory
+                .read_chunk(self.next, &mut self.buf, &mut self.scratch)
+            {
+                self.error = Some(e);
+                return Err(std::io::Error::other("a memory chunk failed its check"));
+            }
+            self.next += 1;
+            self.pos = 0;
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}

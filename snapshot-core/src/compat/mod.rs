@@ -1,0 +1,189 @@
+//! Keeping versions right over time: the program's [`Registry`] of record
+//! types and releases, the committed history (schemas and golden
+//! fixtures), the checker, and [`compat_tests!`](crate::compat_tests)
+//! which turns them into tests.
+//!
+//! Use it in a test crate of the program: one `compat_tests!` line gives
+//! every record type its tests, and `SNAPSHOT_BLESS=1 cargo test` records
+//! new versions. See `docs/guide.md`.
+
+mod check;
+mod fixtures;
+pub mod history;
+mod image;
+mod registry;
+
+pub use check::{check, check_type, record as record_schemas, BLESS_HINT};
+pub use fixtures::{check_decode, check_downgrade, conforms, record as record_fixtures};
+pub use image::{
+    convert_section, migrate_image, read_schemas, record_meta, schemas_section, target_versions,
+    Converted, Target, SCHEMAS_SECTION,
+};
+pub use registry::{Entry, Registry, Release, Sample};
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// Everything the generated tests check, for every type of `registry`,
+/// as one call: the schemas against their history ([`check`]), and the
+/// golden fixtures in `fixtures` ([`check_decode`], [`check_downgrade`]).
+/// Fails with every problem found.
+pub fn check_all(
+    registry: &Registry,
+    schemas: &std::path::Path,
+    fixtures: &std::path::Path,
+) -> Result<(), crate::SchemaError> {
+    let mut problems = Vec::new();
+    for name in registry.names() {
+        problems.extend(check_type(registry, schemas, name)?);
+        problems.extend(check_decode(registry, fixtures, name)?);
+        problems.extend(check_downgrade(registry, schemas, fixtures, name)?);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::SchemaError::Check { problems })
+    }
+}
+
+/// The environment variable that makes the generated tests record new
+/// versions and expected values before checking.
+pub const BLESS_VAR: &str = "SNAPSHOT_BLESS";
+
+/// What the generated tests run on: a registry, the schema directory and
+/// the fixture directory.
+#[derive(Debug)]
+pub struct Suite {
+    /// The program's record types.
+    pub registry: Registry,
+    /// Where the schemas are recorded (`schemas/`).
+    pub schemas: PathBuf,
+    /// Where the golden fixtures are (`compat-tests/fixtures/`).
+    pub fixtures: PathBuf,
+}
+
+impl Suite {
+    /// Whether the run records (bless) before checking.
+    pub fn blessing() -> bool {
+        std::env::var_os(BLESS_VAR).is_some_and(|v| v != "0" && !v.is_empty())
+    }
+
+    /// Records what is new: schemas, fixtures, expected values.
+    pub fn record(&self) -> Result<Vec<String>, crate::SchemaError> {
+        let mut written = check::record(&self.registry, &self.schemas)?;
+        written.extend(fixtures::record(&self.registry, &self.fixtures)?);
+        Ok(written)
+    }
+
+    /// Panics with every problem of `name` found by `f`.
+    fn assert(
+        &self,
+        name: &str,
+        f: impl FnOnce(&Suite) -> Result<Vec<String>, crate::SchemaError>,
+    ) {
+        if Suite::blessing() {
+            // Tests run in parallel threads: record once per process, so
+            // that no test reads a file another is writing.
+            static RECORDED: OnceLock<Result<(), String>> = OnceLock::new();
+            let recorded =
+                RECORDED.get_or_init(|| self.record().map(drop).map_err(|e| e.to_string()));
+            if let Err(e) = recorded {
+                panic!("{e}");
+            }
+        }
+        match f(self) {
+            Ok(problems) if problems.is_empty() => {}
+            Ok(problems) => panic!("{name}:\n{}", problems.join("\n")),
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
+
+    /// The test that the current schema of `name` is recorded and every
+    /// recorded version is still readable.
+    pub fn test_schema(&self, name: &str) {
+        self.assert(name, |s| check_type(&s.registry, &s.schemas, name));
+    }
+
+    /// The test that every golden fixture of `name` decodes to its
+    /// expected value.
+    pub fn test_fixtures(&self, name: &str) {
+        self.assert(name, |s| check_decode(&s.registry, &s.fixtures, name));
+    }
+
+    /// The test that values written for every recorded older version of
+    /// `name` have that version's shape and read back unchanged.
+    pub fn test_downgrade(&self, name: &str) {
+        self.assert(name, |s| {
+            check_downgrade(&s.registry, &s.schemas, &s.fixtures, name)
+        });
+    }
+
+    /// The test that the listed names are exactly the registry's, so that
+    /// a new type cannot go untested.
+    pub fn test_listed(&self, listed: &[&str]) {
+        let mut listed = listed.to_vec();
+        listed.sort_unstable();
+        let names = self.registry.names();
+        assert_eq!(
+            listed, names,
+            "compat_tests! must list every type of the registry"
+        );
+    }
+}
+
+/// Generates the compatibility tests of a program's record types: for each
+/// listed schema name, a module with three tests (`schema`, `fixtures`,
+/// `downgrade`; see [`Suite`]), and a test that the list is complete.
+/// Paths are relative to the crate using the macro. Run the tests with
+/// `SNAPSHOT_BLESS=1` to record new versions.
+///
+/// ```ignore
+/// snapshot_core::compat_tests! {
+///     registry: example_vmm::registry(),
+///     schemas: "../schemas",
+///     fixtures: "fixtures",
+///     types: [vhpet, vrtc],
+/// }
+/// ```
+#[macro_export]
+macro_rules! compat_tests {
+    (
+        registry: $registry:expr,
+        schemas: $schemas:literal,
+        fixtures: $fixtures:literal,
+        types: [$($name:ident),* $(,)?] $(,)?
+    ) => {
+        fn __compat_suite() -> $crate::compat::Suite {
+            let root = ::std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            $crate::compat::Suite {
+                registry: $registry,
+                schemas: root.join($schemas),
+                fixtures: root.join($fixtures),
+            }
+        }
+
+        #[test]
+        fn every_type_is_listed() {
+            __compat_suite().test_listed(&[$(stringify!($name)),*]);
+        }
+
+        $(
+            mod $name {
+                #[test]
+                fn schema() {
+                    super::__compat_suite().test_schema(stringify!($name));
+                }
+
+                #[test]
+                fn fixtures() {
+                    super::__compat_suite().test_fixtures(stringify!($name));
+                }
+
+                #[test]
+                fn downgrade() {
+                    super::__compat_suite().test_downgrade(stringify!($name));
+                }
+            }
+        )*
+    };
+}

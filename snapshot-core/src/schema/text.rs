@@ -1,0 +1,421 @@
+//! The recorded form of a schema: one diff-friendly text file per type per
+//! version, written by the bless step (`compat::bless`, `snapshot schema
+//! record`) and compared by the checker.
+//!
+//! A [`Schema`] holds function pointers (defaults, migrations) and only
+//! exists for the current version of a type; a [`Recorded`] schema is
+//! plain data, so it can be written, read back and compared for every
+//! version ever released. One line per fact keeps `git diff` readable:
+//!
+//! ```text
+//! schema vrtc 3
+//! kind struct
+//! field nvram: Vec<u8>
+//!   since 2
+//!   default Default::default()
+//! field base_time: i64
+//!   doc Guest wall-clock time, in nanoseconds.
+//!   renamed_from base_rtctime 3
+//! field status: u32
+//!   widened_from u16 2
+//! removed century 3
+//! migration 2 up down
+//! ```
+//!
+//! Enums list their variants instead of fields:
+//! `variant Periodic(period: u64)`.
+
+use std::fmt::Write as _;
+
+use crate::error::{Result, SchemaError};
+use crate::schema::{Body, FieldSchema, Schema};
+
+/// A schema as recorded in the history: plain data, for any version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// The stored schema name.
+    pub name: String,
+    /// The version this file records.
+    pub version: u32,
+    /// Fields of a struct, in declaration order.
+    pub fields: Vec<RecordedField>,
+    /// Variants of an enum, with `(name, type)` of their fields; `None`
+    /// for a struct.
+    pub variants: Option<Vec<RecordedVariant>>,
+    /// Fields removed in the history: `(name, version removed)`.
+    pub removed: Vec<(String, u32)>,
+    /// Declared migrations: `(from, has a down step)`.
+    pub migrations: Vec<(u32, bool)>,
+}
+
+/// One field of a recorded struct schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedField {
+    /// The stored name at this version.
+    pub name: String,
+    /// The Rust type, as written in the source.
+    pub ty: String,
+    /// The field's doc comment; empty without one. Not part of the
+    /// stored shape: the checker ignores it.
+    pub doc: String,
+    /// The version that added the field.
+    pub since: u32,
+    /// Where the default of an added field comes from, if it has one.
+    pub default: Option<String>,
+    /// Former names: `(name, version that uses the next name)`.
+    pub renamed_from: Vec<(String, u32)>,
+    /// The narrower type before a declared widening: `(type, version)`.
+    pub widened_from: Option<(String, u32)>,
+}
+
+/// One variant of a recorded enum schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedVariant {
+    /// The variant's name.
+    pub name: String,
+    /// Its fields, `(name, type)`.
+    pub fields: Vec<(String, String)>,
+}
+
+impl Recorded {
+    /// The recorded form of a type's current schema.
+    pub fn of(schema: &Schema) -> Recorded {
+        let field = |f: &FieldSchema| RecordedField {
+            name: f.name.to_owned(),
+            ty: f.ty.to_owned(),
+            doc: f.doc.to_owned(),
+            since: f.since,
+            default: f.default.as_ref().map(|d| d.source.to_owned()),
+            renamed_from: f
+                .former_names
+                .iter()
+                .map(|n| (n.name.to_owned(), n.renamed_in))
+                .collect(),
+            widened_from: f
+                .widened
+                .as_ref()
+                .map(|w| (w.from.to_owned(), w.widened_in)),
+        };
+        let (fields, variants) = match &schema.body {
+            Body::Struct(fields) => (fields.iter().map(field).collect(), None),
+            Body::Enum(variants) => (
+                Vec::new(),
+                Some(
+                    variants
+                        .iter()
+                        .map(|v| RecordedVariant {
+                            name: v.name.to_owned(),
+                            fields: v
+                                .fields
+                                .iter()
+                                .map(|f| (f.name.to_owned(), f.ty.to_owned()))
+                                .collect(),
+                        })
+                        .collect(),
+                ),
+            ),
+        };
+        Recorded {
+            name: schema.name.to_owned(),
+            version: schema.version,
+            fields,
+            variants,
+            removed: schema
+                .removed
+                .iter()
+                .map(|r| (r.name.to_owned(), r.since))
+                .collect(),
+            migrations: schema
+                .migrations
+                .iter()
+                .map(|m| (m.from, m.down.is_some()))
+                .collect(),
+        }
+    }
+
+    /// The same schema without field docs: what the checker compares, as
+    /// rewording a comment changes nothing stored.
+    pub fn without_docs(&self) -> Recorded {
+        let mut out = self.clone();
+        out.fields.iter_mut().for_each(|f| f.doc.clear());
+        out
+    }
+
+    /// The field stored under `name` at this version.
+    pub fn field(&self, name: &str) -> Option<&RecordedField> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The text form, as committed under `schemas/`.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "schema {} {}", self.name, self.version);
+        match &self.variants {
+            None => out.push_str("kind struct\n"),
+            Some(variants) => {
+                out.push_str("kind enum\n");
+                for v in variants {
+                    let fields: Vec<_> =
+                        v.fields.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+                    if fields.is_empty() {
+                        let _ = writeln!(out, "variant {}", v.name);
+                    } else {
+                        let _ = writeln!(out, "variant {}({})", v.name, fields.join(", "));
+                    }
+                }
+            }
+        }
+        for f in &self.fields {
+            let _ = writeln!(out, "field {}: {}", f.name, f.ty);
+            if !f.doc.is_empty() {
+                let _ = writeln!(out, "  doc {}", f.doc);
+            }
+            if f.since != 1 {
+                let _ = writeln!(out, "  since {}", f.since);
+            }
+            if let Some(d) = &f.default {
+                let _ = writeln!(out, "  default {d}");
+            }
+            for (name, v) in &f.renamed_from {
+                let _ = writeln!(out, "  renamed_from {name} {v}");
+            }
+            if let Some((ty, v)) = &f.widened_from {
+                let _ = writeln!(out, "  widened_from {ty} {v}");
+            }
+        }
+        for (name, since) in &self.removed {
+            let _ = writeln!(out, "removed {name} {since}");
+        }
+        for (from, down) in &self.migrations {
+            let down = if *down { " down" } else { "" };
+            let _ = writeln!(out, "migration {from} up{down}");
+        }
+        out
+    }
+
+    /// Parses the text form; errors name the line.
+    pub fn parse(text: &str) -> Result<Recorded, SchemaError> {
+        Parser::default().run(text)
+    }
+}
+
+#[derive(Default)]
+struct Parser {
+    line: usize,
+}
+
+impl Parser {
+    fn err(&self, message: impl Into<String>) -> SchemaError {
+        SchemaError::Parse {
+            line: self.line,
+            message: message.into(),
+        }
+    }
+
+    fn version(&self, word: Option<&str>, what: &str) -> Result<u32, SchemaError> {
+        let word = word.ok_or_else(|| self.err(format!("missing {what}")))?;
+        match word.parse::<u32>() {
+            Ok(v) if v > 0 => Ok(v),
+            _ => Err(self.err(format!("{what} `{word}` is not a version (1 or more)"))),
+        }
+    }
+
+    fn run(&mut self, text: &str) -> Result<Recorded, SchemaError> {
+        let mut rec: Option<Recorded> = None;
+        for (i, raw) in text.lines().enumerate() {
+            self.line = i + 1;
+            if raw.trim().is_empty() || raw.trim_start().starts_with('#') {
+                continue;
+            }
+            let indented = raw.starts_with(' ');
+            let line = raw.trim();
+            let (key, rest) = line.split_once(' ').unwrap_or((line, ""));
+            let mut words = rest.split_whitespace();
+            let Some(r) = rec.as_mut() else {
+                if key != "schema" {
+                    return Err(self.err("a schema file starts with `schema NAME VERSION`"));
+                }
+                let name = words.next().ok_or_else(|| self.err("missing name"))?;
+                let version = self.version(words.next(), "version")?;
+                rec = Some(Recorded {
+                    name: name.to_owned(),
+                    version,
+                    fields: Vec::new(),
+                    variants: None,
+                    removed: Vec::new(),
+                    migrations: Vec::new(),
+                });
+                continue;
+            };
+            if indented {
+                let field = r
+                    .fields
+                    .last_mut()
+                    .ok_or_else(|| self.err("an indented line belongs to a field"))?;
+                match key {
+                    "since" => field.since = self.version(words.next(), "since")?,
+                    "doc" => field.doc = rest.trim().to_owned(),
+                    "default" => field.default = Some(rest.trim().to_owned()),
+                    "renamed_from" => {
+                        let name = words.next().ok_or_else(|| self.err("missing name"))?;
+                        let v = self.version(words.next(), "version")?;
+                        field.renamed_from.push((name.to_owned(), v));
+                    }
+                    "widened_from" => {
+                        let ty = words.next().ok_or_else(|| self.err("missing type"))?;
+                        let v = self.version(words.next(), "version")?;
+                        field.widened_from = Some((ty.to_owned(), v));
+                    }
+                    other => return Err(self.err(format!("unknown field attribute `{other}`"))),
+                }
+                continue;
+            }
+            match key {
+                "kind" => match rest.trim() {
+                    "struct" => r.variants = None,
+                    "enum" => r.variants = Some(Vec::new()),
+                    other => return Err(self.err(format!("unknown kind `{other}`"))),
+                },
+                "field" => {
+                    let (name, ty) = rest
+                        .split_once(':')
+                        .ok_or_else(|| self.err("expected `field NAME: TYPE`"))?;
+                    r.fields.push(RecordedField {
+                        name: name.trim().to_owned(),
+                        ty: ty.trim().to_owned(),
+                        doc: String::new(),
+                        since: 1,
+                        default: None,
+                        renamed_from: Vec::new(),
+                        widened_from: None,
+                    });
+                }
+                "variant" => {
+                    let variant = self.variant(rest.trim())?;
+                    r.variants
+                        .as_mut()
+                        .ok_or_else(|| self.err("`variant` needs `kind enum`"))?
+                        .push(variant);
+                }
+                "removed" => {
+                    let name = words.next().ok_or_else(|| self.err("missing name"))?;
+                    let v = self.version(words.next(), "version")?;
+                    r.removed.push((name.to_owned(), v));
+                }
+                "migration" => {
+                    let from = self.version(words.next(), "from")?;
+                    if words.next() != Some("up") {
+                        return Err(self.err("expected `migration FROM up [down]`"));
+                    }
+                    let down = match words.next() {
+                        None => false,
+                        Some("down") => true,
+                        Some(other) => return Err(self.err(format!("unexpected `{other}`"))),
+                    };
+                    r.migrations.push((from, down));
+                }
+                other => return Err(self.err(format!("unknown line `{other}`"))),
+            }
+        }
+        rec.ok_or_else(|| self.err("empty schema file"))
+    }
+
+    fn variant(&self, text: &str) -> Result<RecordedVariant, SchemaError> {
+        let Some((name, rest)) = text.split_once('(') else {
+            return Ok(RecordedVariant {
+                name: text.to_owned(),
+                fields: Vec::new(),
+            });
+        };
+        let inner = rest
+            .strip_suffix(')')
+            .ok_or_else(|| self.err("expected `)` at the end of the variant"))?;
+        let fields = split_top_level(inner)
+            .into_iter()
+            .map(|f| {
+                let (n, t) = f
+                    .split_once(':')
+                    .ok_or_else(|| self.err("expected `NAME: TYPE` in the variant"))?;
+                Ok((n.trim().to_owned(), t.trim().to_owned()))
+            })
+            .collect::<Result<_, SchemaError>>()?;
+        Ok(RecordedVariant {
+            name: name.to_owned(),
+            fields,
+        })
+    }
+}
+
+/// Splits on the commas that are not inside `<>`, `[]` or `()`.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '<' | '[' | '(' => depth += 1,
+            '>' | ']' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(text[start..].trim());
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RTC: &str = "schema vrtc 3
+kind struct
+field nvram: Vec<u8>
+  since 2
+  default Default::default()
+field base_time: i64
+  doc Nanoseconds since the epoch.
+  renamed_from base_rtctime 3
+field status: u32
+  widened_from u16 2
+field pairs: Vec<(u8, [u16; 4])>
+removed century 3
+migration 1 up down
+migration 2 up
+";
+
+    #[test]
+    fn text_round_trips() {
+        let rec = Recorded::parse(RTC).unwrap();
+        assert_eq!(rec.version, 3);
+        assert_eq!(rec.fields[0].since, 2);
+        assert_eq!(rec.fields[3].ty, "Vec<(u8, [u16; 4])>");
+        assert_eq!(rec.migrations, [(1, true), (2, false)]);
+        assert_eq!(rec.fields[1].doc, "Nanoseconds since the epoch.");
+        assert!(rec.without_docs().fields[1].doc.is_empty());
+        assert_eq!(rec.to_text(), RTC);
+    }
+
+    #[test]
+    fn enum_round_trips() {
+        let text = "schema mode 1\nkind enum\nvariant Off\nvariant Periodic(period: u64, map: Vec<(u8, u8)>)\n";
+        let rec = Recorded::parse(text).unwrap();
+        let v = &rec.variants.as_ref().unwrap()[1];
+        assert_eq!(v.fields[1], ("map".into(), "Vec<(u8, u8)>".into()));
+        assert_eq!(rec.to_text(), text);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let err = Recorded::parse("schema a 1\nkind struct\nfield x u32\n").unwrap_err();
+        assert_eq!(err.to_string(), "line 3: expected `field NAME: TYPE`");
+        let err = Recorded::parse("schema a 0\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 1: version `0` is not a version (1 or more)"
+        );
+        let err = Recorded::parse("  since 2\n").unwrap_err();
+        assert!(err.to_string().starts_with("line 1: a schema file starts"));
+    }
+}
