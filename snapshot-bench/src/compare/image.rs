@@ -12,8 +12,8 @@ use snapshot_core::{Snapshot, Value};
 
 use crate::compare::schema::{self, Outcomes, SchemaCodec, Shape};
 use crate::compare::state::{self, VmState};
+use crate::compare::vmm::Devices;
 use crate::compare::{Format, Spot};
-use crate::DeviceState;
 
 /// The zstd level of `snapshot build --compress zstd`'s default.
 pub const ZSTD_LEVEL: i32 = 3;
@@ -73,7 +73,7 @@ impl Format for ImageFormat {
 
     fn restore(&self, dir: &Path) -> Result<VmState> {
         let image = Image::open(dir.join(FILE), &OpenOptions::default())?;
-        let devices = DeviceState::from_bytes(&image.read_section(DEVICES)?)?;
+        let devices = Devices::from_bytes(&image.read_section(DEVICES)?)?;
         let mem = image.memory(MEMORY)?;
         let size = usize::try_from(mem.entry().size)?;
         let chunk = usize::try_from(mem.chunk_size())?;

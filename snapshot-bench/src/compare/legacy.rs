@@ -1,5 +1,5 @@
 //! Today's bhyve snapshot: three files. `vm.kern` holds the device state
-//! as a positional stream of native fields ([`crate::raw`]), `vm.meta` is
+//! as a positional stream of native fields ([`vmm::Raw`]), `vm.meta` is
 //! JSON naming the memory size and where each part of `vm.kern` lies, and
 //! `vm.mem` is guest memory written whole, zero pages included.
 
@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::compare::files::{self, write_synced};
 use crate::compare::schema::{self, Outcomes, SchemaCodec, Shape};
 use crate::compare::state::{self, VmState};
+use crate::compare::vmm::{self, Devices};
 use crate::compare::{Format, Spot};
-use crate::raw;
 
 const META: &str = "vm.meta";
 const KERN: &str = "vm.kern";
@@ -36,7 +36,7 @@ struct MetaEntry {
 pub struct Legacy;
 
 impl Legacy {
-    fn read_devices(dir: &Path) -> Result<crate::DeviceState> {
+    fn read_devices(dir: &Path) -> Result<Devices> {
         let meta: Meta =
             serde_json::from_slice(&files::read(&dir.join(META))?).context("parsing vm.meta")?;
         let entry = meta
@@ -50,11 +50,11 @@ impl Legacy {
             .zip(usize::try_from(entry.size).ok())
             .and_then(|(at, n)| kern.get(at..at.checked_add(n)?))
             .ok_or_else(|| anyhow!("vm.meta points past the end of vm.kern"))?;
-        raw::decode(bytes).map_err(|_| anyhow!("vm.kern ends early"))
+        vmm::raw_decode(bytes).ok_or_else(|| anyhow!("vm.kern does not match the device structs"))
     }
 
-    fn write_devices(dir: &Path, devices: &crate::DeviceState, memsize: u64) -> Result<()> {
-        let kern = raw::encode(devices);
+    fn write_devices(dir: &Path, devices: &Devices, memsize: u64) -> Result<()> {
+        let kern = vmm::raw_encode(devices);
         let meta = Meta {
             memsize,
             devices: vec![MetaEntry {

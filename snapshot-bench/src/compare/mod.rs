@@ -20,6 +20,7 @@ pub mod schema;
 pub mod serde_formats;
 pub mod sqlite;
 pub mod state;
+pub mod vmm;
 
 use state::VmState;
 

@@ -7,7 +7,7 @@ use crate::compare::chart::{self, number, Panel};
 use crate::compare::integrity::Flips;
 use crate::compare::measure::{Row, Stats};
 use crate::compare::schema::Outcome;
-use crate::compare::{Results, SizeResult};
+use crate::compare::{state, Results, SizeResult};
 
 /// The chart's file name, next to the report.
 pub const CHART: &str = "comparison.svg";
@@ -121,12 +121,14 @@ pub fn markdown(r: &Results, date: &str) -> String {
     let _ = writeln!(o, "## What is saved\n");
     let _ = writeln!(
         o,
-        "The VM state of `snapshot-bench` (`src/lib.rs`): HPET with 8 timers, RTC \
-         with NVRAM, PIT with 3 channels, 4 vCPUs (32 registers and an exit \
-         record each) and 4 local APICs (a 4 KiB register page each), every \
-         field non-zero; and guest memory of {} with {:.0} % zero pages asked \
+        "The VM: {}; and guest memory of {} with {:.0} % zero pages asked \
          for. Zero pages come in runs of up to 2 MiB; the other pages are 40 % \
-         random, 40 % text-like and 20 % sparse (a few words set), per page.\n",
+         random, 40 % text-like and 20 % sparse (a few words set), per page. \
+         The example VMM's types derive only `Snapshot` and hold arrays longer \
+         than serde derives, so every format saves field-for-field copies of \
+         them (`snapshot-bench/src/compare/vmm.rs`): same schema names, fields, \
+         order and values, byte arrays as byte vectors.\n",
+        state::DESCRIPTION,
         r.sizes
             .iter()
             .map(|s| format!(

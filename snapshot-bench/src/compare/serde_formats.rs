@@ -12,8 +12,8 @@ use serde::Serialize;
 use crate::compare::files::{self, write_synced};
 use crate::compare::schema::{self, Outcomes, SchemaCodec, Shape};
 use crate::compare::state::{self, VmState};
+use crate::compare::vmm::Devices;
 use crate::compare::{Format, Spot};
-use crate::DeviceState;
 
 const MEM: &str = "memory.raw";
 
@@ -63,11 +63,11 @@ impl Codec {
 pub struct SerdeFormat(pub Codec);
 
 impl SerdeFormat {
-    fn read_devices(&self, dir: &Path) -> Result<DeviceState> {
+    fn read_devices(&self, dir: &Path) -> Result<Devices> {
         self.0.decode(&files::read(&dir.join(self.0.state_file()))?)
     }
 
-    fn write_devices(&self, dir: &Path, devices: &DeviceState) -> Result<()> {
+    fn write_devices(&self, dir: &Path, devices: &Devices) -> Result<()> {
         write_synced(&dir.join(self.0.state_file()), &self.0.encode(devices)?)
     }
 }

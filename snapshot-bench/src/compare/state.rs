@@ -1,15 +1,27 @@
 //! The VM state every format saves and restores: the seam between the
-//! harness and the device models it measures.
+//! harness and the device models it measures, here the example VMM's
+//! (see [`vmm`]).
 //!
 //! Everything a format needs from the device models goes through this
-//! module (the state, the one value read and changed, its path in the
-//! image), so pointing the comparison at other models changes this file
-//! only.
+//! module (the state, its records per device, the one value read and
+//! changed, its path in the image), so pointing the comparison at other
+//! models changes this file and [`vmm`] only.
 
 use anyhow::{anyhow, bail, Result};
 use snapshot_core::Snapshot;
 
-use crate::{sample, DeviceState, Hpet, Lapic, Pit, Rtc, Vcpu};
+use crate::compare::vmm::{
+    self, Devices, Hpet, Ioapic, Lapic, Pit, PmTimer, Rtc, Vcpu, VirtioBlk, VirtioNet,
+};
+
+/// vCPUs of the VM.
+const VCPUS: u32 = 4;
+
+/// What [`VmState::build`] holds besides memory, for the report.
+pub const DESCRIPTION: &str = "the example VMM's device state (`example-vmm`, release 2.0.0 \
+    models, booted with 4 vCPUs): 4 vCPUs, 4 local APICs with their 4 KiB register page, \
+    the I/O APIC, the HPET with 8 timers, the RTC with its CMOS registers, the PIT, the \
+    PM timer, virtio-net with 2 queues and virtio-blk";
 
 /// Bytes of a guest page.
 pub const PAGE: usize = 4096;
@@ -17,8 +29,8 @@ pub const PAGE: usize = 4096;
 /// A paused VM: device and vCPU state, and guest memory.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VmState {
-    /// Every device model and vCPU (HPET, RTC, PIT, vCPUs, local APICs).
-    pub devices: DeviceState,
+    /// Every device model and vCPU.
+    pub devices: Devices,
     /// Guest memory, a whole number of pages.
     pub memory: Vec<u8>,
 }
@@ -89,7 +101,7 @@ impl VmState {
             page += run;
         }
         VmState {
-            devices: sample(),
+            devices: vmm::booted(VCPUS),
             memory,
         }
     }
@@ -154,12 +166,12 @@ fn fill(page: &mut [u8], kind: PageKind, rng: &mut XorShift) {
 
 /// The value every format reads and changes: the comparator of the
 /// HPET's second timer.
-pub fn probe(devices: &DeviceState) -> u64 {
+pub fn probe(devices: &Devices) -> u64 {
     devices.hpet.timers[1].compval.into()
 }
 
 /// Sets the value [`probe`] reads.
-pub fn set_probe(devices: &mut DeviceState, value: u64) {
+pub fn set_probe(devices: &mut Devices, value: u64) {
     devices.hpet.timers[1].compval = value as u32;
 }
 
@@ -168,56 +180,66 @@ pub const PROBE_PATH: &str = "devices.hpet.timers[1].compval";
 
 /// The device whose record holds the probed value, for formats that keep
 /// one record per device.
-pub const PROBE_RECORD: &str = "hpet";
+pub const PROBE_RECORD: &str = "vhpet";
 
-/// The state as one packed record per device and vCPU (`hpet`, `rtc`,
-/// `pit`, `vcpu.N`, `lapic.N`), for formats that store devices apart.
-pub fn records(d: &DeviceState) -> Vec<(String, Vec<u8>)> {
-    let mut out = vec![
-        ("hpet".to_owned(), d.hpet.to_bytes()),
-        ("rtc".to_owned(), d.rtc.to_bytes()),
-        ("pit".to_owned(), d.pit.to_bytes()),
-    ];
-    out.extend(
-        d.vcpus
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (format!("vcpu.{i}"), v.to_bytes())),
-    );
-    out.extend(
-        d.lapics
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (format!("lapic.{i}"), l.to_bytes())),
-    );
+/// The state as one packed record per device and vCPU, under the keys the
+/// example VMM's device list uses (`vcpuN`, `vlapicN`, `vioapic`, `vhpet`,
+/// `vrtc`, `vatpit`, `vpmtmr`, `virtio_net0`, `virtio_blk0`), for formats
+/// that store devices apart.
+pub fn records(d: &Devices) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (i, (cpu, lapic)) in d.vcpus.iter().zip(&d.lapics).enumerate() {
+        out.push((format!("vcpu{i}"), cpu.to_bytes()));
+        out.push((format!("vlapic{i}"), lapic.to_bytes()));
+    }
+    out.extend([
+        ("vioapic".to_owned(), d.ioapic.to_bytes()),
+        ("vhpet".to_owned(), d.hpet.to_bytes()),
+        ("vrtc".to_owned(), d.rtc.to_bytes()),
+        ("vatpit".to_owned(), d.pit.to_bytes()),
+        ("vpmtmr".to_owned(), d.pmtmr.to_bytes()),
+        ("virtio_net0".to_owned(), d.net.to_bytes()),
+        ("virtio_blk0".to_owned(), d.blk.to_bytes()),
+    ]);
     out
 }
 
+/// Takes the one record named `name` out of `map`, decoded.
+fn one<T: Snapshot>(map: &mut Vec<(&str, &[u8])>, name: &str) -> Result<T> {
+    let at = map
+        .iter()
+        .position(|(n, _)| *n == name)
+        .ok_or_else(|| anyhow!("no `{name}` record"))?;
+    Ok(T::from_bytes(map.swap_remove(at).1)?)
+}
+
 /// The state from the records [`records`] made, in any order.
-pub fn from_records<'a>(
-    rows: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-) -> Result<DeviceState> {
-    let (mut hpet, mut rtc, mut pit) = (None, None, None);
-    let (mut vcpus, mut lapics) = (Vec::new(), Vec::new());
-    for (name, bytes) in rows {
-        match name.split_once('.') {
-            None if name == "hpet" => hpet = Some(Hpet::from_bytes(bytes)?),
-            None if name == "rtc" => rtc = Some(Rtc::from_bytes(bytes)?),
-            None if name == "pit" => pit = Some(Pit::from_bytes(bytes)?),
-            Some(("vcpu", i)) => vcpus.push((i.parse::<usize>()?, Vcpu::from_bytes(bytes)?)),
-            Some(("lapic", i)) => lapics.push((i.parse::<usize>()?, Lapic::from_bytes(bytes)?)),
-            _ => bail!("unknown device record `{name}`"),
-        }
+pub fn from_records<'a>(rows: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<Devices> {
+    let mut map: Vec<(&str, &[u8])> = rows.into_iter().collect();
+    let ncpus = (0..)
+        .take_while(|i| map.iter().any(|(n, _)| *n == format!("vcpu{i}")))
+        .count();
+    let mut vcpus = Vec::with_capacity(ncpus);
+    let mut lapics = Vec::with_capacity(ncpus);
+    for i in 0..ncpus {
+        vcpus.push(one::<Vcpu>(&mut map, &format!("vcpu{i}"))?);
+        lapics.push(one::<Lapic>(&mut map, &format!("vlapic{i}"))?);
     }
-    vcpus.sort_by_key(|(i, _)| *i);
-    lapics.sort_by_key(|(i, _)| *i);
-    Ok(DeviceState {
-        hpet: hpet.ok_or_else(|| anyhow!("no hpet record"))?,
-        rtc: rtc.ok_or_else(|| anyhow!("no rtc record"))?,
-        pit: pit.ok_or_else(|| anyhow!("no pit record"))?,
-        vcpus: vcpus.into_iter().map(|(_, v)| v).collect(),
-        lapics: lapics.into_iter().map(|(_, l)| l).collect(),
-    })
+    let d = Devices {
+        vcpus,
+        lapics,
+        ioapic: one::<Ioapic>(&mut map, "vioapic")?,
+        hpet: one::<Hpet>(&mut map, "vhpet")?,
+        rtc: one::<Rtc>(&mut map, "vrtc")?,
+        pit: one::<Pit>(&mut map, "vatpit")?,
+        pmtmr: one::<PmTimer>(&mut map, "vpmtmr")?,
+        net: one::<VirtioNet>(&mut map, "virtio_net0")?,
+        blk: one::<VirtioBlk>(&mut map, "virtio_blk0")?,
+    };
+    if let Some((name, _)) = map.first() {
+        bail!("unknown device record `{name}`");
+    }
+    Ok(d)
 }
 
 /// The probed value, from the [`PROBE_RECORD`] record alone.
@@ -254,7 +276,7 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_carry_the_probe() {
-        let d = sample();
+        let d = vmm::booted(2);
         let rows = records(&d);
         let back = from_records(rows.iter().rev().map(|(n, b)| (n.as_str(), b.as_slice())));
         assert_eq!(back.unwrap(), d);
@@ -265,7 +287,7 @@ mod tests {
 
     #[test]
     fn probe_reads_what_set_probe_wrote() {
-        let mut d = sample();
+        let mut d = vmm::booted(1);
         set_probe(&mut d, 12345);
         assert_eq!(probe(&d), 12345);
     }
