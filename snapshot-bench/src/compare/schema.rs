@@ -1,5 +1,5 @@
 //! Does a changed struct still load what the old one saved? One device
-//! (an HPET timer) in four shapes: the one that wrote the file, and the
+//! (the example VMM's HPET timer) in four shapes: the one that wrote the file, and the
 //! next release's with a field added, removed, or the fields reordered.
 //! Each format writes the old shape and reads it with each new one.
 //!
@@ -164,7 +164,6 @@ shape!(
         msireg: u64,
         compval: u32,
         comprate: u32,
-        callout_sbt: u64,
     }
 );
 
@@ -176,7 +175,6 @@ shape!(
         msireg: u64,
         compval: u32,
         comprate: u32,
-        callout_sbt: u64,
         #[snapshot(since = 2, default)]
         #[serde(default)]
         fsb_route: u64,
@@ -191,7 +189,6 @@ shape!(
         cap_config: u64,
         compval: u32,
         comprate: u32,
-        callout_sbt: u64,
     }
 );
 
@@ -203,7 +200,6 @@ shape!(
         comprate: u32,
         cap_config: u64,
         msireg: u64,
-        callout_sbt: u64,
     }
 );
 
@@ -214,7 +210,6 @@ pub fn old() -> Old {
         msireg: 0x2222_2222_2222_2222,
         compval: 0x3333_3333,
         comprate: 0x4444_4444,
-        callout_sbt: 0x5555_5555_5555_5555,
         next: NEXT,
     }
 }
@@ -230,7 +225,6 @@ impl Shape for Added {
         let o = old();
         (self.cap_config, self.msireg, self.compval, self.comprate)
             == (o.cap_config, o.msireg, o.compval, o.comprate)
-            && self.callout_sbt == o.callout_sbt
             && self.fsb_route == 0
             && self.next == o.next
     }
@@ -239,12 +233,7 @@ impl Shape for Added {
 impl Shape for Removed {
     fn matches_old(&self) -> bool {
         let o = old();
-        (
-            self.cap_config,
-            self.compval,
-            self.comprate,
-            self.callout_sbt,
-        ) == (o.cap_config, o.compval, o.comprate, o.callout_sbt)
+        (self.cap_config, self.compval, self.comprate) == (o.cap_config, o.compval, o.comprate)
             && self.next == o.next
     }
 }
@@ -254,7 +243,6 @@ impl Shape for Reordered {
         let o = old();
         (self.cap_config, self.msireg, self.compval, self.comprate)
             == (o.cap_config, o.msireg, o.compval, o.comprate)
-            && self.callout_sbt == o.callout_sbt
             && self.next == o.next
     }
 }
