@@ -23,6 +23,17 @@ pub trait Raw: Sized {
     /// Takes the fields from the front of `input`; `None` if it ends early
     /// or holds an impossible value.
     fn take(input: &mut &[u8]) -> Option<Self>;
+
+    /// Appends `items` in a row; bytes override it to copy one block, as
+    /// the C code's `memcpy` of a buffer does.
+    fn put_many(items: &[Self], out: &mut Vec<u8>) {
+        items.iter().for_each(|v| v.put(out));
+    }
+
+    /// Takes `n` values in a row; bytes override it to copy one block.
+    fn take_many(input: &mut &[u8], n: usize) -> Option<Vec<Self>> {
+        (0..n).map(|_| Self::take(input)).collect()
+    }
 }
 
 macro_rules! raw_int {
@@ -40,7 +51,26 @@ macro_rules! raw_int {
     )*};
 }
 
-raw_int!(u8, u16, u32, u64, i64);
+raw_int!(u16, u32, u64, i64);
+
+impl Raw for u8 {
+    fn put(&self, out: &mut Vec<u8>) {
+        out.push(*self);
+    }
+    fn take(input: &mut &[u8]) -> Option<Self> {
+        let (&b, rest) = input.split_first()?;
+        *input = rest;
+        Some(b)
+    }
+    fn put_many(items: &[Self], out: &mut Vec<u8>) {
+        out.extend_from_slice(items);
+    }
+    fn take_many(input: &mut &[u8], n: usize) -> Option<Vec<Self>> {
+        let (head, rest) = input.split_at_checked(n)?;
+        *input = rest;
+        Some(head.to_vec())
+    }
+}
 
 impl Raw for bool {
     fn put(&self, out: &mut Vec<u8>) {
@@ -51,29 +81,30 @@ impl Raw for bool {
     }
 }
 
-/// A length (`u32`), then the items; bytes are copied as one block.
-impl<T: Raw + 'static> Raw for Vec<T> {
+/// A length (`u32`), then the items; bytes are read as one block.
+impl<T: Raw> Raw for Vec<T> {
     fn put(&self, out: &mut Vec<u8>) {
         (self.len() as u32).put(out);
-        self.iter().for_each(|v| v.put(out));
+        T::put_many(self, out);
     }
     fn take(input: &mut &[u8]) -> Option<Self> {
         let n = u32::take(input)? as usize;
+        // Every item takes at least a byte: a bad length fails here,
+        // before allocating.
         if n > input.len() {
             return None;
         }
-        (0..n).map(|_| T::take(input)).collect()
+        T::take_many(input, n)
     }
 }
 
 /// The items, no length: the size is fixed in the C struct.
 impl<T: Raw, const N: usize> Raw for [T; N] {
     fn put(&self, out: &mut Vec<u8>) {
-        self.iter().for_each(|v| v.put(out));
+        T::put_many(self, out);
     }
     fn take(input: &mut &[u8]) -> Option<Self> {
-        let items: Vec<T> = (0..N).map(|_| T::take(input)).collect::<Option<_>>()?;
-        items.try_into().ok()
+        T::take_many(input, N)?.try_into().ok()
     }
 }
 
