@@ -14,7 +14,7 @@ pub struct Machine {
     pub memory: u64,
     /// Kernel release.
     pub kernel: String,
-    /// Filesystem type and device of the directory the files went to.
+    /// Filesystem type of the directory the files went to.
     pub filesystem: String,
     /// `rustc -V`, when a compiler is on the path.
     pub rustc: String,
@@ -64,17 +64,17 @@ pub fn describe(work: &Path) -> Machine {
     }
 }
 
-/// The type and device of the mount holding `dir`: the longest mount
-/// point that is a prefix of it.
+/// The filesystem type of the mount holding `dir` (the longest mount
+/// point that is a prefix of it). The device name is left out: it means
+/// nothing to a reader of the report.
 fn filesystem(dir: &Path) -> String {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
     read("/proc/mounts")
         .lines()
         .filter_map(|l| {
             let mut f = l.split_whitespace();
-            let (dev, point, ty) = (f.next()?, f.next()?, f.next()?);
-            dir.starts_with(point)
-                .then(|| (point.len(), format!("{ty} on {dev}")))
+            let (point, ty) = (f.nth(1)?, f.next()?);
+            dir.starts_with(point).then(|| (point.len(), ty.to_owned()))
         })
         .max_by_key(|(n, _)| *n)
         .map_or_else(|| "unknown".into(), |(_, s)| s)
