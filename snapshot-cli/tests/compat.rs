@@ -331,6 +331,14 @@ fn migrate_to_an_impossible_target_names_the_record_and_step() {
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 
+    let out = env.run(&["migrate", "latest.snap", "--ident", "bhyve", "-o", "x.snap"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("IDENT `snapshot` is not `bhyve`"),
+        "{}",
+        out.stderr
+    );
+
     let out = env.run(&["migrate", "latest.snap", "--to-release", "7"]);
     assert_eq!(out.code, 1);
     assert!(
