@@ -216,6 +216,14 @@ fn schema_check_passes_on_the_history_and_fails_on_a_changed_type() {
 #[test]
 fn schema_record_writes_only_what_is_new() {
     let env = Env::new();
+    // Before anything is recorded, a check has no history to read.
+    let out = env.run(&["schema", "check", "--schemas", "s", "--fixtures", "f"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no schema history at s"),
+        "{}",
+        out.stderr
+    );
     let out = env.run(&["schema", "record", "--schemas", "s", "--fixtures", "f"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -330,6 +338,14 @@ fn migrate_to_an_impossible_target_names_the_record_and_step() {
         "old.snap",
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let out = env.run(&["migrate", "latest.snap", "--ident", "bhyve", "-o", "x.snap"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("IDENT `snapshot` is not `bhyve`"),
+        "{}",
+        out.stderr
+    );
 
     let out = env.run(&["migrate", "latest.snap", "--to-release", "7"]);
     assert_eq!(out.code, 1);

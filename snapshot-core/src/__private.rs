@@ -1,6 +1,7 @@
 //! Support for the code `#[derive(Snapshot)]` generates. Not a public API:
 //! it changes whenever the derive does.
 
+pub use crate::compat::Suite;
 pub use crate::error::{Error, Result};
 pub use crate::model::Field;
 pub use crate::nvlist::{Item, NvList, Pair, Reader, Value, Writer};

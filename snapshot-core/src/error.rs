@@ -383,6 +383,9 @@ pub enum ValueFault {
     },
     /// A step down has no down migration.
     NoDowngrade,
+    /// A field removed in a step has no down migration to restore it for
+    /// the older reader, which expects it.
+    NotRestored,
     /// A field added after the target version holds a non-default value,
     /// which the older reader would lose.
     NotDefault {
@@ -436,6 +439,9 @@ impl fmt::Display for ValueFault {
                 )
             }
             ValueFault::NoDowngrade => f.write_str("no down migration for this step"),
+            ValueFault::NotRestored => f.write_str(
+                "removed in this step, and no down migration restores it for the older reader",
+            ),
             ValueFault::NotDefault { since } => write!(
                 f,
                 "added in version {since} and holds a non-default value \

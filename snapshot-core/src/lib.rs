@@ -20,4 +20,6 @@ pub use nvlist::{Flags, NvList, NvString, Type, Value};
 pub use record::Snapshot;
 pub use schema::Schema;
 #[doc(inline)]
+pub use snapshot_derive::compat_tests;
+#[doc(inline)]
 pub use snapshot_derive::Snapshot;

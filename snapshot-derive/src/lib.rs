@@ -6,6 +6,7 @@
 mod ast;
 mod attr;
 mod check;
+mod compat;
 mod ctxt;
 mod expand;
 mod symbol;
@@ -219,4 +220,29 @@ pub fn derive_snapshot(input: TokenStream) -> TokenStream {
             out.into()
         }
     }
+}
+
+/// Generates the compatibility tests of a program's record types: for
+/// each listed schema name, a module with a `schema` test (the current
+/// schema is recorded, and every recorded version still reads), one test
+/// per recorded version `vN` (its golden fixture decodes to the expected
+/// value; values written for version N have its recorded shape and read
+/// back), and `all_versions` (the same for every version on disk, so a
+/// version recorded since the last build is checked too); plus a test
+/// that the list names every type of the registry. Paths are relative to
+/// the crate using the macro. Run the tests with `SNAPSHOT_BLESS=1` to
+/// record new versions (see `docs/guide.md`).
+///
+/// ```ignore
+/// snapshot_core::compat_tests! {
+///     registry: example_vmm::registry(),
+///     schemas: "../schemas",
+///     fixtures: "fixtures",
+///     types: [vhpet, vrtc],
+/// }
+/// ```
+#[proc_macro]
+pub fn compat_tests(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as compat::Input);
+    compat::expand(input).into()
 }

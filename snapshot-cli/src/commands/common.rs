@@ -21,7 +21,8 @@ pub struct IdentArgs {
 }
 
 impl IdentArgs {
-    fn options(&self) -> OpenOptions {
+    /// The open options these arguments ask for.
+    pub fn options(&self) -> OpenOptions {
         OpenOptions {
             ident: if self.force_ident {
                 IdentCheck::Any

@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use snapshot_core::compat::{self, Target};
 
+use crate::commands::common::IdentArgs;
+
 #[derive(Debug, ClapArgs)]
 pub struct Args {
     /// The image.
@@ -20,6 +22,8 @@ pub struct Args {
     /// rename, so a crash leaves the old or the new file) without it.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    ident: IdentArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -29,7 +33,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .clone()
         .map_or(Target::Latest, Target::Release);
     let out = args.output.as_ref().unwrap_or(&args.image);
-    let done = compat::migrate_image(&registry, &args.image, out, &target)
+    let done = compat::migrate_image(&registry, &args.image, out, &target, &args.ident.options())
         .with_context(|| args.image.display().to_string())?;
     let versions = compat::target_versions(&registry, &target)?;
     let label = match &target {

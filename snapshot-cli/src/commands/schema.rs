@@ -9,6 +9,8 @@ use clap::{Args, Subcommand};
 use snapshot_core::compat;
 use snapshot_core::schema::{diff, Compat, Recorded};
 
+use crate::exit::UsageError;
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the changes from one recorded schema file to another, each
@@ -47,6 +49,15 @@ pub fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Diff(args) => run_diff(&args),
         Command::Check(args) => {
+            if !args.schemas.is_dir() {
+                // Checking against no history would report every type as
+                // unrecorded: far more likely the command ran elsewhere.
+                return Err(UsageError(format!(
+                    "no schema history at {}: run from the repository root or give --schemas DIR",
+                    args.schemas.display()
+                ))
+                .into());
+            }
             compat::check_all(&example_vmm::registry(), &args.schemas, &args.fixtures)
                 .with_context(|| args.schemas.display().to_string())?;
             println!("every type matches its recorded history");

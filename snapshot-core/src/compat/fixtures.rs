@@ -63,47 +63,55 @@ pub fn check_decode(
     dir: &Path,
     name: &str,
 ) -> Result<Vec<String>, SchemaError> {
-    let current = current(registry, name)?;
-    let mut problems = Vec::new();
     let versions = history::versions(dir, name, "nv")?;
     if versions.is_empty() {
-        problems.push(format!("{name}: no golden fixture; {BLESS_HINT}"));
+        return Ok(vec![format!("{name}: no golden fixture; {BLESS_HINT}")]);
     }
+    let mut problems = Vec::new();
     for v in versions {
-        let fixture = match load(dir, name, v) {
-            Ok(nv) => nv,
-            Err(e) => {
-                problems.push(e.to_string());
-                continue;
-            }
-        };
-        if fixture.get(VERSION) != Some(&Value::Number(v.into())) {
-            problems.push(format!("{name} fixture v{v}: does not say `.version = {v}`; restore it from version control"));
-            continue;
-        }
-        let value = match (current.upgrade)(&fixture) {
-            Ok(value) => to_text(&value),
-            Err(e) => {
-                problems.push(format!(
-                    "{name} fixture v{v}: no longer decodes with v{}: {e}",
-                    current.version
-                ));
-                continue;
-            }
-        };
-        let path = history::file(dir, name, v, "expected");
-        let expected = history::read(&path)?.map(|b| String::from_utf8_lossy(&b).into_owned());
-        match expected {
-            None => problems.push(format!("{name} fixture v{v}: no expected value; {BLESS_HINT}")),
-            Some(expected) if expected != value => problems.push(format!(
-                "{name} fixture v{v}: decodes to another value than {}:\n{}\n  if the new value is right (a migration was fixed on purpose), {BLESS_HINT} and commit the .expected change",
-                path.display(),
-                first_difference(&expected, &value)
-            )),
-            Some(_) => {}
-        }
+        problems.extend(check_decode_version(registry, dir, name, v)?);
     }
     Ok(problems)
+}
+
+/// The golden fixture of version `v` of `name` decodes with the current
+/// code to the value in its `.expected` file. Returns the problems.
+pub fn check_decode_version(
+    registry: &Registry,
+    dir: &Path,
+    name: &str,
+    v: u32,
+) -> Result<Vec<String>, SchemaError> {
+    let current = current(registry, name)?;
+    let fixture = match load(dir, name, v) {
+        Ok(nv) => nv,
+        Err(e) => return Ok(vec![e.to_string()]),
+    };
+    if fixture.get(VERSION) != Some(&Value::Number(v.into())) {
+        return Ok(vec![format!(
+            "{name} fixture v{v}: does not say `.version = {v}`; restore it from version control"
+        )]);
+    }
+    let value = match (current.upgrade)(&fixture) {
+        Ok(value) => to_text(&value),
+        Err(e) => {
+            return Ok(vec![format!(
+                "{name} fixture v{v}: no longer decodes with v{}: {e}",
+                current.version
+            )])
+        }
+    };
+    let path = history::file(dir, name, v, "expected");
+    let expected = history::read(&path)?.map(|b| String::from_utf8_lossy(&b).into_owned());
+    Ok(match expected {
+        None => vec![format!("{name} fixture v{v}: no expected value; {BLESS_HINT}")],
+        Some(expected) if expected != value => vec![format!(
+            "{name} fixture v{v}: decodes to another value than {}:\n{}\n  if the new value is right (a migration was fixed on purpose), {BLESS_HINT} and commit the .expected change",
+            path.display(),
+            first_difference(&expected, &value)
+        )],
+        Some(_) => Vec::new(),
+    })
 }
 
 /// The value of every fixture of `name`, and the sample, written for each
@@ -116,26 +124,49 @@ pub fn check_downgrade(
     name: &str,
 ) -> Result<Vec<String>, SchemaError> {
     let current = current(registry, name)?;
-    let recorded = history::schemas(schemas, name)?;
     let mut problems = Vec::new();
+    for v in history::versions(schemas, name, "schema")? {
+        if v < current.version {
+            problems.extend(check_downgrade_version(registry, schemas, dir, name, v)?);
+        }
+    }
+    Ok(problems)
+}
+
+/// [`check_downgrade`] for the reader of recorded version `v` alone.
+pub fn check_downgrade_version(
+    registry: &Registry,
+    schemas: &Path,
+    dir: &Path,
+    name: &str,
+    v: u32,
+) -> Result<Vec<String>, SchemaError> {
+    let current = current(registry, name)?;
+    let Some(old) = history::schemas(schemas, name)?
+        .into_iter()
+        .find(|r| r.version == v)
+    else {
+        return Ok(vec![format!(
+            "{name} v{v}: no recorded schema; {BLESS_HINT}"
+        )]);
+    };
     let mut values = Vec::new();
-    for v in history::versions(dir, name, "nv")? {
-        if let Ok(nv) = load(dir, name, v) {
-            values.push((format!("fixture v{v}"), nv, v));
+    for from in history::versions(dir, name, "nv")? {
+        if let Ok(nv) = load(dir, name, from) {
+            values.push((format!("fixture v{from}"), nv, from));
         }
     }
     if let Some(sample) = current.sample {
         values.push(("sample".into(), sample(), current.version));
     }
-    for old in recorded.iter().filter(|r| r.version < current.version) {
-        for (what, nv, from) in &values {
-            match downgrade(current, nv, old) {
-                Ok(()) => {}
-                // A value written by a newer version may use what the
-                // older one lacks: the engine refusing it is its job.
-                Err(_) if old.version < *from && (current.write_for)(nv, old.version).is_err() => {}
-                Err(e) => problems.push(format!("{name} {what} written for v{}: {e}", old.version)),
-            }
+    let mut problems = Vec::new();
+    for (what, nv, from) in &values {
+        match downgrade(current, nv, &old) {
+            Ok(()) => {}
+            // A value written by a newer version may use what the
+            // older one lacks: the engine refusing it is its job.
+            Err(_) if v < *from && (current.write_for)(nv, v).is_err() => {}
+            Err(e) => problems.push(format!("{name} {what} written for v{v}: {e}")),
         }
     }
     Ok(problems)

@@ -186,7 +186,8 @@ pub fn convert_section(
 }
 
 /// Rewrites every record of the image `src` for `target` into `dst`
-/// (which may be `src`): nvlist sections converted, the `schemas` section
+/// (which may be `src`; opened with `options`, which say the IDENT to
+/// expect): nvlist sections converted, the `schemas` section
 /// remade, raw and memory sections copied. The new image is written
 /// beside `dst`, synced, and renamed over it, so a crash leaves the old
 /// file or the new one. Nothing is written when a record cannot be
@@ -196,9 +197,10 @@ pub fn migrate_image(
     src: &Path,
     dst: &Path,
     target: &Target,
+    options: &OpenOptions,
 ) -> Result<Vec<Converted>, SchemaError> {
     let versions = target_versions(registry, target)?;
-    let image = Image::open(src, &OpenOptions::default())?;
+    let image = Image::open(src, options)?;
     let header = image.header().clone();
     let mut lists = Vec::new();
     let mut done = Vec::new();

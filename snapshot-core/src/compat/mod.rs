@@ -14,7 +14,10 @@ mod image;
 mod registry;
 
 pub use check::{check, check_type, record as record_schemas, BLESS_HINT};
-pub use fixtures::{check_decode, check_downgrade, conforms, record as record_fixtures};
+pub use fixtures::{
+    check_decode, check_decode_version, check_downgrade, check_downgrade_version, conforms,
+    record as record_fixtures,
+};
 pub use image::{
     convert_section, migrate_image, read_schemas, record_meta, schemas_section, target_versions,
     Converted, Target, SCHEMAS_SECTION,
@@ -104,17 +107,32 @@ impl Suite {
         self.assert(name, |s| check_type(&s.registry, &s.schemas, name));
     }
 
-    /// The test that every golden fixture of `name` decodes to its
-    /// expected value.
-    pub fn test_fixtures(&self, name: &str) {
-        self.assert(name, |s| check_decode(&s.registry, &s.fixtures, name));
+    /// The test of recorded version `v` of `name`: its golden fixture
+    /// decodes to its expected value, and values written for version `v`
+    /// have its recorded shape and read back unchanged.
+    pub fn test_version(&self, name: &str, v: u32) {
+        self.assert(name, |s| {
+            let mut problems = check_decode_version(&s.registry, &s.fixtures, name, v)?;
+            let current = s.registry.current(name).map_or(0, |e| e.version);
+            if v < current {
+                problems.extend(check_downgrade_version(
+                    &s.registry,
+                    &s.schemas,
+                    &s.fixtures,
+                    name,
+                    v,
+                )?);
+            }
+            Ok(problems)
+        });
     }
 
-    /// The test that values written for every recorded older version of
-    /// `name` have that version's shape and read back unchanged.
-    pub fn test_downgrade(&self, name: &str) {
+    /// [`Suite::test_version`] for every version recorded on disk.
+    pub fn test_all_versions(&self, name: &str) {
         self.assert(name, |s| {
-            check_downgrade(&s.registry, &s.schemas, &s.fixtures, name)
+            let mut problems = check_decode(&s.registry, &s.fixtures, name)?;
+            problems.extend(check_downgrade(&s.registry, &s.schemas, &s.fixtures, name)?);
+            Ok(problems)
         });
     }
 
@@ -129,61 +147,4 @@ impl Suite {
             "compat_tests! must list every type of the registry"
         );
     }
-}
-
-/// Generates the compatibility tests of a program's record types: for each
-/// listed schema name, a module with three tests (`schema`, `fixtures`,
-/// `downgrade`; see [`Suite`]), and a test that the list is complete.
-/// Paths are relative to the crate using the macro. Run the tests with
-/// `SNAPSHOT_BLESS=1` to record new versions.
-///
-/// ```ignore
-/// snapshot_core::compat_tests! {
-///     registry: example_vmm::registry(),
-///     schemas: "../schemas",
-///     fixtures: "fixtures",
-///     types: [vhpet, vrtc],
-/// }
-/// ```
-#[macro_export]
-macro_rules! compat_tests {
-    (
-        registry: $registry:expr,
-        schemas: $schemas:literal,
-        fixtures: $fixtures:literal,
-        types: [$($name:ident),* $(,)?] $(,)?
-    ) => {
-        fn __compat_suite() -> $crate::compat::Suite {
-            let root = ::std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-            $crate::compat::Suite {
-                registry: $registry,
-                schemas: root.join($schemas),
-                fixtures: root.join($fixtures),
-            }
-        }
-
-        #[test]
-        fn every_type_is_listed() {
-            __compat_suite().test_listed(&[$(stringify!($name)),*]);
-        }
-
-        $(
-            mod $name {
-                #[test]
-                fn schema() {
-                    super::__compat_suite().test_schema(stringify!($name));
-                }
-
-                #[test]
-                fn fixtures() {
-                    super::__compat_suite().test_fixtures(stringify!($name));
-                }
-
-                #[test]
-                fn downgrade() {
-                    super::__compat_suite().test_downgrade(stringify!($name));
-                }
-            }
-        )*
-    };
 }

@@ -86,11 +86,23 @@ pub(crate) fn downgrade(nv: &mut NvList, schema: &Schema, to: u32) -> Result<()>
         for field in schema.fields() {
             rename(nv, field.name_at(s), field.name_at(s - 1), step)?;
         }
-        if let Some(m) = schema.migration(s - 1) {
-            let down = m
-                .down
-                .ok_or_else(|| Error::value(ValueFault::NoDowngrade).in_step(step))?;
-            run(nv, down, step)?;
+        match schema.migration(s - 1) {
+            Some(m) => {
+                let down = m
+                    .down
+                    .ok_or_else(|| Error::value(ValueFault::NoDowngrade).in_step(step))?;
+                run(nv, down, step)?;
+            }
+            // A field removed in this step existed in the older version,
+            // which expects it back: only a down migration can say what it
+            // held, so without one the record would silently lack it.
+            None => {
+                if let Some(r) = schema.removed.iter().find(|r| r.since == s) {
+                    return Err(Error::value(ValueFault::NotRestored)
+                        .in_field(r.name)
+                        .in_step(step));
+                }
+            }
         }
         for field in schema.fields() {
             let Some(widened) = field.widened.as_ref().filter(|w| w.widened_in == s) else {
