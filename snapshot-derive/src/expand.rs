@@ -414,36 +414,58 @@ fn pattern(v: &Variant, part: impl Fn(&Field) -> TokenStream) -> TokenStream {
     }
 }
 
-/// Reads the fields from `nv` into slots, then builds `constructor`.
-fn decode_fields(
-    fields: &[Field],
-    constructor: impl Fn(&dyn Fn(&Field) -> TokenStream) -> TokenStream,
-) -> TokenStream {
+/// One `Option` slot per stored field, filled while the pairs are read.
+fn declare_slots(fields: &[Field]) -> TokenStream {
     let slots = stored(fields).map(|f| {
         let slot = binding(f);
         let ty = f.ty;
         quote!(let mut #slot: __sp::Option<#ty> = __sp::None;)
     });
+    quote!(#(#slots)*)
+}
+
+/// A field's value once the pairs are read: `Default` when skipped, its
+/// default when its slot is empty and it has one, else `missing`.
+fn field_value(f: &Field, missing: TokenStream) -> TokenStream {
+    if f.attrs.skip.get().is_some() {
+        return quote!(::core::default::Default::default());
+    }
+    let slot = binding(f);
+    match default_expr(f) {
+        Some(expr) => quote!(match #slot { __sp::Some(v) => v, __sp::None => #expr }),
+        None => missing,
+    }
+}
+
+/// `Self { member: value, .. }` for a struct's fields.
+fn struct_init(fields: &[Field], value: &dyn Fn(&Field) -> TokenStream) -> TokenStream {
+    let inits = fields.iter().map(|f| {
+        let member = &f.member;
+        let v = value(f);
+        quote!(#member: #v)
+    });
+    quote!(Self { #(#inits),* })
+}
+
+/// Reads the fields from `nv` into slots, then builds `constructor`.
+fn decode_fields(
+    fields: &[Field],
+    constructor: impl Fn(&dyn Fn(&Field) -> TokenStream) -> TokenStream,
+) -> TokenStream {
+    let slots = declare_slots(fields);
     let arms = stored(fields).map(|f| {
         let slot = binding(f);
         let name = &f.name;
         let bytes = LitByteStr::new(name.as_bytes(), Span::call_site());
         quote!(#bytes => __sp::set(&mut #slot, value, #name)?,)
     });
-    let value = |f: &Field| -> TokenStream {
-        if f.attrs.skip.get().is_some() {
-            return quote!(::core::default::Default::default());
-        }
-        let slot = binding(f);
-        let name = &f.name;
-        match default_expr(f) {
-            Some(expr) => quote!(match #slot { __sp::Some(v) => v, __sp::None => #expr }),
-            None => quote!(__sp::required(#slot, #name)?),
-        }
+    let value = |f: &Field| {
+        let (slot, name) = (binding(f), &f.name);
+        field_value(f, quote!(__sp::required(#slot, #name)?))
     };
     let build = constructor(&value);
     quote! {
-        #(#slots)*
+        #slots
         for (name, value) in nv.iter() {
             match name.as_bytes() {
                 #(#arms)*
@@ -456,14 +478,7 @@ fn decode_fields(
 }
 
 fn decode_struct(fields: &[Field]) -> TokenStream {
-    decode_fields(fields, |value| {
-        let inits = fields.iter().map(|f| {
-            let member = &f.member;
-            let v = value(f);
-            quote!(#member: #v)
-        });
-        quote!(Self { #(#inits),* })
-    })
+    decode_fields(fields, |value| struct_init(fields, value))
 }
 
 fn decode_enum(variants: &[Variant]) -> TokenStream {
@@ -490,11 +505,7 @@ fn read_fields(
     fields: &[Field],
     constructor: impl Fn(&dyn Fn(&Field) -> TokenStream) -> TokenStream,
 ) -> TokenStream {
-    let slots = stored(fields).map(|f| {
-        let slot = binding(f);
-        let ty = f.ty;
-        quote!(let mut #slot: __sp::Option<#ty> = __sp::None;)
-    });
+    let slots = declare_slots(fields);
     let arms = stored(fields).map(|f| {
         let slot = binding(f);
         let bytes = LitByteStr::new(f.name.as_bytes(), Span::call_site());
@@ -507,19 +518,13 @@ fn read_fields(
             }
         }
     });
-    let value = |f: &Field| -> TokenStream {
-        if f.attrs.skip.get().is_some() {
-            return quote!(::core::default::Default::default());
-        }
+    let value = |f: &Field| {
         let slot = binding(f);
-        match default_expr(f) {
-            Some(expr) => quote!(match #slot { __sp::Some(v) => v, __sp::None => #expr }),
-            None => quote!(#slot?),
-        }
+        field_value(f, quote!(#slot?))
     };
     let build = constructor(&value);
     quote! {
-        #(#slots)*
+        #slots
         loop {
             match r.item()? {
                 __sp::Item::Close => break,
@@ -534,14 +539,7 @@ fn read_fields(
 }
 
 fn read_struct(fields: &[Field]) -> TokenStream {
-    let body = read_fields(fields, |value| {
-        let inits = fields.iter().map(|f| {
-            let member = &f.member;
-            let v = value(f);
-            quote!(#member: #v)
-        });
-        quote!(Self { #(#inits),* })
-    });
+    let body = read_fields(fields, |value| struct_init(fields, value));
     quote! {
         __sp::read_meta(r, Self::NAME, Self::VERSION)?;
         #body
