@@ -187,7 +187,7 @@ impl Field for u8 {
         if Reader::is_null(p) {
             return r.null(p).map(|_| Vec::new());
         }
-        r.binary(p).map(<[u8]>::to_vec)
+        r.binary(p).map(crate::nvlist::copy_bytes)
     }
     fn from_value(value: &Value) -> Result<Self> {
         let n = number(value)?;

@@ -7,6 +7,7 @@
 //! file cannot hold (file descriptors). The wire format is specified byte
 //! by byte in `docs/nvlist.md`.
 
+mod copy;
 mod decode;
 mod encode;
 mod reader;
@@ -20,6 +21,8 @@ pub use decode::DecodeOptions;
 pub use reader::{Item, Pair, Reader, MAX_DEPTH};
 pub use value::{Flags, NvList, NvString, Type, Value, NAME_MAX};
 pub use writer::Writer;
+
+pub(crate) use copy::to_vec as copy_bytes;
 
 use crate::error::Result;
 

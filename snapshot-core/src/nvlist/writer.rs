@@ -60,9 +60,12 @@ impl Writer {
     pub fn with_capacity(capacity: usize) -> Writer {
         let mut w = Writer {
             out: Vec::with_capacity(capacity),
-            patches: Vec::new(),
+            // A list header each for the top level and typical nesting:
+            // growing these on every encode of a small state costs more
+            // than the slack.
+            patches: Vec::with_capacity(32),
             skipped: 0,
-            open: Vec::new(),
+            open: Vec::with_capacity(8),
         };
         w.header();
         w
@@ -81,24 +84,53 @@ impl Writer {
     #[inline]
     fn header(&mut self) {
         let p = self.out.len();
-        self.out.extend_from_slice(&[wire::MAGIC, wire::VERSION, 0]);
-        self.out.extend_from_slice(&[0; 16]); // descriptors, size
+        let mut header = [0u8; LIST_HEADER]; // descriptors and size zero
+        header[0] = wire::MAGIC;
+        header[1] = wire::VERSION;
+        self.append([&header]);
         self.patches.push((p + 11, p + LIST_HEADER));
     }
 
-    #[inline]
-    fn pair_header(&mut self, ty: u8, name: &[u8], datasize: usize, nitems: usize) {
+    /// Appends `parts` in order, with one capacity check and one length
+    /// update: pushing each part checks the capacity again, because the
+    /// compiler cannot tell that byte stores leave the vector's length
+    /// alone, and that is most of the cost of a small pair.
+    #[inline(always)]
+    fn append<const N: usize>(&mut self, parts: [&[u8]; N]) {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        self.out.reserve(len);
+        let start = self.out.len();
+        let mut room = &mut self.out.spare_capacity_mut()[..len];
+        for part in parts {
+            let (head, rest) = room.split_at_mut(part.len());
+            for (slot, &byte) in head.iter_mut().zip(part) {
+                slot.write(byte);
+            }
+            room = rest;
+        }
+        // SAFETY: the loop above initialised the `len` bytes after `start`,
+        // which `reserve` made room for.
+        unsafe { self.out.set_len(start + len) };
+    }
+
+    /// The fixed part of a pair's header: type, name size, data size and
+    /// item count.
+    #[inline(always)]
+    fn fixed(ty: u8, name: &[u8], datasize: usize, nitems: usize) -> [u8; PAIR_HEADER] {
         debug_assert!(!name.contains(&0) && name.len() <= super::NAME_MAX);
-        // One copy of the fixed part: this is the writer's hottest code.
         let mut header = [0u8; PAIR_HEADER];
         header[0] = ty;
         header[1..3].copy_from_slice(&((name.len() + 1) as u16).to_le_bytes());
         header[3..11].copy_from_slice(&(datasize as u64).to_le_bytes());
         header[11..19].copy_from_slice(&(nitems as u64).to_le_bytes());
+        header
+    }
+
+    #[inline]
+    fn pair_header(&mut self, ty: u8, name: &[u8], datasize: usize, nitems: usize) {
+        let header = Self::fixed(ty, name, datasize, nitems);
         self.out.reserve(PAIR_HEADER + name.len() + 1 + datasize);
-        self.out.extend_from_slice(&header);
-        self.out.extend_from_slice(name);
-        self.out.push(0);
+        self.append([&header, name, &[0]]);
     }
 
     #[inline]
@@ -115,18 +147,19 @@ impl Writer {
     /// A `BOOL` pair.
     #[inline]
     pub fn bool(&mut self, name: &str, value: bool) {
-        self.pair_header(Type::Bool as u8, name.as_bytes(), 1, 0);
-        self.out.push(value.into());
+        let name = name.as_bytes();
+        let header = Self::fixed(Type::Bool as u8, name, 1, 0);
+        self.append([&header, name, &[0, value.into()]]);
     }
 
     /// A `NUMBER` pair; returns the offset of its value for
     /// [`Writer::set_number`].
     #[inline]
     pub fn number(&mut self, name: &str, value: u64) -> usize {
-        self.pair_header(Type::Number as u8, name.as_bytes(), 8, 0);
-        let at = self.out.len();
-        self.out.extend_from_slice(&value.to_le_bytes());
-        at
+        let name = name.as_bytes();
+        let header = Self::fixed(Type::Number as u8, name, 8, 0);
+        self.append([&header, name, &[0], &value.to_le_bytes()]);
+        self.out.len() - 8
     }
 
     /// Rewrites the value of a `NUMBER` pair written at `at`.
@@ -139,9 +172,9 @@ impl Writer {
     #[inline]
     pub fn string(&mut self, name: &str, value: &[u8]) {
         debug_assert!(!value.contains(&0));
-        self.pair_header(Type::String as u8, name.as_bytes(), value.len() + 1, 0);
-        self.out.extend_from_slice(value);
-        self.out.push(0);
+        let name = name.as_bytes();
+        let header = Self::fixed(Type::String as u8, name, value.len() + 1, 0);
+        self.append([&header, name, &[0], value, &[0]]);
     }
 
     /// A `BINARY` pair (`value` not empty).
@@ -149,7 +182,7 @@ impl Writer {
     pub fn binary(&mut self, name: &str, value: &[u8]) {
         debug_assert!(!value.is_empty());
         self.pair_header(Type::Binary as u8, name.as_bytes(), value.len(), 0);
-        self.out.extend_from_slice(value);
+        super::copy::extend(&mut self.out, value);
     }
 
     /// A `NUMBER_ARRAY` pair (`values` not empty).
@@ -158,9 +191,12 @@ impl Writer {
         let n = values.len();
         debug_assert!(n > 0);
         self.pair_header(Type::NumberArray as u8, name.as_bytes(), 8 * n, n);
-        self.out.reserve(8 * n);
-        for v in values {
-            self.out.extend_from_slice(&v.to_le_bytes());
+        // Into zeroed room rather than pushed one by one: the loop has no
+        // capacity checks left and compiles to a plain copy.
+        let start = self.out.len();
+        self.out.resize(start + 8 * n, 0);
+        for (slot, v) in self.out[start..].chunks_exact_mut(8).zip(values) {
+            slot.copy_from_slice(&v.to_le_bytes());
         }
     }
 
