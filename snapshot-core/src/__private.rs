@@ -17,19 +17,21 @@ pub use std::vec;
 use crate::error::ValueFault;
 use crate::model::wrong_type;
 
-/// Writes a record's metadata; returns where the minimum reader version
-/// goes once the fields are written ([`finish`]).
-#[inline]
-pub fn start(w: &mut Writer, name: &'static str, version: u32) -> usize {
+/// Writes a record's metadata: its schema name and version. Always
+/// inlined, so the name is copied as the constant it is.
+#[inline(always)]
+pub fn start(w: &mut Writer, name: &'static str, version: u32) {
     w.string(SCHEMA, name.as_bytes());
     w.number(VERSION, version.into());
-    w.number(MIN_READER, 1)
 }
 
-/// Sets the minimum reader version computed while writing the fields.
+/// Writes the minimum reader version computed while writing the fields,
+/// when it is below the record's version (an absent one means equal).
 #[inline]
-pub fn finish(w: &mut Writer, at: usize, min_reader: u32) {
-    w.set_number(at, min_reader.into());
+pub fn finish(w: &mut Writer, min_reader: u32, version: u32) {
+    if min_reader < version {
+        w.number(MIN_READER, min_reader.into());
+    }
 }
 
 /// Writes an enum's variant name.
@@ -142,7 +144,7 @@ pub fn read_fast<T: Snapshot>(bytes: &[u8]) -> Option<T> {
 }
 
 /// The next pair of the open list, which must be called `name`.
-#[inline]
+#[inline(always)]
 fn named<'a>(r: &mut Reader<'a>, name: &str) -> Option<Pair<'a>> {
     match r.item()? {
         Item::Pair(p) if p.name == name.as_bytes() => Some(p),
@@ -150,21 +152,31 @@ fn named<'a>(r: &mut Reader<'a>, name: &str) -> Option<Pair<'a>> {
     }
 }
 
-/// Reads a record's metadata on the fast path: the three pairs first, in
-/// the order the writer puts them, for the current version.
-#[inline]
+/// Reads a record's metadata on the fast path: its schema name and
+/// version first, in the order the writer puts them, for the current
+/// version. Always inlined, so the name is compared as the constant it is.
+#[inline(always)]
 pub fn read_meta(r: &mut Reader<'_>, name: &str, version: u32) -> Option<()> {
     let p = named(r, SCHEMA)?;
-    if r.string(&p)? != name.as_bytes() {
-        return None;
-    }
+    r.string_is(&p, name.as_bytes())?;
     let p = named(r, VERSION)?;
-    if r.number(&p)? != u64::from(version) {
-        return None;
-    }
-    let p = named(r, MIN_READER)?;
-    let min_reader = r.number(&p)?;
-    (min_reader != 0 && min_reader <= u64::from(u32::MAX)).then_some(())
+    (r.number(&p)? == u64::from(version)).then_some(())
+}
+
+/// Reads a `.min_reader` pair on the fast path, which the writer puts
+/// after the fields. A record in the current version does not need it,
+/// but it must be valid, once: `1..=version`.
+#[inline]
+pub fn read_min_reader(
+    r: &mut Reader<'_>,
+    p: &Pair<'_>,
+    seen: &mut bool,
+    version: u32,
+) -> Option<()> {
+    let min_reader = r.number(p)?;
+    let valid = !*seen && (1..=u64::from(version)).contains(&min_reader);
+    *seen = true;
+    valid.then_some(())
 }
 
 /// Reads an enum's variant name on the fast path: the pair right after

@@ -364,6 +364,14 @@ pub enum ValueFault {
         /// The stored schema name.
         found: String,
     },
+    /// A record's version number is 0, or its minimum reader version is
+    /// newer than the record.
+    BadVersion {
+        /// The stored number.
+        value: u32,
+        /// The largest valid number.
+        max: u32,
+    },
     /// The record is newer than this build, and says this build cannot read
     /// it losslessly.
     TooNew {
@@ -422,6 +430,10 @@ impl fmt::Display for ValueFault {
             ValueFault::Duplicate => f.write_str("stored twice"),
             ValueFault::WrongSchema { expected, found } => {
                 write!(f, "record of schema `{found}`, expected `{expected}`")
+            }
+            ValueFault::BadVersion { value: 0, .. } => f.write_str("version 0 does not exist"),
+            ValueFault::BadVersion { value, max } => {
+                write!(f, "{value} is newer than the record's version {max}")
             }
             ValueFault::TooNew {
                 stored,

@@ -1,8 +1,9 @@
 //! Records: the [`Snapshot`] trait, implemented by `#[derive(Snapshot)]`.
 //!
 //! A record is a struct or enum stored as an nvlist of its own, which
-//! carries its schema name, its version and the oldest reader version able
-//! to decode it, in pairs whose names start with a dot (no field name can).
+//! carries its schema name, its version and, when older than that
+//! version, the oldest reader version able to decode it, in pairs whose
+//! names start with a dot (no field name can).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -17,7 +18,7 @@ pub const SCHEMA: &str = ".schema";
 /// Name of the pair holding the version the record is stored in.
 pub const VERSION: &str = ".version";
 /// Name of the pair holding the oldest reader version that can decode the
-/// record losslessly.
+/// record losslessly; absent when that is the record's own version.
 pub const MIN_READER: &str = ".min_reader";
 /// Name of the pair holding an enum's variant.
 pub const VARIANT: &str = ".variant";
@@ -187,7 +188,7 @@ fn unpack_own(bytes: Vec<u8>) -> NvList {
 }
 
 /// The stored version and minimum reader version, after checking the
-/// schema name.
+/// schema name. An absent minimum reader version is the stored version.
 fn meta<T: Snapshot>(nv: &NvList) -> Result<(u32, u32)> {
     let name = match nv.get(SCHEMA) {
         Some(Value::String(s)) => s,
@@ -200,21 +201,22 @@ fn meta<T: Snapshot>(nv: &NvList) -> Result<(u32, u32)> {
             found: name.to_string(),
         }));
     }
-    let number = |key: &'static str| -> Result<u32> {
-        let value = nv
-            .get(key)
-            .ok_or_else(|| Error::value(ValueFault::NotARecord { missing: key }))?;
+    let version = |key: &'static str, value: &Value, max: u32| -> Result<u32> {
         let value = u32::from_value(value).map_err(|e| e.in_field(key))?;
-        if value == 0 {
-            return Err(Error::value(ValueFault::OutOfRange {
-                ty: "version",
-                value: "0".into(),
-            })
-            .in_field(key));
+        if value == 0 || value > max {
+            return Err(Error::value(ValueFault::BadVersion { value, max }).in_field(key));
         }
         Ok(value)
     };
-    Ok((number(VERSION)?, number(MIN_READER)?))
+    let stored = nv
+        .get(VERSION)
+        .ok_or_else(|| Error::value(ValueFault::NotARecord { missing: VERSION }))?;
+    let stored = version(VERSION, stored, u32::MAX)?;
+    let min_reader = match nv.get(MIN_READER) {
+        Some(value) => version(MIN_READER, value, stored)?,
+        None => stored,
+    };
+    Ok((stored, min_reader))
 }
 
 /// Reads a record of any supported version; the caller prepends the path.

@@ -351,10 +351,10 @@ fn encode_struct(cont: &Container, fields: &[Field]) -> TokenStream {
     });
     quote! {
         let _ = omit_defaults;
-        let min_reader_at = __sp::start(w, Self::NAME, Self::VERSION);
+        __sp::start(w, Self::NAME, Self::VERSION);
         let mut min_reader: u32 = #base;
         #(#pushes)*
-        __sp::finish(w, min_reader_at, min_reader);
+        __sp::finish(w, min_reader, Self::VERSION);
     }
 }
 
@@ -387,12 +387,12 @@ fn encode_enum(cont: &Container, variants: &[Variant]) -> TokenStream {
     });
     quote! {
         let _ = omit_defaults;
-        let min_reader_at = __sp::start(w, Self::NAME, Self::VERSION);
+        __sp::start(w, Self::NAME, Self::VERSION);
         let mut min_reader: u32 = #base;
         match self {
             #(#arms)*
         }
-        __sp::finish(w, min_reader_at, min_reader);
+        __sp::finish(w, min_reader, Self::VERSION);
     }
 }
 
@@ -525,11 +525,15 @@ fn read_fields(
     let build = constructor(&value);
     quote! {
         #slots
+        let mut min_reader_seen = false;
         loop {
             match r.item()? {
                 __sp::Item::Close => break,
                 __sp::Item::Pair(p) => match p.name {
                     #(#arms)*
+                    b".min_reader" => {
+                        __sp::read_min_reader(r, &p, &mut min_reader_seen, Self::VERSION)?
+                    }
                     _ => return __sp::None,
                 },
             }

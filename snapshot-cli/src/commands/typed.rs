@@ -145,7 +145,6 @@ mod tests {
         let nv = NvList::new()
             .with(".schema", "blk_cache")
             .with(".version", 1u64)
-            .with(".min_reader", 1u64)
             .with(".variant", "Writeback");
         let mut out = String::new();
         render(&nv, &schemas, 1, &mut out);

@@ -127,6 +127,7 @@ pub(crate) fn downgrade(nv: &mut NvList, schema: &Schema, to: u32) -> Result<()>
         }
     }
     nv.insert(VERSION, u64::from(to));
-    nv.insert(MIN_READER, u64::from(to));
+    // Written for exactly that reader: the minimum is the version itself.
+    nv.remove(MIN_READER);
     Ok(())
 }

@@ -8,6 +8,10 @@
 //! then decodes through `unpack`, which accepts or refuses the input and
 //! names the fault. So every check `unpack` makes on the accepted subset is
 //! made here too, and tests compare the two on mutated inputs.
+//!
+//! One check is left to the caller, because it is free there: a pair's
+//! name is not searched for a NUL byte. A caller compares it with the names
+//! it expects, none of which holds a NUL, and gives up on any other.
 
 use super::wire::{self, LIST_HEADER, PAIR_HEADER};
 use super::Type;
@@ -27,7 +31,9 @@ pub struct Reader<'a> {
 /// The header of a pair whose data is next in the input.
 pub struct Pair<'a> {
     code: u8,
-    /// The pair's name, without its NUL.
+    /// The pair's name, without its terminating NUL. Not checked for a NUL
+    /// inside: compare it with expected names only (see the module
+    /// documentation).
     pub name: &'a [u8],
     datasize: u64,
     nitems: u64,
@@ -107,7 +113,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next pair, or the end of the open list.
-    #[inline]
+    #[inline(always)]
     pub fn item(&mut self) -> Option<Item<'a>> {
         if self.pos == self.input.len() {
             return self.closers.is_empty().then_some(Item::Close);
@@ -122,7 +128,7 @@ impl<'a> Reader<'a> {
         }
         let raw = self.take(namesize.into())?;
         let (name, nul) = raw.split_at(raw.len() - 1);
-        if nul[0] != 0 || has_nul(name) || datasize > self.left() {
+        if nul[0] != 0 || datasize > self.left() {
             return None;
         }
         if code == wire::NVLIST_UP || code == wire::NVLIST_ARRAY_NEXT {
@@ -176,7 +182,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A `NUMBER` pair.
-    #[inline]
+    #[inline(always)]
     pub fn number(&mut self, p: &Pair<'_>) -> Option<u64> {
         self.scalar(p, Type::Number, 8).map(u64_le)
     }
@@ -190,6 +196,19 @@ impl<'a> Reader<'a> {
         let raw = self.take(p.datasize)?;
         let (s, nul) = raw.split_at(raw.len() - 1);
         (nul[0] == 0 && !has_nul(s)).then_some(s)
+    }
+
+    /// A `STRING` pair that must be `expected` (which holds no NUL): no
+    /// search for a NUL inside is needed then.
+    #[inline(always)]
+    pub fn string_is(&mut self, p: &Pair<'_>, expected: &[u8]) -> Option<()> {
+        debug_assert!(!expected.contains(&0));
+        if p.code != Type::String as u8 || p.nitems != 0 || p.datasize != expected.len() as u64 + 1
+        {
+            return None;
+        }
+        let raw = self.take(p.datasize)?;
+        (raw[..expected.len()] == *expected && raw[expected.len()] == 0).then_some(())
     }
 
     /// A `BINARY` pair.

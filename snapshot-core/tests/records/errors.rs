@@ -105,6 +105,33 @@ fn newer_version_readable_when_min_reader_allows() {
 }
 
 #[test]
+fn min_reader_newer_than_the_record_is_refused() {
+    for (min_reader, message) in [
+        (
+            3u64,
+            "vhpet..min_reader: 3 is newer than the record's version 2",
+        ),
+        (0, "vhpet..min_reader: version 0 does not exist"),
+    ] {
+        let mut nv = hpet().to_nvlist();
+        nv.insert(".min_reader", min_reader);
+        let err = Hpet::from_nvlist(&nv).unwrap_err();
+        assert_eq!(err.to_string(), message);
+        // The fast path gives up on it, and the checked path says why.
+        let err = Hpet::from_bytes(&nv.pack()).unwrap_err();
+        assert_eq!(err.to_string(), message);
+    }
+}
+
+#[test]
+fn min_reader_equal_to_the_version_is_accepted() {
+    let mut nv = hpet().to_nvlist();
+    nv.insert(".min_reader", 2u64);
+    assert_eq!(Hpet::from_nvlist(&nv).unwrap(), hpet());
+    assert_eq!(Hpet::from_bytes(&nv.pack()).unwrap(), hpet());
+}
+
+#[test]
 fn unsupported_target_version() {
     let err = hpet().to_nvlist_for(3).unwrap_err();
     assert_eq!(
