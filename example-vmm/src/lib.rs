@@ -109,11 +109,12 @@ use snapshot_core::{NvList, Result, Snapshot};
 pub type Target<'a> = Option<&'a BTreeMap<String, u32>>;
 
 /// Adds `value` to the device list as the record `key`, written for the
-/// target's version of its type.
+/// target's versions of its type and of the record types nested in it.
 pub fn put<T: Snapshot>(devices: &mut NvList, key: &str, value: &T, target: Target) -> Result<()> {
-    let version = target.and_then(|t| t.get(T::NAME)).copied();
-    let record = match version {
-        Some(v) => value.to_nvlist_for(v).map_err(|e| e.in_field(key))?,
+    let record = match target {
+        Some(versions) => value
+            .to_nvlist_for_versions(versions)
+            .map_err(|e| e.in_field(key))?,
         None => value.to_nvlist(),
     };
     devices.insert(key, record);

@@ -5,7 +5,7 @@ pub use crate::compat::Suite;
 pub use crate::error::{Error, Result};
 pub use crate::model::Field;
 pub use crate::nvlist::{Item, NvList, Pair, Reader, Value, Writer};
-pub use crate::record::{Snapshot, MIN_READER, SCHEMA, VARIANT, VERSION};
+pub use crate::record::{RecordSchemas, Snapshot, MIN_READER, SCHEMA, VARIANT, VERSION};
 pub use crate::schema::{
     Body, DefaultValue, FieldSchema, FormerName, Migration, Removed, Schema, Variant, Widened,
 };

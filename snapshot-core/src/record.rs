@@ -5,6 +5,7 @@
 //! version, the oldest reader version able to decode it, in pairs whose
 //! names start with a dot (no field name can).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result, Step, ValueFault};
@@ -22,6 +23,10 @@ pub const VERSION: &str = ".version";
 pub const MIN_READER: &str = ".min_reader";
 /// Name of the pair holding an enum's variant.
 pub const VARIANT: &str = ".variant";
+
+/// The schemas of the record types a value holds, by schema name (see
+/// [`Field::record_schemas`]).
+pub type RecordSchemas = BTreeMap<&'static str, fn() -> Schema>;
 
 /// Whether a pair name is one of the record's metadata pairs.
 pub(crate) fn is_meta(name: &[u8]) -> bool {
@@ -126,22 +131,53 @@ pub trait Snapshot: Field {
     /// order. Fails when a field added after `version` holds a non-default
     /// value (the older reader would lose it), when a step has no down
     /// migration, or when a migration refuses a value.
+    ///
+    /// Records nested in this one keep their current version: when their
+    /// types changed too, use [`Snapshot::to_nvlist_for_versions`].
     fn to_nvlist_for(&self, version: u32) -> Result<NvList> {
         if version == Self::VERSION {
             return Ok(self.to_nvlist());
         }
-        if version == 0 || version > Self::VERSION {
-            return Err(Error::value(ValueFault::UnsupportedVersion {
-                target: version,
-                current: Self::VERSION,
-            })
-            .in_field(Self::NAME));
-        }
+        migrate::check_target(version, Self::VERSION).map_err(|e| e.in_field(Self::NAME))?;
         let mut w = Writer::with_capacity(1024);
         self.write_record(&mut w, false);
         let mut nv = unpack_own(w.finish());
         migrate::downgrade(&mut nv, &Self::schema(), version)
             .map_err(|e| e.in_field(Self::NAME))?;
+        Ok(nv)
+    }
+
+    /// The record for an older build, given the version of each record
+    /// type it reads, by schema name (a release's versions, as
+    /// `compat::Registry::release` declares them). Every record nested in
+    /// this one is written for its type's version too, innermost first,
+    /// so this record's own down migrations see its nested records as the
+    /// older build will; then this record steps down to its version. A
+    /// type the map does not name is written in its current version.
+    ///
+    /// Fails as [`Snapshot::to_nvlist_for`] does, naming the path of the
+    /// nested record (`vhpet.timers[3].mode`), or when the map asks a type
+    /// for a version it does not have.
+    fn to_nvlist_for_versions(&self, versions: &BTreeMap<String, u32>) -> Result<NvList> {
+        let target = versions.get(Self::NAME).copied().unwrap_or(Self::VERSION);
+        let mut schemas = RecordSchemas::new();
+        Self::record_schemas(&mut schemas);
+        let inner_changes = schemas.iter().any(|(name, schema)| {
+            *name != Self::NAME && versions.get(*name).is_some_and(|&v| v != schema().version)
+        });
+        if !inner_changes {
+            return self.to_nvlist_for(target);
+        }
+        migrate::check_target(target, Self::VERSION).map_err(|e| e.in_field(Self::NAME))?;
+        let mut w = Writer::with_capacity(1024);
+        self.write_record(&mut w, false);
+        let mut nv = unpack_own(w.finish());
+        migrate::downgrade_nested(&mut nv, &schemas, versions)
+            .map_err(|e| e.in_field(Self::NAME))?;
+        if target < Self::VERSION {
+            migrate::downgrade(&mut nv, &Self::schema(), target)
+                .map_err(|e| e.in_field(Self::NAME))?;
+        }
         Ok(nv)
     }
 

@@ -20,6 +20,7 @@ mod nv {
 mod records {
     mod errors;
     mod evolution;
+    mod nested;
     mod roundtrip;
     mod util;
 }

@@ -63,6 +63,14 @@ fn impl_snapshot(cont: &Container) -> TokenStream {
     let name = cont.name();
     let version = cont.version();
     let schema = schema(cont);
+    let field_types: Vec<&syn::Type> = match &cont.body {
+        Body::Struct(fields) => stored(fields).map(|f| f.ty).collect(),
+        Body::Enum(variants) => variants
+            .iter()
+            .flat_map(|v| stored(&v.fields))
+            .map(|f| f.ty)
+            .collect(),
+    };
     let (encode, decode, read) = match &cont.body {
         Body::Struct(fields) => (
             encode_struct(cont, fields),
@@ -125,6 +133,12 @@ fn impl_snapshot(cont: &Container) -> TokenStream {
                 }
                 fn seq_from_value(value: &__sp::Value) -> __sp::Result<__sp::vec::Vec<Self>> {
                     __sp::records_from_value(value)
+                }
+                fn record_schemas(out: &mut __sp::RecordSchemas) {
+                    // Once per type: a recursive type ends here.
+                    if out.insert(Self::NAME, <Self as __sp::Snapshot>::schema).is_none() {
+                        #(<#field_types as __sp::Field>::record_schemas(out);)*
+                    }
                 }
             }
         };

@@ -51,7 +51,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         versions.len()
     );
     for c in &done {
-        println!("  {}: {} v{} -> v{}", c.path, c.name, c.from, c.to);
+        let nested = match (c.nested, c.from == c.to) {
+            (false, _) => "",
+            (true, false) => " (and nested records)",
+            (true, true) => " (nested records only)",
+        };
+        println!("  {}: {} v{} -> v{}{nested}", c.path, c.name, c.from, c.to);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -33,6 +33,23 @@ pub fn record_meta(nv: &NvList) -> Option<(String, u32)> {
     Some((name, version))
 }
 
+/// The name and version of every record nested in the record `nv`.
+fn nested_records(nv: &NvList) -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    for (_, value) in nv.iter() {
+        match value {
+            Value::NvList(inner) => each_record(inner, &mut |n, v| out.push((n, v))),
+            Value::NvListArray(items) => {
+                for item in items {
+                    each_record(item, &mut |n, v| out.push((n, v)));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Calls `f` with the name and version of every record in `nv`, nested
 /// ones included.
 fn each_record(nv: &NvList, f: &mut dyn FnMut(String, u32)) {
@@ -118,6 +135,9 @@ pub struct Converted {
     pub from: u32,
     /// The version it is stored in now.
     pub to: u32,
+    /// Whether records nested in it changed version (when `from == to`,
+    /// only they did).
+    pub nested: bool,
 }
 
 /// The versions `target` stands for, by schema name.
@@ -142,8 +162,9 @@ pub fn target_versions(
 }
 
 /// Rewrites the top-level records of an nvlist section (its pairs that
-/// are records) for `versions`; a record's nested records are its own
-/// business. Returns what changed.
+/// are records) for `versions`, with the records nested in them. A type
+/// `versions` does not name goes to its current version. Returns what
+/// changed.
 pub fn convert_section(
     registry: &Registry,
     section: &str,
@@ -167,19 +188,31 @@ pub fn convert_section(
                 message: format!("`{name}` is not a record type this program knows"),
             })?;
         let to = versions.get(&name).copied().unwrap_or(entry.version);
-        if from == to {
+        let mut nested = false;
+        for (inner, version) in nested_records(record) {
+            let wanted = versions
+                .get(&inner)
+                .copied()
+                .or_else(|| registry.current(&inner).map(|e| e.version));
+            nested |= wanted.is_some_and(|w| w != version);
+        }
+        if from == to && !nested {
             continue;
         }
-        let rewritten = (entry.write_for)(record, to).map_err(|e| SchemaError::Migrate {
-            path: path.clone(),
-            message: format!("cannot go from v{from} to v{to}: {e}"),
-        })?;
+        let mut full = versions.clone();
+        full.entry(name.clone()).or_insert(to);
+        let rewritten =
+            (entry.write_for_versions)(record, &full).map_err(|e| SchemaError::Migrate {
+                path: path.clone(),
+                message: format!("cannot go from v{from} to v{to}: {e}"),
+            })?;
         nv.insert(key.as_str(), rewritten);
         done.push(Converted {
             path,
             name,
             from,
             to,
+            nested,
         });
     }
     Ok(done)

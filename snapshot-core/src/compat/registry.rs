@@ -24,6 +24,10 @@ pub struct Entry {
     /// Reads a record of any supported version and writes it for a reader
     /// of the given (older or equal) version.
     pub write_for: fn(&NvList, u32) -> Result<NvList>,
+    /// Reads a record of any supported version and writes it for a reader
+    /// of the given type versions, nested records included
+    /// ([`Snapshot::to_nvlist_for_versions`]).
+    pub write_for_versions: fn(&NvList, &BTreeMap<String, u32>) -> Result<NvList>,
     /// A representative value, packed, for the golden fixtures.
     pub sample: Option<fn() -> NvList>,
 }
@@ -50,6 +54,7 @@ impl Registry {
             schema: T::schema,
             upgrade: |nv| T::from_nvlist(nv).map(|v| v.to_nvlist()),
             write_for: |nv, version| T::from_nvlist(nv)?.to_nvlist_for(version),
+            write_for_versions: |nv, versions| T::from_nvlist(nv)?.to_nvlist_for_versions(versions),
             sample: None,
         });
         self

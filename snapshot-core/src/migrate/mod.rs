@@ -13,10 +13,12 @@
 //! hold its default, which is dropped; anything else is an error, because
 //! the older reader would lose or misread it.
 
+use std::collections::BTreeMap;
+
 use crate::error::{Error, ErrorKind, MigrationError, Result, Step, ValueFault};
 use crate::model::Field;
-use crate::nvlist::NvList;
-use crate::record::{MIN_READER, VERSION};
+use crate::nvlist::{NvList, NvString, Value};
+use crate::record::{RecordSchemas, MIN_READER, SCHEMA, VERSION};
 use crate::schema::{MigrateFn, Schema};
 
 /// Checks, in a down migration, that the pair `name` fits the older type
@@ -78,9 +80,29 @@ pub(crate) fn upgrade(nv: &mut NvList, schema: &Schema, from: u32) -> Result<()>
     Ok(())
 }
 
-/// Downgrades `nv`, encoded in the current version with every field
-/// present, to version `to`.
+/// Checks that `target` is a version a type of version `current` can be
+/// written in.
+pub(crate) fn check_target(target: u32, current: u32) -> Result<()> {
+    if target == 0 || target > current {
+        return Err(Error::value(ValueFault::UnsupportedVersion {
+            target,
+            current,
+        }));
+    }
+    Ok(())
+}
+
+/// Downgrades `nv`, encoded in the current version, to version `to`.
+/// Fields left out for holding their default are put back first: a down
+/// migration may read them.
 pub(crate) fn downgrade(nv: &mut NvList, schema: &Schema, to: u32) -> Result<()> {
+    for field in schema.fields() {
+        if let Some(default) = &field.default {
+            if !nv.contains(field.name) {
+                nv.insert(field.name, (default.value)());
+            }
+        }
+    }
     for s in (to + 1..=schema.version).rev() {
         let step = Step { from: s, to: s - 1 };
         for field in schema.fields() {
@@ -129,5 +151,54 @@ pub(crate) fn downgrade(nv: &mut NvList, schema: &Schema, to: u32) -> Result<()>
     nv.insert(VERSION, u64::from(to));
     // Written for exactly that reader: the minimum is the version itself.
     nv.remove(MIN_READER);
+    Ok(())
+}
+
+/// Downgrades every record nested in `nv` (at any depth, innermost first)
+/// whose type `versions` asks for in an older version than it is stored
+/// in. Records of types not in `schemas` are left as they are.
+pub(crate) fn downgrade_nested(
+    nv: &mut NvList,
+    schemas: &RecordSchemas,
+    versions: &BTreeMap<String, u32>,
+) -> Result<()> {
+    let lists: Vec<NvString> = nv
+        .iter()
+        .filter(|(_, v)| matches!(v, Value::NvList(_) | Value::NvListArray(_)))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in lists {
+        let path = String::from_utf8_lossy(name.as_bytes()).into_owned();
+        if let Ok(child) = nv.get_nvlist_mut(&name) {
+            downgrade_record(child, schemas, versions).map_err(|e| e.in_field(&path))?;
+        } else if let Ok(children) = nv.get_nvlist_array_mut(&name) {
+            for (i, child) in children.iter_mut().enumerate() {
+                downgrade_record(child, schemas, versions)
+                    .map_err(|e| e.in_index(i).in_field(&path))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`downgrade_nested`] for one nested list, then the list itself when it
+/// is a record to downgrade.
+fn downgrade_record(
+    nv: &mut NvList,
+    schemas: &RecordSchemas,
+    versions: &BTreeMap<String, u32>,
+) -> Result<()> {
+    downgrade_nested(nv, schemas, versions)?;
+    let (Ok(name), Ok(stored)) = (nv.get_string(SCHEMA), nv.get_number(VERSION)) else {
+        return Ok(());
+    };
+    let (Some(schema), Some(&target)) = (schemas.get(name), versions.get(name)) else {
+        return Ok(());
+    };
+    let schema = schema();
+    check_target(target, schema.version)?;
+    if u64::from(target) < stored {
+        downgrade(nv, &schema, target)?;
+    }
     Ok(())
 }

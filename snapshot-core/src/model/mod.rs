@@ -15,6 +15,7 @@ mod seq;
 
 use crate::error::{Error, Result, ValueFault};
 use crate::nvlist::{NvList, Pair, Reader, Value, Writer};
+use crate::record::RecordSchemas;
 
 /// A Rust type that can be stored as the value of one nvlist pair, losslessly.
 ///
@@ -74,6 +75,15 @@ pub trait Field: Sized {
     /// The sequence stored by [`Field::seq_to_value`].
     fn seq_from_value(value: &Value) -> Result<Vec<Self>> {
         from_positional_or_null(value)
+    }
+
+    /// Adds the schema of every record type a `Self` holds (itself, when
+    /// it is a record) to `out`, so that nested records can be written for
+    /// an older reader
+    /// ([`Snapshot::to_nvlist_for_versions`](crate::Snapshot::to_nvlist_for_versions)).
+    /// The default adds none; containers add their elements'.
+    fn record_schemas(out: &mut RecordSchemas) {
+        let _ = out;
     }
 }
 

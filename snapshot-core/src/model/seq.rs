@@ -4,6 +4,7 @@
 use super::{positional, positional_values, wrong_type, Field};
 use crate::error::{Error, Result, ValueFault};
 use crate::nvlist::{NvList, Pair, Reader, Value, Writer};
+use crate::record::RecordSchemas;
 
 /// A sequence is stored as its element type says ([`Field::seq_to_value`]).
 impl<T: Field> Field for Vec<T> {
@@ -21,6 +22,9 @@ impl<T: Field> Field for Vec<T> {
     }
     fn from_value(value: &Value) -> Result<Self> {
         T::seq_from_value(value)
+    }
+    fn record_schemas(out: &mut RecordSchemas) {
+        T::record_schemas(out);
     }
 }
 
@@ -43,6 +47,9 @@ impl<T: Field, const N: usize> Field for [T; N] {
         items
             .try_into()
             .map_err(|_| Error::value(ValueFault::BadLength { expected: N, found }))
+    }
+    fn record_schemas(out: &mut RecordSchemas) {
+        T::record_schemas(out);
     }
 }
 
@@ -95,6 +102,9 @@ impl<T: Field> Field for Option<T> {
             other => T::from_value(other).map(Some),
         }
     }
+    fn record_schemas(out: &mut RecordSchemas) {
+        T::record_schemas(out);
+    }
 }
 
 /// A box is stored as its content.
@@ -112,6 +122,9 @@ impl<T: Field> Field for Box<T> {
     }
     fn from_value(value: &Value) -> Result<Self> {
         T::from_value(value).map(Box::new)
+    }
+    fn record_schemas(out: &mut RecordSchemas) {
+        T::record_schemas(out);
     }
 }
 
@@ -163,6 +176,9 @@ macro_rules! tuple {
                 }
                 let values = positional_values(list)?;
                 Ok(($($t::from_value(values[$i]).map_err(|e| e.in_index($i))?,)+))
+            }
+            fn record_schemas(out: &mut RecordSchemas) {
+                $($t::record_schemas(out);)+
             }
         }
     };

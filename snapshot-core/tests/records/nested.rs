@@ -1,0 +1,275 @@
+//! Records nested in records, written for an older build whose nested
+//! types are older too: `to_nvlist_for_versions` steps every nested record
+//! down to its type's version, innermost first, then the outer record.
+
+use std::collections::BTreeMap;
+
+use snapshot_core::{MigrationError, NvList, Snapshot};
+
+use super::util::through_wire;
+
+/// What the older build has: a timer whose mode was a number, in an HPET
+/// that did not have `isr` yet.
+mod old {
+    use snapshot_core::Snapshot;
+
+    #[derive(Snapshot, Debug, PartialEq)]
+    #[snapshot(name = "timer", version = 1)]
+    pub struct Timer {
+        pub compval: u64,
+        pub mode: u64,
+    }
+
+    #[derive(Snapshot, Debug, PartialEq)]
+    #[snapshot(name = "hpet", version = 1)]
+    pub struct Hpet {
+        pub config: u64,
+        pub timers: Vec<Timer>,
+        pub first: Option<Timer>,
+        pub pair: (u8, Timer),
+    }
+}
+
+/// Version 2 renames `mode` to `periodic`, makes it a bool, and adds
+/// `enabled` (default true, so the migration down has to see it).
+#[derive(Snapshot, Debug, PartialEq, Clone)]
+#[snapshot(name = "timer", version = 2)]
+#[snapshot(migrate(from = 1, up = mode_to_periodic, down = periodic_to_mode))]
+struct Timer {
+    compval: u64,
+    #[snapshot(rename_from = "mode", renamed_in = 2)]
+    periodic: bool,
+    #[snapshot(since = 2, default = on)]
+    enabled: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+fn mode_to_periodic(nv: &mut NvList) -> Result<(), MigrationError> {
+    let mode = nv.get_number("mode")?;
+    nv.insert("mode", mode == 1);
+    Ok(())
+}
+
+/// The older build has no `enabled`: a disabled timer cannot go back.
+fn periodic_to_mode(nv: &mut NvList) -> Result<(), MigrationError> {
+    if !nv.get_bool("enabled")? {
+        return Err(MigrationError::invalid(
+            "enabled",
+            "a disabled timer has no version-1 form",
+        ));
+    }
+    let periodic = nv.get_bool("mode")?;
+    nv.insert("mode", u64::from(periodic));
+    Ok(())
+}
+
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "hpet", version = 2)]
+struct Hpet {
+    config: u64,
+    #[snapshot(since = 2, default)]
+    isr: u64,
+    timers: Vec<Timer>,
+    first: Option<Timer>,
+    pair: (u8, Timer),
+}
+
+fn timer(compval: u64, periodic: bool) -> Timer {
+    Timer {
+        compval,
+        periodic,
+        enabled: true,
+    }
+}
+
+fn hpet() -> Hpet {
+    Hpet {
+        config: 7,
+        isr: 0,
+        timers: vec![timer(1, true), timer(2, false)],
+        first: Some(timer(3, true)),
+        pair: (9, timer(4, false)),
+    }
+}
+
+fn release1() -> BTreeMap<String, u32> {
+    BTreeMap::from([("hpet".to_owned(), 1), ("timer".to_owned(), 1)])
+}
+
+fn old_timer(compval: u64, mode: u64) -> old::Timer {
+    old::Timer { compval, mode }
+}
+
+#[test]
+fn older_build_reads_nested_records_written_for_it() {
+    let nv = through_wire(&hpet().to_nvlist_for_versions(&release1()).unwrap());
+    assert_eq!(nv.get_number(".version").unwrap(), 1);
+    let first = nv.get_nvlist("first").unwrap();
+    assert_eq!(first.get_number(".version").unwrap(), 1);
+    assert!(!first.contains("enabled"));
+    assert_eq!(
+        old::Hpet::from_nvlist(&nv).unwrap(),
+        old::Hpet {
+            config: 7,
+            timers: vec![old_timer(1, 1), old_timer(2, 0)],
+            first: Some(old_timer(3, 1)),
+            pair: (9, old_timer(4, 0)),
+        }
+    );
+    // And the current build reads it back to the same state.
+    assert_eq!(Hpet::from_nvlist(&nv).unwrap(), hpet());
+}
+
+#[test]
+fn outer_only_downgrade_leaves_nested_records_too_new() {
+    // `to_nvlist_for` steps the outer record down only: the older build
+    // refuses the version-2 timers inside, by name.
+    let nv = hpet().to_nvlist_for(1).unwrap();
+    let err = old::Hpet::from_nvlist(&nv).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "hpet.timers[0]: stored version 2 is newer than this build's version 1 \
+         and needs a reader of version 2 or later"
+    );
+}
+
+#[test]
+fn a_nested_record_the_older_build_cannot_hold_is_named() {
+    let mut state = hpet();
+    state.timers[1].enabled = false;
+    let err = state.to_nvlist_for_versions(&release1()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "hpet.timers[1]: migration v2 -> v1 failed: `enabled`: a disabled timer has no version-1 form"
+    );
+    let mut state = hpet();
+    state.pair.1.enabled = false;
+    let err = state.to_nvlist_for_versions(&release1()).unwrap_err();
+    assert_eq!(err.path(), Some("hpet.pair.1"));
+}
+
+#[test]
+fn the_outer_record_keeps_its_version_when_only_nested_types_step_down() {
+    let versions = BTreeMap::from([("timer".to_owned(), 1)]);
+    let mut state = hpet();
+    state.isr = 5;
+    let nv = through_wire(&state.to_nvlist_for_versions(&versions).unwrap());
+    assert_eq!(nv.get_number(".version").unwrap(), 2);
+    assert_eq!(nv.get_number("isr").unwrap(), 5);
+    let timers = nv.get_nvlist_array("timers").unwrap();
+    assert!(timers
+        .iter()
+        .all(|t| t.get_number(".version").unwrap() == 1));
+    assert_eq!(Hpet::from_nvlist(&nv).unwrap(), state);
+}
+
+#[test]
+fn current_versions_give_the_current_record() {
+    let current = BTreeMap::from([("hpet".to_owned(), 2), ("timer".to_owned(), 2)]);
+    let nv = hpet().to_nvlist_for_versions(&current).unwrap();
+    assert_eq!(nv, hpet().to_nvlist());
+    assert_eq!(
+        hpet().to_nvlist_for_versions(&BTreeMap::new()).unwrap(),
+        hpet().to_nvlist()
+    );
+}
+
+#[test]
+fn a_version_a_type_does_not_have_is_refused() {
+    for (name, version, message) in [
+        (
+            "timer",
+            3,
+            "hpet.timers[0]: cannot write version 3: versions are 1..=2",
+        ),
+        (
+            "timer",
+            0,
+            "hpet.timers[0]: cannot write version 0: versions are 1..=2",
+        ),
+        (
+            "hpet",
+            3,
+            "hpet: cannot write version 3: versions are 1..=2",
+        ),
+    ] {
+        let mut versions = release1();
+        versions.insert(name.to_owned(), version);
+        let err = hpet().to_nvlist_for_versions(&versions).unwrap_err();
+        assert_eq!(err.to_string(), message, "{name} v{version}");
+    }
+}
+
+#[test]
+fn the_schemas_of_nested_types_are_collected_once() {
+    let mut schemas = snapshot_core::record::RecordSchemas::new();
+    <Hpet as snapshot_core::Field>::record_schemas(&mut schemas);
+    let names: Vec<_> = schemas.keys().copied().collect();
+    assert_eq!(names, ["hpet", "timer"]);
+    assert_eq!(schemas["timer"]().version, 2);
+}
+
+/// A type that holds itself: collecting its schemas ends.
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "node", version = 1)]
+struct Node {
+    children: Vec<Node>,
+}
+
+#[test]
+fn a_recursive_type_is_collected_once() {
+    let mut schemas = snapshot_core::record::RecordSchemas::new();
+    <Node as snapshot_core::Field>::record_schemas(&mut schemas);
+    assert_eq!(schemas.len(), 1);
+    let tree = Node {
+        children: vec![Node { children: vec![] }],
+    };
+    let versions = BTreeMap::from([("node".to_owned(), 1)]);
+    assert_eq!(
+        tree.to_nvlist_for_versions(&versions).unwrap(),
+        tree.to_nvlist()
+    );
+}
+
+/// A whole section rewritten for a release and back, as `snapshot
+/// migrate` does: the outer record and the records inside it.
+#[test]
+fn sections_convert_nested_records_both_ways() {
+    use snapshot_core::compat::{convert_section, target_versions, Registry, Target};
+
+    let mut registry = Registry::new();
+    registry
+        .add::<Hpet>()
+        .add::<Timer>()
+        .release("1.0.0", &[("hpet", 1), ("timer", 1)])
+        .release("1.1.0", &[("hpet", 2), ("timer", 1)]);
+    let mut section = NvList::new().with("hpet0", hpet().to_nvlist());
+
+    let old = target_versions(&registry, &Target::Release("1.1".into())).unwrap();
+    let done = convert_section(&registry, "devices", &mut section, &old).unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 2, true));
+    let hpet0 = section.get_nvlist("hpet0").unwrap();
+    let timers = hpet0.get_nvlist_array("timers").unwrap();
+    assert!(timers
+        .iter()
+        .all(|t| t.get_number(".version").unwrap() == 1));
+    // Already there: nothing to do.
+    assert!(convert_section(&registry, "devices", &mut section, &old)
+        .unwrap()
+        .is_empty());
+
+    let latest = target_versions(&registry, &Target::Latest).unwrap();
+    let done = convert_section(&registry, "devices", &mut section, &latest).unwrap();
+    assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 2, true));
+    assert_eq!(section.get_nvlist("hpet0").unwrap(), &hpet().to_nvlist());
+
+    let oldest = target_versions(&registry, &Target::Release("1.0".into())).unwrap();
+    let done = convert_section(&registry, "devices", &mut section, &oldest).unwrap();
+    assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 1, true));
+    let hpet0 = through_wire(section.get_nvlist("hpet0").unwrap());
+    assert_eq!(old::Hpet::from_nvlist(&hpet0).unwrap().timers.len(), 2);
+}
