@@ -114,7 +114,7 @@ pub fn put<T: Snapshot>(devices: &mut NvList, key: &str, value: &T, target: Targ
     let record = match target {
         Some(versions) => value
             .to_nvlist_for_versions(versions)
-            .map_err(|e| e.in_field(key))?,
+            .map_err(|e| e.stored_as(T::NAME, key))?,
         None => value.to_nvlist(),
     };
     devices.insert(key, record);
@@ -125,5 +125,5 @@ pub fn put<T: Snapshot>(devices: &mut NvList, key: &str, value: &T, target: Targ
 /// reads; errors name the key.
 pub fn get<T: Snapshot>(devices: &NvList, key: &str) -> Result<T> {
     let record = devices.get_nvlist(key)?;
-    T::from_nvlist(record).map_err(|e| e.in_field(key))
+    T::from_nvlist(record).map_err(|e| e.stored_as(T::NAME, key))
 }

@@ -392,7 +392,7 @@ mod tests {
         let err = r2.save(Some(versions)).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "virtio_net0.virtio_net.mtu: 70000 does not fit u16 (converting v2 -> v1)"
+            "virtio_net0.mtu: 70000 does not fit u16 (converting v2 -> v1)"
         );
     }
 

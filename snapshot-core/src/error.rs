@@ -729,6 +729,37 @@ impl Error {
         self
     }
 
+    /// Names the place a record is stored under (`key`) instead of its
+    /// schema name (`record`) at the head of the path: an error of a
+    /// `virtio_net` record kept as `virtio_net0` reads
+    /// `virtio_net0.mtu: ...`, not `virtio_net0.virtio_net.mtu: ...`.
+    ///
+    /// ```
+    /// use snapshot_core::{NvList, Snapshot};
+    ///
+    /// #[derive(Snapshot, Debug)]
+    /// #[snapshot(name = "virtio_net")]
+    /// struct Net {
+    ///     mtu: u16,
+    /// }
+    ///
+    /// let nv = NvList::new()
+    ///     .with(".schema", "virtio_net").with(".version", 1u64).with("mtu", "big");
+    /// let err = Net::from_nvlist(&nv).unwrap_err().stored_as(Net::NAME, "virtio_net0");
+    /// assert_eq!(err.to_string(), "virtio_net0.mtu: expected number, found string");
+    /// ```
+    pub fn stored_as(mut self, record: &str, key: &str) -> Error {
+        if let Some(path) = self.path_mut() {
+            if let Some(rest) = path.strip_prefix(record) {
+                if rest.is_empty() || rest.starts_with('.') || rest.starts_with('[') {
+                    *path = format!("{key}{rest}");
+                    return self;
+                }
+            }
+        }
+        self.in_field(key)
+    }
+
     /// Prepends an array index to the path of a value error.
     #[doc(hidden)]
     pub fn in_index(mut self, index: usize) -> Error {

@@ -80,11 +80,9 @@ pub(crate) fn is_meta(name: &[u8]) -> bool {
 /// assert_eq!(Rtc::from_nvlist(&v2).unwrap(), back);
 /// ```
 pub trait Snapshot: Field {
-    /// The stored schema name.
-    #[doc(hidden)]
+    /// The stored schema name (`#[snapshot(name = "...")]`).
     const NAME: &'static str;
-    /// The current version.
-    #[doc(hidden)]
+    /// The current version (`#[snapshot(version = N)]`).
     const VERSION: u32;
 
     /// The schema: fields with their types, since-versions, defaults and
