@@ -129,7 +129,7 @@ fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used:
         let _ = writeln!(o, "producer:    {p}");
     }
     if let Some(t) = h.created {
-        let _ = writeln!(o, "created:     {t} (seconds since 1970)");
+        let _ = writeln!(o, "created:     {}", created(t));
     }
     if !h.incompatible.is_empty() {
         let _ = writeln!(o, "features:    {}", h.incompatible.join(", "));
@@ -169,4 +169,38 @@ fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used:
         );
     }
     o
+}
+
+/// A creation time as a UTC date, with the stored number beside it (what
+/// `set` and the JSON output use).
+fn created(seconds: u64) -> String {
+    let at = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(seconds));
+    match at {
+        Some(at) if seconds <= MAX_DATE => {
+            format!("{} ({seconds})", humantime::format_rfc3339_seconds(at))
+        }
+        // A date past year 9999 cannot be written as RFC 3339: the number
+        // alone, as stored.
+        _ => format!("{seconds} (seconds since 1970)"),
+    }
+}
+
+/// 9999-12-31T23:59:59Z, the last second RFC 3339 can write.
+const MAX_DATE: u64 = 253_402_300_799;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creation_times_read_as_dates_up_to_the_last_one_rfc3339_has() {
+        assert_eq!(created(0), "1970-01-01T00:00:00Z (0)");
+        assert_eq!(created(1_795_771_652), "2026-11-27T09:27:32Z (1795771652)");
+        assert_eq!(created(MAX_DATE), "9999-12-31T23:59:59Z (253402300799)");
+        assert_eq!(created(MAX_DATE + 1), "253402300800 (seconds since 1970)");
+        assert_eq!(
+            created(u64::MAX),
+            "18446744073709551615 (seconds since 1970)"
+        );
+    }
 }
