@@ -79,13 +79,14 @@ impl Format for ImageFormat {
         let chunk = usize::try_from(mem.chunk_size())?;
         // Zero chunks are holes: the zeroed buffer already holds them.
         let mut memory = vec![0u8; size];
-        let (mut buf, mut scratch) = (Vec::new(), Vec::new());
+        let mut scratch = Vec::new();
         for (i, entry) in mem.table().iter().enumerate() {
             if entry.kind == ChunkKind::Zero {
                 continue;
             }
-            mem.read_chunk(i as u64, &mut buf, &mut scratch)?;
-            memory[i * chunk..i * chunk + buf.len()].copy_from_slice(&buf);
+            let at = i * chunk;
+            let len = usize::try_from(mem.chunk_len(i as u64))?;
+            mem.read_chunk_into(i as u64, &mut memory[at..at + len], &mut scratch)?;
         }
         Ok(VmState { devices, memory })
     }

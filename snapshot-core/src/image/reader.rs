@@ -389,15 +389,37 @@ impl<S: Storage> Memory<'_, S> {
     ///
     /// If `index` is not below the number of chunks.
     pub fn read_chunk(&self, index: u64, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> Result<()> {
+        out.clear();
+        out.resize(self.chunk_len(index) as usize, 0);
+        self.read_chunk_into(index, out, scratch)
+    }
+
+    /// [`Memory::read_chunk`] straight into the caller's storage, such as
+    /// the guest's memory at the chunk's place: no copy in between. `out`
+    /// must be [`Memory::chunk_len`] bytes long. A zero chunk is filled
+    /// with zeros; a caller whose buffer starts zeroed skips it by its
+    /// [`ChunkKind`] in [`Memory::table`].
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not below the number of chunks, or `out` has another
+    /// length.
+    pub fn read_chunk_into(&self, index: u64, out: &mut [u8], scratch: &mut Vec<u8>) -> Result<()> {
         let entry = self.table[index as usize];
         let len = self.chunk_len(index) as usize;
+        assert_eq!(
+            out.len(),
+            len,
+            "read_chunk_into: buffer of another length than the chunk"
+        );
         let offset = self.chunk_offset(index);
         let part = self.part(index);
-        out.clear();
-        out.resize(len, 0);
         let io = |e: std::io::Error| Error::io(format!("reading {part} at byte {offset}"), &e);
         match entry.kind {
-            ChunkKind::Zero => Ok(()),
+            ChunkKind::Zero => {
+                out.fill(0);
+                Ok(())
+            }
             ChunkKind::Raw => {
                 self.image.storage.read_at(out, offset).map_err(io)?;
                 check_crc(&part, offset, entry.crc32c, out)

@@ -44,6 +44,52 @@ fn every_section_kind_round_trips() {
     }
 }
 
+/// Chunks read into the guest's own buffer, in place, give the memory the
+/// streaming copy gives, and a damaged chunk is refused the same way.
+#[test]
+fn chunks_read_in_place_into_guest_memory() {
+    for zstd in [false, true] {
+        let s = sample(zstd);
+        let image = open(s.image.clone()).unwrap();
+        let memory = image.memory("memory").unwrap();
+        // Garbage first, so a zero chunk must be written too.
+        let mut guest = vec![0xa5u8; s.memory.len()];
+        let mut scratch = Vec::new();
+        let mut at = 0;
+        for i in 0..memory.table().len() as u64 {
+            let len = memory.chunk_len(i) as usize;
+            memory
+                .read_chunk_into(i, &mut guest[at..at + len], &mut scratch)
+                .unwrap();
+            at += len;
+        }
+        assert_eq!(at, guest.len());
+        assert_eq!(guest, s.memory);
+
+        // A flipped byte in the first chunk's data is caught in place too.
+        let first = memory.chunk_offset(0) as usize;
+        let mut bad = s.image.clone();
+        bad[first + 100] ^= 1;
+        let image = open(bad).unwrap();
+        let memory = image.memory("memory").unwrap();
+        let len = memory.chunk_len(0) as usize;
+        let err = memory
+            .read_chunk_into(0, &mut guest[..len], &mut scratch)
+            .unwrap_err();
+        assert!(is_image_error(&err), "{err}");
+    }
+}
+
+#[test]
+#[should_panic(expected = "buffer of another length than the chunk")]
+fn reading_a_chunk_into_a_buffer_of_another_length_is_a_bug() {
+    let s = sample(false);
+    let image = open(s.image).unwrap();
+    let memory = image.memory("memory").unwrap();
+    let mut short = vec![0u8; 10];
+    let _ = memory.read_chunk_into(0, &mut short, &mut Vec::new());
+}
+
 #[test]
 fn memory_streams_from_a_reader_and_a_slice_alike() {
     let memory = memory();
