@@ -5,7 +5,7 @@
 //! version, the oldest reader version able to decode it, in pairs whose
 //! names start with a dot (no field name can).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result, Step, ValueFault};
@@ -24,9 +24,41 @@ pub const MIN_READER: &str = ".min_reader";
 /// Name of the pair holding an enum's variant.
 pub const VARIANT: &str = ".variant";
 
-/// The schemas of the record types a value holds, by schema name (see
-/// [`Field::record_schemas`]).
-pub type RecordSchemas = BTreeMap<&'static str, fn() -> Schema>;
+/// The schemas of the record types a value holds, by schema name,
+/// collected by [`Field::record_schemas`] to write nested records for an
+/// older reader.
+#[derive(Default)]
+pub struct RecordSchemas {
+    by_name: BTreeMap<&'static str, fn() -> Schema>,
+    /// The Rust types visited: the instances of a generic record share a
+    /// schema name but may hold different records.
+    visited: BTreeSet<&'static str>,
+}
+
+impl RecordSchemas {
+    /// None yet.
+    pub fn new() -> RecordSchemas {
+        RecordSchemas::default()
+    }
+
+    /// Adds the schema of `T`. Returns whether `T` was not visited yet, so
+    /// that the types of its fields are still to add: a type that holds
+    /// itself ends here.
+    pub fn add<T: Snapshot>(&mut self) -> bool {
+        self.by_name.insert(T::NAME, T::schema);
+        self.visited.insert(std::any::type_name::<T>())
+    }
+
+    /// The schema named `name`, if a type of that name was added.
+    pub fn get(&self, name: &str) -> Option<Schema> {
+        self.by_name.get(name).map(|schema| schema())
+    }
+
+    /// The schema names added, in order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.by_name.keys().copied()
+    }
+}
 
 /// Whether a pair name is one of the record's metadata pairs.
 pub(crate) fn is_meta(name: &[u8]) -> bool {
@@ -140,7 +172,7 @@ pub trait Snapshot: Field {
         let mut w = Writer::with_capacity(1024);
         self.write_record(&mut w, false);
         let mut nv = unpack_own(w.finish());
-        migrate::downgrade(&mut nv, &Self::schema(), version)
+        migrate::downgrade(&mut nv, &Self::schema(), version, None)
             .map_err(|e| e.in_field(Self::NAME))?;
         Ok(nv)
     }
@@ -157,23 +189,31 @@ pub trait Snapshot: Field {
     /// nested record (`vhpet.timers[3].mode`), or when the map asks a type
     /// for a version it does not have.
     fn to_nvlist_for_versions(&self, versions: &BTreeMap<String, u32>) -> Result<NvList> {
-        let target = versions.get(Self::NAME).copied().unwrap_or(Self::VERSION);
         let mut schemas = RecordSchemas::new();
         Self::record_schemas(&mut schemas);
-        let inner_changes = schemas.iter().any(|(name, schema)| {
-            *name != Self::NAME && versions.get(*name).is_some_and(|&v| v != schema().version)
-        });
-        if !inner_changes {
-            return self.to_nvlist_for(target);
+        let mut changes = false;
+        for name in schemas.names() {
+            let current = schemas.get(name).expect("a name of the set").version;
+            if let Some(&target) = versions.get(name) {
+                migrate::check_target(target, current).map_err(|e| e.in_field(name))?;
+                changes |= target != current;
+            }
         }
-        migrate::check_target(target, Self::VERSION).map_err(|e| e.in_field(Self::NAME))?;
+        if !changes {
+            return Ok(self.to_nvlist());
+        }
+        let target = versions.get(Self::NAME).copied().unwrap_or(Self::VERSION);
         let mut w = Writer::with_capacity(1024);
-        self.write_record(&mut w, false);
+        // Left as it is, the record is written as `to_nvlist` writes it;
+        // to step down, with every field.
+        self.write_record(&mut w, target == Self::VERSION);
         let mut nv = unpack_own(w.finish());
-        migrate::downgrade_nested(&mut nv, &schemas, versions)
+        let targets = migrate::Targets::new(&schemas, versions);
+        targets
+            .downgrade_nested(&mut nv)
             .map_err(|e| e.in_field(Self::NAME))?;
         if target < Self::VERSION {
-            migrate::downgrade(&mut nv, &Self::schema(), target)
+            migrate::downgrade(&mut nv, &Self::schema(), target, Some(&targets))
                 .map_err(|e| e.in_field(Self::NAME))?;
         }
         Ok(nv)

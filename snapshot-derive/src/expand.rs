@@ -136,7 +136,7 @@ fn impl_snapshot(cont: &Container) -> TokenStream {
                 }
                 fn record_schemas(out: &mut __sp::RecordSchemas) {
                     // Once per type: a recursive type ends here.
-                    if out.insert(Self::NAME, <Self as __sp::Snapshot>::schema).is_none() {
+                    if out.add::<Self>() {
                         #(<#field_types as __sp::Field>::record_schemas(out);)*
                     }
                 }

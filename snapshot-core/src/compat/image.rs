@@ -204,7 +204,11 @@ pub fn convert_section(
         let rewritten =
             (entry.write_for_versions)(record, &full).map_err(|e| SchemaError::Migrate {
                 path: path.clone(),
-                message: format!("cannot go from v{from} to v{to}: {e}"),
+                message: if from == to {
+                    format!("cannot rewrite the records nested in it: {e}")
+                } else {
+                    format!("cannot go from v{from} to v{to}: {e}")
+                },
             })?;
         nv.insert(key.as_str(), rewritten);
         done.push(Converted {

@@ -94,12 +94,31 @@ pub(crate) fn check_target(target: u32, current: u32) -> Result<()> {
 
 /// Downgrades `nv`, encoded in the current version, to version `to`.
 /// Fields left out for holding their default are put back first: a down
-/// migration may read them.
-pub(crate) fn downgrade(nv: &mut NvList, schema: &Schema, to: u32) -> Result<()> {
+/// migration may read them. With `targets`, records nested in `nv` were
+/// stepped down already, and so are the defaults put back or compared
+/// with.
+pub(crate) fn downgrade(
+    nv: &mut NvList,
+    schema: &Schema,
+    to: u32,
+    targets: Option<&Targets<'_>>,
+) -> Result<()> {
+    let default_of = |field: &crate::schema::FieldSchema| -> Result<Option<Value>> {
+        let Some(default) = &field.default else {
+            return Ok(None);
+        };
+        let mut value = (default.value)();
+        if let Some(targets) = targets {
+            targets
+                .downgrade_value(&mut value)
+                .map_err(|e| e.in_field(field.name))?;
+        }
+        Ok(Some(value))
+    };
     for field in schema.fields() {
-        if let Some(default) = &field.default {
-            if !nv.contains(field.name) {
-                nv.insert(field.name, (default.value)());
+        if !nv.contains(field.name) {
+            if let Some(value) = default_of(field)? {
+                nv.insert(field.name, value);
             }
         }
     }
@@ -140,7 +159,7 @@ pub(crate) fn downgrade(nv: &mut NvList, schema: &Schema, to: u32) -> Result<()>
             let Some(value) = nv.get(name) else {
                 continue;
             };
-            if field.default.as_ref().map(|d| (d.value)()).as_ref() != Some(value) {
+            if default_of(field)?.as_ref() != Some(value) {
                 return Err(Error::value(ValueFault::NotDefault { since: s })
                     .in_field(name)
                     .in_step(step));
@@ -154,51 +173,74 @@ pub(crate) fn downgrade(nv: &mut NvList, schema: &Schema, to: u32) -> Result<()>
     Ok(())
 }
 
-/// Downgrades every record nested in `nv` (at any depth, innermost first)
-/// whose type `versions` asks for in an older version than it is stored
-/// in. Records of types not in `schemas` are left as they are.
-pub(crate) fn downgrade_nested(
-    nv: &mut NvList,
-    schemas: &RecordSchemas,
-    versions: &BTreeMap<String, u32>,
-) -> Result<()> {
-    let lists: Vec<NvString> = nv
-        .iter()
-        .filter(|(_, v)| matches!(v, Value::NvList(_) | Value::NvListArray(_)))
-        .map(|(name, _)| name.clone())
-        .collect();
-    for name in lists {
-        let path = String::from_utf8_lossy(name.as_bytes()).into_owned();
-        if let Ok(child) = nv.get_nvlist_mut(&name) {
-            downgrade_record(child, schemas, versions).map_err(|e| e.in_field(&path))?;
-        } else if let Ok(children) = nv.get_nvlist_array_mut(&name) {
-            for (i, child) in children.iter_mut().enumerate() {
-                downgrade_record(child, schemas, versions)
-                    .map_err(|e| e.in_index(i).in_field(&path))?;
-            }
-        }
-    }
-    Ok(())
+/// What nested records are written for: the schemas of the record types
+/// a value holds, and the version to write each in (types not named keep
+/// their current version).
+pub(crate) struct Targets<'a> {
+    schemas: &'a RecordSchemas,
+    versions: &'a BTreeMap<String, u32>,
 }
 
-/// [`downgrade_nested`] for one nested list, then the list itself when it
-/// is a record to downgrade.
-fn downgrade_record(
-    nv: &mut NvList,
-    schemas: &RecordSchemas,
-    versions: &BTreeMap<String, u32>,
-) -> Result<()> {
-    downgrade_nested(nv, schemas, versions)?;
-    let (Ok(name), Ok(stored)) = (nv.get_string(SCHEMA), nv.get_number(VERSION)) else {
-        return Ok(());
-    };
-    let (Some(schema), Some(&target)) = (schemas.get(name), versions.get(name)) else {
-        return Ok(());
-    };
-    let schema = schema();
-    check_target(target, schema.version)?;
-    if u64::from(target) < stored {
-        downgrade(nv, &schema, target)?;
+impl<'a> Targets<'a> {
+    pub(crate) fn new(schemas: &'a RecordSchemas, versions: &'a BTreeMap<String, u32>) -> Self {
+        Targets { schemas, versions }
     }
-    Ok(())
+
+    /// Downgrades every record nested in `nv` (at any depth, innermost
+    /// first) whose type is asked for in an older version than it is
+    /// stored in. Records of types not in the schemas are left as they
+    /// are.
+    pub(crate) fn downgrade_nested(&self, nv: &mut NvList) -> Result<()> {
+        let lists: Vec<NvString> = nv
+            .iter()
+            .filter(|(_, v)| matches!(v, Value::NvList(_) | Value::NvListArray(_)))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in lists {
+            let path = String::from_utf8_lossy(name.as_bytes()).into_owned();
+            if let Ok(child) = nv.get_nvlist_mut(&name) {
+                self.downgrade_record(child)
+                    .map_err(|e| e.in_field(&path))?;
+            } else if let Ok(children) = nv.get_nvlist_array_mut(&name) {
+                for (i, child) in children.iter_mut().enumerate() {
+                    self.downgrade_record(child)
+                        .map_err(|e| e.in_index(i).in_field(&path))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Targets::downgrade_nested`] for a value that may be or hold
+    /// records (a record-typed field's default).
+    fn downgrade_value(&self, value: &mut Value) -> Result<()> {
+        match value {
+            Value::NvList(nv) => self.downgrade_record(nv),
+            Value::NvListArray(lists) => {
+                for (i, nv) in lists.iter_mut().enumerate() {
+                    self.downgrade_record(nv).map_err(|e| e.in_index(i))?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The records nested in one list, then the list itself when it is a
+    /// record to downgrade.
+    fn downgrade_record(&self, nv: &mut NvList) -> Result<()> {
+        self.downgrade_nested(nv)?;
+        let (Ok(name), Ok(stored)) = (nv.get_string(SCHEMA), nv.get_number(VERSION)) else {
+            return Ok(());
+        };
+        let (Some(schema), Some(&target)) = (self.schemas.get(name), self.versions.get(name))
+        else {
+            return Ok(());
+        };
+        check_target(target, schema.version)?;
+        if u64::from(target) < stored {
+            downgrade(nv, &schema, target, Some(self))?;
+        }
+        Ok(())
+    }
 }

@@ -81,7 +81,9 @@ pub trait Field: Sized {
     /// it is a record) to `out`, so that nested records can be written for
     /// an older reader
     /// ([`Snapshot::to_nvlist_for_versions`](crate::Snapshot::to_nvlist_for_versions)).
-    /// The default adds none; containers add their elements'.
+    /// The default adds none; containers add their elements'. A type of
+    /// your own that holds records (a newtype around one) must forward
+    /// it, or the records inside keep their current version.
     fn record_schemas(out: &mut RecordSchemas) {
         let _ = out;
     }

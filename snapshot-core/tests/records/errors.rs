@@ -149,3 +149,54 @@ fn not_a_record() {
         "vhpet: not a record: no `.schema` pair"
     );
 }
+
+/// `.min_reader` where the writer never puts it, or twice: the fast path
+/// reads what the checked path reads, or leaves the input to it.
+#[test]
+fn min_reader_out_of_place_or_twice() {
+    use snapshot_core::nvlist::Writer;
+
+    let write = |pairs: &[(&str, u64)]| {
+        let mut w = Writer::new();
+        w.string(".schema", b"timer");
+        for &(name, value) in pairs {
+            match name {
+                "enabled" => w.bool(name, value == 1),
+                _ => {
+                    w.number(name, value);
+                }
+            }
+        }
+        w.finish()
+    };
+    let before = write(&[
+        (".version", 1),
+        (".min_reader", 1),
+        ("compval", 7),
+        ("enabled", 1),
+    ]);
+    let first = write(&[
+        (".min_reader", 1),
+        (".version", 1),
+        ("compval", 7),
+        ("enabled", 1),
+    ]);
+    let twice = write(&[
+        (".version", 1),
+        ("compval", 7),
+        (".min_reader", 1),
+        ("enabled", 1),
+        (".min_reader", 1),
+    ]);
+    let expected = Timer {
+        compval: 7,
+        enabled: true,
+    };
+    for bytes in [&before, &first] {
+        super::util::fast_agrees::<Timer>(bytes);
+        assert_eq!(Timer::from_bytes(bytes).unwrap(), expected);
+    }
+    assert!(snapshot_core::__private::read_fast::<Timer>(&twice).is_none());
+    let err = Timer::from_bytes(&twice).unwrap_err();
+    assert!(err.to_string().contains(".min_reader"), "{err}");
+}

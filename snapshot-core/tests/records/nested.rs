@@ -66,7 +66,7 @@ fn periodic_to_mode(nv: &mut NvList) -> Result<(), MigrationError> {
     Ok(())
 }
 
-#[derive(Snapshot, Debug, PartialEq)]
+#[derive(Snapshot, Debug, PartialEq, Clone)]
 #[snapshot(name = "hpet", version = 2)]
 struct Hpet {
     config: u64,
@@ -179,16 +179,22 @@ fn current_versions_give_the_current_record() {
 
 #[test]
 fn a_version_a_type_does_not_have_is_refused() {
+    // Named by type, and whether or not the state holds such a record.
+    let empty = Hpet {
+        timers: vec![],
+        first: None,
+        ..hpet()
+    };
     for (name, version, message) in [
         (
             "timer",
             3,
-            "hpet.timers[0]: cannot write version 3: versions are 1..=2",
+            "timer: cannot write version 3: versions are 1..=2",
         ),
         (
             "timer",
             0,
-            "hpet.timers[0]: cannot write version 0: versions are 1..=2",
+            "timer: cannot write version 0: versions are 1..=2",
         ),
         (
             "hpet",
@@ -198,8 +204,10 @@ fn a_version_a_type_does_not_have_is_refused() {
     ] {
         let mut versions = release1();
         versions.insert(name.to_owned(), version);
-        let err = hpet().to_nvlist_for_versions(&versions).unwrap_err();
-        assert_eq!(err.to_string(), message, "{name} v{version}");
+        for state in [hpet(), empty.clone()] {
+            let err = state.to_nvlist_for_versions(&versions).unwrap_err();
+            assert_eq!(err.to_string(), message, "{name} v{version}");
+        }
     }
 }
 
@@ -207,31 +215,150 @@ fn a_version_a_type_does_not_have_is_refused() {
 fn the_schemas_of_nested_types_are_collected_once() {
     let mut schemas = snapshot_core::record::RecordSchemas::new();
     <Hpet as snapshot_core::Field>::record_schemas(&mut schemas);
-    let names: Vec<_> = schemas.keys().copied().collect();
+    let names: Vec<_> = schemas.names().collect();
     assert_eq!(names, ["hpet", "timer"]);
-    assert_eq!(schemas["timer"]().version, 2);
+    assert_eq!(schemas.get("timer").unwrap().version, 2);
 }
 
-/// A type that holds itself: collecting its schemas ends.
+mod old_node {
+    use snapshot_core::Snapshot;
+
+    #[derive(Snapshot, Debug, PartialEq)]
+    #[snapshot(name = "node", version = 1)]
+    pub struct Node {
+        pub v: u64,
+        pub children: Vec<Node>,
+    }
+}
+
+/// A type that holds itself, in its second version.
 #[derive(Snapshot, Debug, PartialEq)]
-#[snapshot(name = "node", version = 1)]
+#[snapshot(name = "node", version = 2)]
 struct Node {
+    v: u64,
     children: Vec<Node>,
+    #[snapshot(since = 2, default)]
+    extra: u64,
+}
+
+fn node(v: u64, children: Vec<Node>, extra: u64) -> Node {
+    Node { v, children, extra }
 }
 
 #[test]
-fn a_recursive_type_is_collected_once() {
+fn a_recursive_type_steps_down_at_every_depth() {
     let mut schemas = snapshot_core::record::RecordSchemas::new();
     <Node as snapshot_core::Field>::record_schemas(&mut schemas);
-    assert_eq!(schemas.len(), 1);
-    let tree = Node {
-        children: vec![Node { children: vec![] }],
+    assert_eq!(schemas.names().count(), 1);
+    let v1 = BTreeMap::from([("node".to_owned(), 1)]);
+    let tree = node(1, vec![node(2, vec![node(3, vec![], 0)], 0)], 0);
+    let nv = through_wire(&tree.to_nvlist_for_versions(&v1).unwrap());
+    let old = old_node::Node::from_nvlist(&nv).unwrap();
+    assert_eq!(old.children[0].children[0].v, 3);
+    assert_eq!(Node::from_nvlist(&nv).unwrap(), tree);
+    // Something new deep inside cannot go.
+    let tree = node(1, vec![node(2, vec![node(3, vec![], 5)], 0)], 0);
+    let err = tree.to_nvlist_for_versions(&v1).unwrap_err();
+    assert_eq!(err.path(), Some("node.children[0].children[0].extra"));
+}
+
+/// A record-typed field added with a default, whose own type steps down
+/// too.
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "top", version = 2)]
+struct Top {
+    a: u64,
+    #[snapshot(since = 2, default = default_timer)]
+    t: Timer,
+}
+
+fn default_timer() -> Timer {
+    timer(0, false)
+}
+
+/// Version 3 of a record holding a record-typed field added in version 2.
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "mid", version = 3)]
+struct Mid {
+    a: u64,
+    #[snapshot(since = 2, default = default_timer)]
+    t: Timer,
+    #[snapshot(since = 3, default)]
+    b: u64,
+}
+
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "outer")]
+struct Outer {
+    m: Mid,
+}
+
+#[test]
+fn record_typed_defaults_step_down_with_their_type() {
+    // Holding its default, the added field is dropped for version 1.
+    let versions = BTreeMap::from([("top".to_owned(), 1), ("timer".to_owned(), 1)]);
+    let top = Top {
+        a: 1,
+        t: default_timer(),
     };
-    let versions = BTreeMap::from([("node".to_owned(), 1)]);
-    assert_eq!(
-        tree.to_nvlist_for_versions(&versions).unwrap(),
-        tree.to_nvlist()
-    );
+    let nv = top.to_nvlist_for_versions(&versions).unwrap();
+    assert!(!nv.contains("t"));
+    assert_eq!(nv.get_number(".version").unwrap(), 1);
+    // Holding anything else, it is refused.
+    let top = Top {
+        a: 1,
+        t: timer(5, false),
+    };
+    let err = top.to_nvlist_for_versions(&versions).unwrap_err();
+    assert_eq!(err.path(), Some("top.t"));
+
+    // A default put back to step its record down is stepped down with
+    // its type: the timer is left out of the mid record, which is
+    // written for version 2, where the timer exists.
+    let outer = Outer {
+        m: Mid {
+            a: 1,
+            t: default_timer(),
+            b: 0,
+        },
+    };
+    let versions = BTreeMap::from([
+        ("outer".to_owned(), 1),
+        ("mid".to_owned(), 2),
+        ("timer".to_owned(), 1),
+    ]);
+    let nv = through_wire(&outer.to_nvlist_for_versions(&versions).unwrap());
+    let m = nv.get_nvlist("m").unwrap();
+    assert_eq!(m.get_number(".version").unwrap(), 2);
+    let t = m.get_nvlist("t").unwrap();
+    assert_eq!(t.get_number(".version").unwrap(), 1);
+    assert_eq!(Outer::from_nvlist(&nv).unwrap(), outer);
+}
+
+/// A generic record: its instances share a schema name, and each holds
+/// other records.
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "gen")]
+struct Gen<T> {
+    inner: T,
+}
+
+#[test]
+fn generic_records_are_searched_per_instance() {
+    let mut schemas = snapshot_core::record::RecordSchemas::new();
+    <Gen<Gen<Timer>> as snapshot_core::Field>::record_schemas(&mut schemas);
+    let names: Vec<_> = schemas.names().collect();
+    assert_eq!(names, ["gen", "timer"]);
+    let value = Gen {
+        inner: Gen {
+            inner: timer(1, true),
+        },
+    };
+    let versions = BTreeMap::from([("timer".to_owned(), 1)]);
+    let nv = value.to_nvlist_for_versions(&versions).unwrap();
+    let inner = nv.get_nvlist("inner").unwrap().get_nvlist("inner").unwrap();
+    assert_eq!(inner.get_number(".version").unwrap(), 1);
+    assert_eq!(inner.get_number("mode").unwrap(), 1);
 }
 
 /// A whole section rewritten for a release and back, as `snapshot
