@@ -713,9 +713,10 @@ impl Error {
         }
     }
 
-    /// Prepends a field (or record) name to the path of a value error.
-    /// Paths are only built on the error path, so decoding stays free of
-    /// string work.
+    /// Prepends a field (or record) name to the path of a value error,
+    /// quoted as value paths quote it (`vhpet.".version"`), so the path
+    /// can be given to `snapshot get`. Paths are only built on the error
+    /// path, so decoding stays free of string work.
     #[doc(hidden)]
     pub fn in_field(mut self, name: &str) -> Error {
         if let Some(path) = self.path_mut() {
@@ -724,6 +725,7 @@ impl Error {
             } else {
                 "."
             };
+            let name = crate::image::quote_str(name);
             *path = format!("{name}{sep}{path}");
         }
         self
@@ -750,9 +752,9 @@ impl Error {
     /// ```
     pub fn stored_as(mut self, record: &str, key: &str) -> Error {
         if let Some(path) = self.path_mut() {
-            if let Some(rest) = path.strip_prefix(record) {
+            if let Some(rest) = path.strip_prefix(&*crate::image::quote_str(record)) {
                 if rest.is_empty() || rest.starts_with('.') || rest.starts_with('[') {
-                    *path = format!("{key}{rest}");
+                    *path = format!("{}{rest}", crate::image::quote_str(key));
                     return self;
                 }
             }

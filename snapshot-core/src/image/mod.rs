@@ -41,6 +41,7 @@ mod writer;
 pub use checksum::crc32c;
 pub use header::{FormatVersion, Header};
 pub use memory::{ChunkEntry, ChunkKind, MemoryStats};
+pub(crate) use path::quote_str;
 pub use path::{parse_value, quote_name, Step, ValuePath};
 pub use reader::{IdentCheck, Image, Memory, OpenOptions};
 pub use section::{Codec, MemoryLayout, SectionEntry, SectionKind};

@@ -8,6 +8,7 @@
 //! written in double quotes, inside which `\"` stands for `"` and `\\`
 //! for `\`: `devices."basic metadata".x`, `kernel."freq_bt.sec"`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -48,9 +49,13 @@ fn bare_char(c: char) -> bool {
 /// and `\\` escapes (bytes that are not UTF-8 are replaced, as a path
 /// cannot hold them).
 pub fn quote_name(name: &NvString) -> String {
-    let name = name.to_string_lossy();
+    quote_str(&name.to_string_lossy()).into_owned()
+}
+
+/// [`quote_name`] for a UTF-8 name.
+pub(crate) fn quote_str(name: &str) -> Cow<'_, str> {
     if !name.is_empty() && name.chars().all(bare_char) {
-        return name.into_owned();
+        return Cow::Borrowed(name);
     }
     let mut out = String::from('"');
     for c in name.chars() {
@@ -60,7 +65,7 @@ pub fn quote_name(name: &NvString) -> String {
         out.push(c);
     }
     out.push('"');
-    out
+    Cow::Owned(out)
 }
 
 impl ValuePath {

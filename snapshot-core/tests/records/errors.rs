@@ -1,5 +1,6 @@
 //! The messages users see when a record cannot be read.
 
+use snapshot_core::image::ValuePath;
 use snapshot_core::{NvList, Snapshot};
 
 #[derive(Snapshot, Debug, PartialEq)]
@@ -109,14 +110,18 @@ fn min_reader_newer_than_the_record_is_refused() {
     for (min_reader, message) in [
         (
             3u64,
-            "vhpet..min_reader: 3 is newer than the record's version 2",
+            r#"vhpet.".min_reader": 3 is newer than the record's version 2"#,
         ),
-        (0, "vhpet..min_reader: version 0 does not exist"),
+        (0, r#"vhpet.".min_reader": version 0 does not exist"#),
     ] {
         let mut nv = hpet().to_nvlist();
         nv.insert(".min_reader", min_reader);
         let err = Hpet::from_nvlist(&nv).unwrap_err();
         assert_eq!(err.to_string(), message);
+        // The path is written as value paths are: `snapshot get` takes it.
+        let path = ValuePath::parse(&format!("devices.{}", err.path().unwrap())).unwrap();
+        let names: Vec<_> = path.steps.iter().map(|s| s.name.to_string()).collect();
+        assert_eq!(names, ["vhpet", ".min_reader"]);
         // The fast path gives up on it, and the checked path says why.
         let err = Hpet::from_bytes(&nv.pack()).unwrap_err();
         assert_eq!(err.to_string(), message);
