@@ -22,7 +22,14 @@ pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut String) {
             Some(_) => "enum".to_owned(),
             None => format!("{} fields", s.fields.len()),
         };
-        let _ = writeln!(out, "{pad}# {} v{} ({shape})", s.name, s.version);
+        // A record an older build can read says so (docs/data-model.md).
+        let readable = match nv.get(".min_reader") {
+            Some(Value::Number(n)) if *n < u64::from(s.version) => {
+                format!(", readable from v{n}")
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "{pad}# {} v{} ({shape}{readable})", s.name, s.version);
     }
     for (name, value) in nv.iter() {
         let name = name.to_string();
@@ -149,6 +156,26 @@ mod tests {
         let mut out = String::new();
         render(&nv, &schemas, 1, &mut out);
         assert_eq!(out, "  # blk_cache v1 (enum)\n  variant = Writeback\n");
+    }
+
+    #[test]
+    fn a_record_an_older_build_reads_says_from_which_version() {
+        let text = "schema pit 2\nkind struct\nfield count: u16\n";
+        let rec = Recorded::parse(text).unwrap();
+        let schemas = Schemas::from([(("pit".to_owned(), 2), rec)]);
+        let nv = NvList::new()
+            .with(".schema", "pit")
+            .with(".version", 2u64)
+            .with("count", 3u64);
+        let mut out = String::new();
+        render(&nv.clone().with(".min_reader", 1u64), &schemas, 0, &mut out);
+        assert_eq!(
+            out,
+            "# pit v2 (1 fields, readable from v1)\ncount: u16 = 3\n"
+        );
+        out.clear();
+        render(&nv, &schemas, 0, &mut out);
+        assert_eq!(out, "# pit v2 (1 fields)\ncount: u16 = 3\n");
     }
 
     #[test]
