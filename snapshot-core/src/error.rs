@@ -402,6 +402,9 @@ pub enum ValueFault {
     },
     /// The variant name is not a variant of the enum.
     UnknownVariant(String),
+    /// A generic record whose instances differ in a field's default, asked
+    /// to step down by its schema name.
+    AmbiguousRecord(String),
 }
 
 impl fmt::Display for ValueFault {
@@ -460,6 +463,12 @@ impl fmt::Display for ValueFault {
                  that an older reader would lose"
             ),
             ValueFault::UnknownVariant(name) => write!(f, "unknown variant `{name}`"),
+            ValueFault::AmbiguousRecord(name) => write!(
+                f,
+                "the instances of the generic record `{name}` differ in their defaults, and a \
+                 stored record does not say which one wrote it: write the record holding it \
+                 with `to_nvlist_for`"
+            ),
         }
     }
 }

@@ -33,6 +33,10 @@ pub struct RecordSchemas {
     /// The Rust types visited: the instances of a generic record share a
     /// schema name but may hold different records.
     visited: BTreeSet<&'static str>,
+    /// Schema names whose instances differ in their fields' defaults (a
+    /// generic record with a `T`-typed default): a stored record does not
+    /// say which instance wrote it, so it cannot be stepped down by name.
+    ambiguous: BTreeSet<&'static str>,
 }
 
 impl RecordSchemas {
@@ -45,8 +49,17 @@ impl RecordSchemas {
     /// that the types of its fields are still to add: a type that holds
     /// itself ends here.
     pub fn add<T: Snapshot>(&mut self) -> bool {
-        self.by_name.insert(T::NAME, T::schema);
-        self.visited.insert(std::any::type_name::<T>())
+        let new_type = self.visited.insert(std::any::type_name::<T>());
+        match self.by_name.get(T::NAME) {
+            None => {
+                self.by_name.insert(T::NAME, T::schema);
+            }
+            Some(other) if new_type && !same_defaults(&other(), &T::schema()) => {
+                self.ambiguous.insert(T::NAME);
+            }
+            Some(_) => {}
+        }
+        new_type
     }
 
     /// The schema named `name`, if a type of that name was added.
@@ -54,10 +67,31 @@ impl RecordSchemas {
         self.by_name.get(name).map(|schema| schema())
     }
 
+    /// [`RecordSchemas::get`], refusing a name whose instances differ.
+    pub(crate) fn lookup(&self, name: &str) -> Result<Option<Schema>> {
+        if self.ambiguous.contains(name) {
+            return Err(Error::value(ValueFault::AmbiguousRecord(name.to_owned())));
+        }
+        Ok(self.get(name))
+    }
+
     /// The schema names added, in order.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.by_name.keys().copied()
     }
+}
+
+/// Whether two schemas of one name have the same fields with the same
+/// defaults, as the instances of a generic record do unless a default
+/// depends on the type parameter.
+fn same_defaults(a: &Schema, b: &Schema) -> bool {
+    let fields = |s: &Schema| -> Vec<(&'static str, u32, Option<Value>)> {
+        s.fields()
+            .iter()
+            .map(|f| (f.name, f.since, f.default.as_ref().map(|d| (d.value)())))
+            .collect()
+    };
+    fields(a) == fields(b)
 }
 
 /// Whether a pair name is one of the record's metadata pairs.
@@ -208,14 +242,9 @@ pub trait Snapshot: Field {
         // to step down, with every field.
         self.write_record(&mut w, target == Self::VERSION);
         let mut nv = unpack_own(w.finish());
-        let targets = migrate::Targets::new(&schemas, versions);
-        targets
-            .downgrade_nested(&mut nv)
+        migrate::Targets::new(&schemas, versions)
+            .step_down(&mut nv, Some((Self::schema(), target)))
             .map_err(|e| e.in_field(Self::NAME))?;
-        if target < Self::VERSION {
-            migrate::downgrade(&mut nv, &Self::schema(), target, Some(&targets))
-                .map_err(|e| e.in_field(Self::NAME))?;
-        }
         Ok(nv)
     }
 

@@ -78,7 +78,8 @@ impl ValuePath {
         let mut segments: Vec<Step> = Vec::new();
         loop {
             let mut name = String::new();
-            if chars.get(i) == Some(&'"') {
+            let quoted = chars.get(i) == Some(&'"');
+            if quoted {
                 i += 1;
                 loop {
                     match chars.get(i) {
@@ -102,7 +103,8 @@ impl ValuePath {
                     i += 1;
                 }
             }
-            if name.is_empty() {
+            // An empty name (libnv allows one) is written `""`.
+            if name.is_empty() && !quoted {
                 return Err(fail(i, "expected a name"));
             }
             let mut index = None;
@@ -371,7 +373,16 @@ mod tests {
 
     #[test]
     fn quoting_round_trips() {
-        for name in ["plain", "freq_bt.sec", "basic metadata", r#"a"b\c"#, "x[1]"] {
+        for name in [
+            "plain",
+            "freq_bt.sec",
+            "basic metadata",
+            r#"a"b\c"#,
+            "x[1]",
+            "",
+            ".min_reader",
+            "0",
+        ] {
             let text = format!("s.{}", quote_name(&name.into()));
             let p = ValuePath::parse(&text).unwrap();
             assert_eq!(p.steps[0].name, name, "{text}");

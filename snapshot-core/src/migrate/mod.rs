@@ -94,9 +94,9 @@ pub(crate) fn check_target(target: u32, current: u32) -> Result<()> {
 
 /// Downgrades `nv`, encoded in the current version, to version `to`.
 /// Fields left out for holding their default are put back first: a down
-/// migration may read them. With `targets`, records nested in `nv` were
-/// stepped down already, and so are the defaults put back or compared
-/// with.
+/// migration may read them. With `targets`, records nested in the fields
+/// the target keeps were stepped down already (`Targets::step_down`), and
+/// so are the defaults put back for those fields.
 pub(crate) fn downgrade(
     nv: &mut NvList,
     schema: &Schema,
@@ -108,9 +108,11 @@ pub(crate) fn downgrade(
             return Ok(None);
         };
         let mut value = (default.value)();
-        if let Some(targets) = targets {
+        // A field the target keeps holds its value in the target's form; a
+        // field it drops is compared in the current form (`step_down`).
+        if let Some(targets) = targets.filter(|_| field.since <= to) {
             targets
-                .downgrade_value(&mut value)
+                .step_down_value(&mut value)
                 .map_err(|e| e.in_field(field.name))?;
         }
         Ok(Some(value))
@@ -186,39 +188,56 @@ impl<'a> Targets<'a> {
         Targets { schemas, versions }
     }
 
-    /// Downgrades every record nested in `nv` (at any depth, innermost
-    /// first) whose type is asked for in an older version than it is
-    /// stored in. Records of types not in the schemas are left as they
-    /// are.
-    pub(crate) fn downgrade_nested(&self, nv: &mut NvList) -> Result<()> {
+    /// Steps `nv` down: first the records nested in it, at any depth and
+    /// innermost first, each to its type's version; then `nv` itself, when
+    /// `own` gives its schema and a target below the current version.
+    /// Fields that the step drops (added after the target) are left as
+    /// they are: they must hold their default, which is compared in the
+    /// current form, and what they hold is not the older reader's concern.
+    pub(crate) fn step_down(&self, nv: &mut NvList, own: Option<(Schema, u32)>) -> Result<()> {
+        let own = own.filter(|(schema, target)| *target < schema.version);
+        let dropped: Vec<&str> = match &own {
+            Some((schema, target)) => schema
+                .fields()
+                .iter()
+                .filter(|f| f.since > *target)
+                .map(|f| f.name)
+                .collect(),
+            None => Vec::new(),
+        };
         let lists: Vec<NvString> = nv
             .iter()
-            .filter(|(_, v)| matches!(v, Value::NvList(_) | Value::NvListArray(_)))
+            .filter(|(name, v)| {
+                matches!(v, Value::NvList(_) | Value::NvListArray(_))
+                    && !dropped.iter().any(|d| d.as_bytes() == name.as_bytes())
+            })
             .map(|(name, _)| name.clone())
             .collect();
         for name in lists {
             let path = String::from_utf8_lossy(name.as_bytes()).into_owned();
             if let Ok(child) = nv.get_nvlist_mut(&name) {
-                self.downgrade_record(child)
-                    .map_err(|e| e.in_field(&path))?;
+                self.step_down_list(child).map_err(|e| e.in_field(&path))?;
             } else if let Ok(children) = nv.get_nvlist_array_mut(&name) {
                 for (i, child) in children.iter_mut().enumerate() {
-                    self.downgrade_record(child)
+                    self.step_down_list(child)
                         .map_err(|e| e.in_index(i).in_field(&path))?;
                 }
             }
         }
-        Ok(())
+        match own {
+            Some((schema, target)) => downgrade(nv, &schema, target, Some(self)),
+            None => Ok(()),
+        }
     }
 
-    /// [`Targets::downgrade_nested`] for a value that may be or hold
-    /// records (a record-typed field's default).
-    fn downgrade_value(&self, value: &mut Value) -> Result<()> {
+    /// [`Targets::step_down`] for a value that may be or hold records (a
+    /// record-typed field's default).
+    fn step_down_value(&self, value: &mut Value) -> Result<()> {
         match value {
-            Value::NvList(nv) => self.downgrade_record(nv),
+            Value::NvList(nv) => self.step_down_list(nv),
             Value::NvListArray(lists) => {
                 for (i, nv) in lists.iter_mut().enumerate() {
-                    self.downgrade_record(nv).map_err(|e| e.in_index(i))?;
+                    self.step_down_list(nv).map_err(|e| e.in_index(i))?;
                 }
                 Ok(())
             }
@@ -226,21 +245,19 @@ impl<'a> Targets<'a> {
         }
     }
 
-    /// The records nested in one list, then the list itself when it is a
-    /// record to downgrade.
-    fn downgrade_record(&self, nv: &mut NvList) -> Result<()> {
-        self.downgrade_nested(nv)?;
-        let (Ok(name), Ok(stored)) = (nv.get_string(SCHEMA), nv.get_number(VERSION)) else {
-            return Ok(());
+    /// [`Targets::step_down`] for a nested list, which steps down itself
+    /// when it is a record whose type is asked for in an older version.
+    fn step_down_list(&self, nv: &mut NvList) -> Result<()> {
+        let own = match (nv.get_string(SCHEMA), nv.get_number(VERSION)) {
+            (Ok(name), Ok(stored)) => match (self.schemas.lookup(name)?, self.versions.get(name)) {
+                (Some(schema), Some(&target)) if u64::from(target) < stored => {
+                    check_target(target, schema.version)?;
+                    Some((schema, target))
+                }
+                _ => None,
+            },
+            _ => None,
         };
-        let (Some(schema), Some(&target)) = (self.schemas.get(name), self.versions.get(name))
-        else {
-            return Ok(());
-        };
-        check_target(target, schema.version)?;
-        if u64::from(target) < stored {
-            downgrade(nv, &schema, target, Some(self))?;
-        }
-        Ok(())
+        self.step_down(nv, own)
     }
 }

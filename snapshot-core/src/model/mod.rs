@@ -97,7 +97,8 @@ fn from_positional_or_null<T: Field>(value: &Value) -> Result<Vec<T>> {
         Value::NvList(list) => positional_values(list)?
             .into_iter()
             .enumerate()
-            .map(|(i, v)| T::from_value(v).map_err(|e| e.in_index(i)))
+            // Pair `i` of the list: a value path names it `.i`, not `[i]`.
+            .map(|(i, v)| T::from_value(v).map_err(|e| e.in_field(&i.to_string())))
             .collect(),
         other => Err(wrong_type("nvlist or null", other)),
     }
@@ -122,7 +123,7 @@ pub fn positional_values(list: &NvList) -> Result<Vec<&Value>> {
             if name.as_bytes() == i.to_string().as_bytes() {
                 Ok(value)
             } else {
-                Err(Error::value(ValueFault::BadPosition { index: i }).in_index(i))
+                Err(Error::value(ValueFault::BadPosition { index: i }))
             }
         })
         .collect()

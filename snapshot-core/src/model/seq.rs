@@ -175,7 +175,7 @@ macro_rules! tuple {
                     }));
                 }
                 let values = positional_values(list)?;
-                Ok(($($t::from_value(values[$i]).map_err(|e| e.in_index($i))?,)+))
+                Ok(($($t::from_value(values[$i]).map_err(|e| e.in_field(stringify!($i)))?,)+))
             }
             fn record_schemas(out: &mut RecordSchemas) {
                 $($t::record_schemas(out);)+

@@ -205,3 +205,36 @@ fn min_reader_out_of_place_or_twice() {
     let err = Timer::from_bytes(&twice).unwrap_err();
     assert!(err.to_string().contains(".min_reader"), "{err}");
 }
+
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "paired")]
+struct Paired {
+    pair: (u8, Timer),
+    list: Vec<(u8, bool)>,
+}
+
+/// Inside tuples and positional lists the path names the pair (`.1`), as
+/// a value path does, so `snapshot get` finds what the error names.
+#[test]
+fn paths_into_tuples_are_value_paths() {
+    let good = Paired {
+        pair: (1, hpet().timers.remove(0)),
+        list: vec![(1, true), (2, false)],
+    };
+    let mut nv = good.to_nvlist();
+    let pair = nv.get_nvlist_mut("pair").unwrap();
+    pair.get_nvlist_mut("1").unwrap().insert("compval", "x");
+    let err = Paired::from_nvlist(&nv).unwrap_err();
+    assert_eq!(err.path(), Some("paired.pair.1.compval"));
+    let found = ValuePath::parse(&format!("devices.{}", err.path().unwrap()))
+        .unwrap()
+        .get(&NvList::new().with("paired", nv))
+        .unwrap();
+    assert_eq!(found, snapshot_core::Value::from("x"));
+
+    let mut nv = good.to_nvlist();
+    let list = nv.get_nvlist_mut("list").unwrap();
+    list.get_nvlist_mut("1").unwrap().insert("0", true);
+    let err = Paired::from_nvlist(&nv).unwrap_err();
+    assert_eq!(err.path(), Some("paired.list.1.0"));
+}
