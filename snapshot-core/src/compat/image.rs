@@ -180,7 +180,11 @@ pub fn convert_section(
         let Some((name, from)) = record_meta(record) else {
             continue;
         };
-        let path = format!("{section}.{key}");
+        let path = format!(
+            "{}.{}",
+            crate::image::quote_str(section),
+            crate::image::quote_str(&key)
+        );
         let entry = registry
             .current(&name)
             .ok_or_else(|| SchemaError::Migrate {

@@ -500,7 +500,8 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
-    /// The path of the list being read: `l1.l2`, `lists[2]`.
+    /// The path of the list being read: `l1.l2`, `lists[2]`, names quoted
+    /// as value paths quote them.
     fn path(&self) -> String {
         let mut path = String::new();
         for frame in &self.stack {
@@ -512,7 +513,7 @@ impl<'a> Decoder<'a> {
             if !path.is_empty() {
                 path.push('.');
             }
-            path.push_str(&name.to_string_lossy());
+            path.push_str(&crate::image::quote_str(&name.to_string_lossy()));
             if let Some(i) = index {
                 path.push_str(&format!("[{i}]"));
             }
@@ -529,7 +530,7 @@ impl<'a> Decoder<'a> {
         if !path.is_empty() {
             path.push('.');
         }
-        path.push_str(&String::from_utf8_lossy(name));
+        path.push_str(&crate::image::quote_str(&String::from_utf8_lossy(name)));
         Error::decode(offset, path, rule)
     }
 }
