@@ -40,6 +40,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             "snapshot: {name}: {} damaged part(s) found",
             report.problems.len()
         );
+        if report.only_other_slot_damaged() {
+            eprintln!(
+                "snapshot: {name}: the image reads whole from header slot {} (every other \
+                 checksum is right); an edit interrupted by a crash leaves the other slot \
+                 like this, and the next edit rewrites it",
+                image.slot()
+            );
+        }
         return Ok(ExitCode::from(FAILED));
     }
     println!(

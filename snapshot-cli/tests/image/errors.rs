@@ -109,3 +109,33 @@ fn info_shows_the_header_when_a_chunk_table_is_damaged() {
         r.stderr
     );
 }
+
+/// Damage to the header slot not in force alone is reported (it cannot
+/// be told from an edit cut by a crash), with what it means for the image.
+#[test]
+fn verify_explains_a_damaged_spare_header_slot() {
+    let env = Env::new();
+    env.sample(&[]);
+    // An edit puts generation 2 in slot 1; slot 0 keeps generation 1.
+    env.ok(&["set", "img", "devices.vhpet.timers[1].compval=5"]);
+    let mut img = env.read("img");
+    img[100] ^= 0xff;
+    env.write("img", &img);
+    let r = env.expect(1, &["verify", "img"]);
+    for needle in [
+        "img: header slot 0",
+        "1 damaged part(s) found",
+        "the image reads whole from header slot 1",
+        "the next edit rewrites it",
+    ] {
+        assert!(r.stderr.contains(needle), "{needle}\n{}", r.stderr);
+    }
+    assert_eq!(
+        env.ok(&["get", "img", "devices.vhpet.timers[1].compval"])
+            .stdout,
+        "5\n"
+    );
+    // The next edit rewrites the slot, and the image verifies again.
+    env.ok(&["set", "img", "devices.vhpet.timers[1].compval=6"]);
+    env.ok(&["verify", "img"]);
+}

@@ -21,12 +21,23 @@ pub struct VerifyReport {
     pub problems: Vec<Error>,
     /// Bytes of section data checked.
     pub checked_bytes: u64,
+    /// Whether the header slot not in force is damaged (one of
+    /// `problems`).
+    pub other_slot_damaged: bool,
 }
 
 impl VerifyReport {
     /// Whether nothing is damaged.
     pub fn is_sound(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// Whether the only damage is to the header slot not in force: the
+    /// image reads whole, but has lost its second header. An edit
+    /// interrupted by a crash leaves exactly this (it cannot be told from
+    /// media damage), and the next edit rewrites the slot.
+    pub fn only_other_slot_damaged(&self) -> bool {
+        self.other_slot_damaged && self.problems.len() == 1
     }
 }
 
@@ -40,6 +51,7 @@ impl<S: Storage + Sync> Image<S> {
         let mut report = VerifyReport::default();
         if let Some(fault) = &self.other_slot_fault {
             report.problems.push(fault.clone());
+            report.other_slot_damaged = true;
         }
         for entry in &self.header.sections {
             match entry.kind {
