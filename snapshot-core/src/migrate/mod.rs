@@ -224,10 +224,15 @@ impl<'a> Targets<'a> {
                 }
             }
         }
-        match own {
-            Some((schema, target)) => downgrade(nv, &schema, target, Some(self)),
-            None => Ok(()),
-        }
+        let Some((schema, target)) = own else {
+            return Ok(());
+        };
+        downgrade(nv, &schema, target, Some(self))?;
+        // A down migration may have moved records out of a dropped field
+        // into one the target keeps: those are still in the current form.
+        // Records stepped down above are at their target and stay as they
+        // are.
+        self.step_down(nv, None)
     }
 
     /// [`Targets::step_down`] for a value that may be or hold records (a
@@ -248,16 +253,15 @@ impl<'a> Targets<'a> {
     /// [`Targets::step_down`] for a nested list, which steps down itself
     /// when it is a record whose type is asked for in an older version.
     fn step_down_list(&self, nv: &mut NvList) -> Result<()> {
-        let own = match (nv.get_string(SCHEMA), nv.get_number(VERSION)) {
-            (Ok(name), Ok(stored)) => match (self.schemas.lookup(name)?, self.versions.get(name)) {
-                (Some(schema), Some(&target)) if u64::from(target) < stored => {
+        let mut own = None;
+        if let (Ok(name), Ok(stored)) = (nv.get_string(SCHEMA), nv.get_number(VERSION)) {
+            if let Some(&target) = self.versions.get(name).filter(|&&t| u64::from(t) < stored) {
+                if let Some(schema) = self.schemas.lookup(name)? {
                     check_target(target, schema.version)?;
-                    Some((schema, target))
+                    own = Some((schema, target));
                 }
-                _ => None,
-            },
-            _ => None,
-        };
+            }
+        }
         self.step_down(nv, own)
     }
 }

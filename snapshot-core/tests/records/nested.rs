@@ -562,3 +562,92 @@ fn a_field_the_target_drops_is_not_converted() {
     let err = changed.to_nvlist_for_versions(&versions).unwrap_err();
     assert_eq!(err.path(), Some("o3.ms[0].late"));
 }
+
+/// Version 2 turns one timer into a list of them; the down migration
+/// moves the first back into the removed field.
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "mv", version = 2)]
+#[snapshot(removed(field = "t0", since = 2))]
+#[snapshot(migrate(from = 1, up = one_to_list, down = list_to_one))]
+struct Mv {
+    #[snapshot(since = 2, default)]
+    ts: Vec<Timer>,
+}
+
+fn one_to_list(nv: &mut NvList) -> Result<(), MigrationError> {
+    let t0 = nv.get_nvlist("t0")?.clone();
+    nv.insert("ts", vec![t0]);
+    Ok(())
+}
+
+fn list_to_one(nv: &mut NvList) -> Result<(), MigrationError> {
+    let ts = nv.get_nvlist_array("ts")?;
+    if ts.len() != 1 {
+        return Err(MigrationError::invalid("ts", "version 1 holds one timer"));
+    }
+    let t0 = ts[0].clone();
+    nv.insert("t0", t0);
+    nv.insert("ts", ());
+    Ok(())
+}
+
+mod old_mv {
+    use snapshot_core::Snapshot;
+
+    #[derive(Snapshot, Debug, PartialEq)]
+    #[snapshot(name = "mv", version = 1)]
+    pub struct Mv {
+        pub t0: super::old::Timer,
+    }
+}
+
+#[test]
+fn a_record_a_down_migration_moves_into_a_kept_field_is_stepped_down() {
+    let versions = BTreeMap::from([("mv".to_owned(), 1), ("timer".to_owned(), 1)]);
+    let mv = Mv {
+        ts: vec![timer(7, true)],
+    };
+    let nv = through_wire(&mv.to_nvlist_for_versions(&versions).unwrap());
+    assert_eq!(
+        nv.get_nvlist("t0").unwrap().get_number(".version").unwrap(),
+        1
+    );
+    assert_eq!(
+        old_mv::Mv::from_nvlist(&nv).unwrap(),
+        old_mv::Mv {
+            t0: old_timer(7, 1)
+        }
+    );
+    assert_eq!(Mv::from_nvlist(&nv).unwrap(), mv);
+}
+
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "holder2")]
+struct Holder2 {
+    b: G<Option<bool>>,
+    a: G<bool>,
+    t: Timer,
+}
+
+#[test]
+fn generic_instances_that_keep_their_version_are_not_refused() {
+    let h = Holder2 {
+        b: G {
+            a: 1,
+            x: Some(true),
+        },
+        a: G { a: 2, x: true },
+        t: timer(3, true),
+    };
+    for versions in [
+        BTreeMap::from([("timer".to_owned(), 1)]),
+        BTreeMap::from([("timer".to_owned(), 1), ("g".to_owned(), 2)]),
+    ] {
+        let nv = through_wire(&h.to_nvlist_for_versions(&versions).unwrap());
+        assert_eq!(
+            nv.get_nvlist("t").unwrap().get_number(".version").unwrap(),
+            1
+        );
+        assert_eq!(Holder2::from_nvlist(&nv).unwrap(), h);
+    }
+}
