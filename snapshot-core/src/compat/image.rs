@@ -194,11 +194,15 @@ pub fn convert_section(
         let to = versions.get(&name).copied().unwrap_or(entry.version);
         let mut nested = false;
         for (inner, version) in nested_records(record) {
-            let wanted = versions
-                .get(&inner)
-                .copied()
-                .or_else(|| registry.current(&inner).map(|e| e.version));
-            nested |= wanted.is_some_and(|w| w != version);
+            let Some(current) = registry.current(&inner).map(|e| e.version) else {
+                continue;
+            };
+            let wanted = versions.get(&inner).copied().unwrap_or(current);
+            // Newer than the target: step down. Older: the target reads it
+            // as it is, unless the target is the current version (an
+            // upgrade was asked for); a rewrite goes through the current
+            // types, whose way down to an older target may not exist.
+            nested |= version > wanted || (version < wanted && wanted == current);
         }
         if from == to && !nested {
             continue;

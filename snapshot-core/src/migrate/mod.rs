@@ -252,12 +252,32 @@ impl<'a> Targets<'a> {
 
     /// [`Targets::step_down`] for a nested list, which steps down itself
     /// when it is a record whose type is asked for in an older version.
+    ///
+    /// Such a record is not always in the current version: a down
+    /// migration may have written an older one, and a raw `NvList` field
+    /// keeps what it was given. It is brought to the current version
+    /// first, since the steps down start there.
     fn step_down_list(&self, nv: &mut NvList) -> Result<()> {
         let mut own = None;
         if let (Ok(name), Ok(stored)) = (nv.get_string(SCHEMA), nv.get_number(VERSION)) {
             if let Some(&target) = self.versions.get(name).filter(|&&t| u64::from(t) < stored) {
                 if let Some(schema) = self.schemas.lookup(name)? {
                     check_target(target, schema.version)?;
+                    let current = u64::from(schema.version);
+                    if stored > current {
+                        let min_reader = nv.get_number(MIN_READER).unwrap_or(stored);
+                        return Err(Error::value(ValueFault::TooNew {
+                            stored: u32::try_from(stored).unwrap_or(u32::MAX),
+                            min_reader: u32::try_from(min_reader).unwrap_or(u32::MAX),
+                            reader: schema.version,
+                        }));
+                    }
+                    if stored < current {
+                        // `stored` is below a u32 version here.
+                        upgrade(nv, &schema, stored as u32)?;
+                        nv.insert(VERSION, current);
+                        nv.remove(MIN_READER);
+                    }
                     own = Some((schema, target));
                 }
             }

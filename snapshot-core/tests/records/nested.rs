@@ -651,3 +651,130 @@ fn generic_instances_that_keep_their_version_are_not_refused() {
         assert_eq!(Holder2::from_nvlist(&nv).unwrap(), h);
     }
 }
+
+/// A count whose unit shrank twice: milliseconds (v1), microseconds (v2),
+/// nanoseconds (v3).
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "rt", version = 3)]
+#[snapshot(migrate(from = 1, up = times_1000, down = by_1000))]
+#[snapshot(migrate(from = 2, up = times_1000, down = by_1000))]
+struct Rt {
+    n: u64,
+}
+
+fn times_1000(nv: &mut NvList) -> Result<(), MigrationError> {
+    let n = nv.get_number("n")?;
+    nv.insert("n", n * 1000);
+    Ok(())
+}
+
+fn by_1000(nv: &mut NvList) -> Result<(), MigrationError> {
+    let n = nv.get_number("n")?;
+    nv.insert("n", n / 1000);
+    Ok(())
+}
+
+/// Version 2 keeps `t` as nanoseconds in a number; its down migration,
+/// written when `rt` was at version 2, puts back an `rt` record of that
+/// version.
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "ob", version = 2)]
+#[snapshot(removed(field = "t", since = 2))]
+#[snapshot(migrate(from = 1, up = rt_to_ns, down = ns_to_rt_v2))]
+struct Ob {
+    #[snapshot(since = 2)]
+    t_ns: u64,
+    other: Rt,
+}
+
+fn rt_to_ns(nv: &mut NvList) -> Result<(), MigrationError> {
+    let ms = nv.get_nvlist("t")?.get_number("n")?;
+    nv.insert("t_ns", ms * 1_000_000);
+    Ok(())
+}
+
+fn ns_to_rt_v2(nv: &mut NvList) -> Result<(), MigrationError> {
+    let us = nv.get_number("t_ns")? / 1000;
+    nv.remove("t_ns");
+    let t = NvList::new()
+        .with(".schema", "rt")
+        .with(".version", 2u64)
+        .with("n", us);
+    nv.insert("t", t);
+    Ok(())
+}
+
+mod old_ob {
+    use snapshot_core::Snapshot;
+
+    #[derive(Snapshot, Debug, PartialEq)]
+    #[snapshot(name = "rt", version = 1)]
+    pub struct Rt {
+        pub n: u64,
+    }
+
+    #[derive(Snapshot, Debug, PartialEq)]
+    #[snapshot(name = "ob", version = 1)]
+    pub struct Ob {
+        pub t: Rt,
+        pub other: Rt,
+    }
+}
+
+#[test]
+fn an_older_record_a_down_migration_writes_steps_down_from_its_own_version() {
+    let ob = Ob {
+        t_ns: 5_000_000_000,
+        other: Rt { n: 7_000_000_000 },
+    };
+    let versions = BTreeMap::from([("ob".to_owned(), 1), ("rt".to_owned(), 1)]);
+    let nv = through_wire(&ob.to_nvlist_for_versions(&versions).unwrap());
+    assert_eq!(
+        old_ob::Ob::from_nvlist(&nv).unwrap(),
+        old_ob::Ob {
+            t: old_ob::Rt { n: 5000 },
+            other: old_ob::Rt { n: 7000 },
+        }
+    );
+}
+
+/// A nested record older than a release's version of its type is read by
+/// that release as it is: converting for the release leaves it, even
+/// when the current type has no way down to the release's version.
+#[test]
+fn sections_leave_nested_records_the_target_reads() {
+    use snapshot_core::compat::{convert_section, target_versions, Registry, Target};
+
+    let mut registry = Registry::new();
+    registry
+        .add::<Ob>()
+        .add::<Rt>()
+        .release("1.0.0", &[("ob", 2), ("rt", 1)])
+        .release("2.0.0", &[("ob", 2), ("rt", 2)]);
+    let rt_v1 = NvList::new()
+        .with(".schema", "rt")
+        .with(".version", 1u64)
+        .with("n", 3u64);
+    let mut ob = Ob {
+        t_ns: 1,
+        other: Rt { n: 0 },
+    }
+    .to_nvlist();
+    ob.insert("other", rt_v1.clone());
+    let mut section = NvList::new().with("ob0", ob);
+    let v2 = target_versions(&registry, &Target::Release("2.0".into())).unwrap();
+    assert!(convert_section(&registry, "devices", &mut section, &v2)
+        .unwrap()
+        .is_empty());
+    // To the newest, it is upgraded.
+    let latest = target_versions(&registry, &Target::Latest).unwrap();
+    let done = convert_section(&registry, "devices", &mut section, &latest).unwrap();
+    assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 2, true));
+    let other = section
+        .get_nvlist("ob0")
+        .unwrap()
+        .get_nvlist("other")
+        .unwrap();
+    assert_eq!(other.get_number(".version").unwrap(), 3);
+    assert_eq!(other.get_number("n").unwrap(), 3_000_000);
+}
