@@ -192,19 +192,20 @@ pub fn convert_section(
                 message: format!("`{name}` is not a record type this program knows"),
             })?;
         let to = versions.get(&name).copied().unwrap_or(entry.version);
-        let mut nested = false;
-        for (inner, version) in nested_records(record) {
-            let Some(current) = registry.current(&inner).map(|e| e.version) else {
+        let before = nested_records(record);
+        let mut stale = false;
+        for (inner, version) in &before {
+            let current = registry.current(inner).map(|e| e.version);
+            let Some(wanted) = versions.get(inner).copied().or(current) else {
                 continue;
             };
-            let wanted = versions.get(&inner).copied().unwrap_or(current);
             // Newer than the target: step down. Older: the target reads it
             // as it is, unless the target is the current version (an
             // upgrade was asked for); a rewrite goes through the current
             // types, whose way down to an older target may not exist.
-            nested |= version > wanted || (version < wanted && wanted == current);
+            stale |= *version > wanted || (*version < wanted && Some(wanted) == current);
         }
-        if from == to && !nested {
+        if from == to && !stale {
             continue;
         }
         let mut full = versions.clone();
@@ -218,6 +219,7 @@ pub fn convert_section(
                     format!("cannot go from v{from} to v{to}: {e}")
                 },
             })?;
+        let nested = nested_records(&rewritten) != before;
         nv.insert(key.as_str(), rewritten);
         done.push(Converted {
             path,

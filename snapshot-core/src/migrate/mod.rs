@@ -265,7 +265,13 @@ impl<'a> Targets<'a> {
                     check_target(target, schema.version)?;
                     let current = u64::from(schema.version);
                     if stored > current {
+                        // Newer than this build: left as it is when the
+                        // target reads it, else refused (there is no way
+                        // down from a version this build does not know).
                         let min_reader = nv.get_number(MIN_READER).unwrap_or(stored);
+                        if min_reader <= u64::from(target) {
+                            return self.step_down(nv, None);
+                        }
                         return Err(Error::value(ValueFault::TooNew {
                             stored: u32::try_from(stored).unwrap_or(u32::MAX),
                             min_reader: u32::try_from(min_reader).unwrap_or(u32::MAX),

@@ -778,3 +778,95 @@ fn sections_leave_nested_records_the_target_reads() {
     assert_eq!(other.get_number(".version").unwrap(), 3);
     assert_eq!(other.get_number("n").unwrap(), 3_000_000);
 }
+
+#[test]
+fn sections_convert_nested_types_the_registry_lacks_and_report_what_changed() {
+    use snapshot_core::compat::{convert_section, target_versions, Registry, Target};
+
+    // `rt` is named by the release but not registered.
+    let mut registry = Registry::new();
+    registry
+        .add::<Ob>()
+        .release("1.0.0", &[("ob", 2), ("rt", 1)]);
+    let ob = Ob {
+        t_ns: 1,
+        other: Rt { n: 3_000_000 },
+    };
+    let mut section = NvList::new().with("ob0", ob.to_nvlist());
+    let v1 = target_versions(&registry, &Target::Release("1.0".into())).unwrap();
+    let done = convert_section(&registry, "devices", &mut section, &v1).unwrap();
+    assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 2, true));
+    let other = section
+        .get_nvlist("ob0")
+        .unwrap()
+        .get_nvlist("other")
+        .unwrap();
+    assert_eq!(other.get_number(".version").unwrap(), 1);
+    assert_eq!(other.get_number("n").unwrap(), 3);
+
+    // Rewritten for its own version, the nested record changes too, and
+    // the report says so.
+    let mut registry = Registry::new();
+    registry
+        .add::<Ob>()
+        .add::<Rt>()
+        .release("1.0.0", &[("ob", 1), ("rt", 2)]);
+    let mut ob = ob.to_nvlist();
+    ob.insert(
+        "other",
+        NvList::new()
+            .with(".schema", "rt")
+            .with(".version", 1u64)
+            .with("n", 3u64),
+    );
+    let mut section = NvList::new().with("ob0", ob);
+    let v1 = target_versions(&registry, &Target::Release("1.0".into())).unwrap();
+    let done = convert_section(&registry, "devices", &mut section, &v1).unwrap();
+    assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 1, true));
+    let other = section
+        .get_nvlist("ob0")
+        .unwrap()
+        .get_nvlist("other")
+        .unwrap();
+    assert_eq!(other.get_number(".version").unwrap(), 2);
+    assert_eq!(other.get_number("n").unwrap(), 3000);
+}
+
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "rawh")]
+struct RawH {
+    rt: Rt,
+    blob: NvList,
+}
+
+#[test]
+fn a_record_newer_than_this_build_is_left_when_the_target_reads_it() {
+    let newer = |min_reader: u64| {
+        NvList::new()
+            .with(".schema", "rt")
+            .with(".version", 4u64)
+            .with("n", 9u64)
+            .with(".min_reader", min_reader)
+    };
+    let versions = BTreeMap::from([("rt".to_owned(), 2)]);
+    let h = RawH {
+        rt: Rt { n: 5_000 },
+        blob: newer(2),
+    };
+    let nv = h.to_nvlist_for_versions(&versions).unwrap();
+    assert_eq!(nv.get_nvlist("blob").unwrap(), &newer(2));
+    assert_eq!(
+        nv.get_nvlist("rt").unwrap().get_number(".version").unwrap(),
+        2
+    );
+    let h = RawH {
+        rt: Rt { n: 5_000 },
+        blob: newer(4),
+    };
+    let err = h.to_nvlist_for_versions(&versions).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "rawh.blob: stored version 4 is newer than this build's version 3 \
+         and needs a reader of version 4 or later"
+    );
+}
