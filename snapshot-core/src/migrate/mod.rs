@@ -270,7 +270,7 @@ impl<'a> Targets<'a> {
                         // down from a version this build does not know).
                         let min_reader = nv.get_number(MIN_READER).unwrap_or(stored);
                         if min_reader <= u64::from(target) {
-                            return self.step_down(nv, None);
+                            return Ok(());
                         }
                         return Err(Error::value(ValueFault::TooNew {
                             stored: u32::try_from(stored).unwrap_or(u32::MAX),
