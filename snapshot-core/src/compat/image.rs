@@ -13,7 +13,7 @@ use super::registry::Registry;
 use crate::error::SchemaError;
 use crate::image::{Builder, Image, Memory, MemoryOptions, OpenOptions, SectionKind};
 use crate::nvlist::{NvList, Value};
-use crate::record::{MIN_READER, SCHEMA, VERSION};
+use crate::record::{SCHEMA, VERSION};
 use crate::schema::Recorded;
 
 /// The name of the section holding the schemas of the records an image
@@ -33,48 +33,22 @@ pub fn record_meta(nv: &NvList) -> Option<(String, u32)> {
     Some((name, version))
 }
 
-/// A record nested in another: where, of which type and version, and the
-/// oldest version able to read it.
-struct Nested {
-    path: String,
-    name: String,
-    version: u32,
-    min_reader: u32,
-}
-
-/// Every record nested in the record `nv`, at any depth.
-fn nested_records(nv: &NvList) -> Vec<Nested> {
-    fn walk(nv: &NvList, path: &str, out: &mut Vec<Nested>) {
-        for (key, value) in nv.iter() {
-            let here = format!("{path}.{}", crate::image::quote_str(&key.to_string_lossy()));
-            let lists: Vec<(String, &NvList)> = match value {
-                Value::NvList(inner) => vec![(here, inner)],
-                Value::NvListArray(items) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| (format!("{here}[{i}]"), item))
-                    .collect(),
-                _ => continue,
-            };
-            for (path, list) in lists {
-                if let Some((name, version)) = record_meta(list) {
-                    let min_reader = match list.get(MIN_READER) {
-                        Some(Value::Number(n)) => u32::try_from(*n).unwrap_or(version),
-                        _ => version,
-                    };
-                    out.push(Nested {
-                        path: path.clone(),
-                        name,
-                        version,
-                        min_reader,
-                    });
+/// The type and version of every record nested in the record `nv`, at
+/// any depth, sorted: what the report compares before and after.
+fn nested_records(nv: &NvList) -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    for (_, value) in nv.iter() {
+        match value {
+            Value::NvList(inner) => each_record(inner, &mut |n, v| out.push((n, v))),
+            Value::NvListArray(items) => {
+                for item in items {
+                    each_record(item, &mut |n, v| out.push((n, v)));
                 }
-                walk(list, &path, out);
             }
+            _ => {}
         }
     }
-    let mut out = Vec::new();
-    walk(nv, "", &mut out);
+    out.sort_unstable();
     out
 }
 
@@ -163,8 +137,9 @@ pub struct Converted {
     pub from: u32,
     /// The version it is stored in now.
     pub to: u32,
-    /// Whether records nested in it changed version (when `from == to`,
-    /// only they did).
+    /// Whether the types and versions of the records nested in it changed
+    /// (records stepped down, or added or dropped by a migration); when
+    /// `from == to`, only they did.
     pub nested: bool,
 }
 
@@ -222,20 +197,16 @@ pub fn convert_section(
         let to = versions.get(&name).copied().unwrap_or(entry.version);
         let before = nested_records(record);
         let mut stale = false;
-        for n in &before {
-            let current = registry.current(&n.name).map(|e| e.version);
-            let Some(wanted) = versions.get(&n.name).copied().or(current) else {
+        for (inner, version) in &before {
+            let current = registry.current(inner).map(|e| e.version);
+            let Some(wanted) = versions.get(inner).copied().or(current) else {
                 continue;
             };
-            // Newer than the target: step down, unless newer than this
-            // program too and readable by the target (it is left then).
-            // Older: the target reads it as it is, unless the target is
-            // the current version (an upgrade was asked for); a rewrite
-            // goes through the current types, whose way down to an older
-            // target may not exist.
-            let beyond = current.is_some_and(|c| n.version > c) && n.min_reader <= wanted;
-            stale |=
-                (n.version > wanted && !beyond) || (n.version < wanted && Some(wanted) == current);
+            // Newer than the target: step down. Older: the target reads it
+            // as it is, unless the target is the current version (an
+            // upgrade was asked for); a rewrite goes through the current
+            // types, whose way down to an older target may not exist.
+            stale |= *version > wanted || (*version < wanted && Some(wanted) == current);
         }
         if from == to && !stale {
             continue;
@@ -251,15 +222,12 @@ pub fn convert_section(
                     format!("cannot go from v{from} to v{to}: {e}")
                 },
             })?;
+        // A record left as it is (one newer than this program that the
+        // target reads) is not reported.
         if rewritten == *record {
             continue;
         }
-        let after = nested_records(&rewritten);
-        let nested = after.iter().any(|a| {
-            before
-                .iter()
-                .any(|b| b.path == a.path && b.name == a.name && b.version != a.version)
-        });
+        let nested = nested_records(&rewritten) != before;
         nv.insert(key.as_str(), rewritten);
         done.push(Converted {
             path,

@@ -260,24 +260,41 @@ impl<'a> Targets<'a> {
     fn step_down_list(&self, nv: &mut NvList) -> Result<()> {
         let mut own = None;
         if let (Ok(name), Ok(stored)) = (nv.get_string(SCHEMA), nv.get_number(VERSION)) {
-            if let Some(&target) = self.versions.get(name).filter(|&&t| u64::from(t) < stored) {
-                if let Some(schema) = self.schemas.lookup(name)? {
-                    check_target(target, schema.version)?;
-                    let current = u64::from(schema.version);
-                    if stored > current {
-                        // Newer than this build: left as it is when the
-                        // target reads it, else refused (there is no way
-                        // down from a version this build does not know).
-                        let min_reader = nv.get_number(MIN_READER).unwrap_or(stored);
-                        if min_reader <= u64::from(target) {
-                            return Ok(());
-                        }
-                        return Err(Error::value(ValueFault::TooNew {
-                            stored: u32::try_from(stored).unwrap_or(u32::MAX),
-                            min_reader: u32::try_from(min_reader).unwrap_or(u32::MAX),
-                            reader: schema.version,
-                        }));
+            let target = self.versions.get(name).copied();
+            let lowers = target.is_some_and(|t| u64::from(t) < stored);
+            // Only a type being stepped down, or one newer than this
+            // build, needs its schema; asking for it refuses an ambiguous
+            // generic record.
+            let schema = match self.schemas.get(name) {
+                Some(s) if lowers || stored > u64::from(s.version) => self.schemas.lookup(name)?,
+                _ => None,
+            };
+            if let Some(schema) = schema {
+                let current = u64::from(schema.version);
+                if stored > current {
+                    // Newer than this build: left whole, insides included,
+                    // unless the map names a version of its type that
+                    // cannot read it: refused then, as there is no way down
+                    // from a version this build does not know.
+                    let Some(reader) = target else {
+                        return Ok(());
+                    };
+                    let min_reader = nv
+                        .get_number(MIN_READER)
+                        .ok()
+                        .filter(|m| (1..=stored).contains(m))
+                        .unwrap_or(stored);
+                    if min_reader <= u64::from(reader) {
+                        return Ok(());
                     }
+                    return Err(Error::value(ValueFault::TooNew {
+                        stored: u32::try_from(stored).unwrap_or(u32::MAX),
+                        min_reader: u32::try_from(min_reader).unwrap_or(u32::MAX),
+                        reader: schema.version,
+                    }));
+                }
+                if let Some(target) = target.filter(|_| lowers) {
+                    check_target(target, schema.version)?;
                     if stored < current {
                         // `stored` is below a u32 version here.
                         upgrade(nv, &schema, stored as u32)?;
