@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, ErrorKind, MigrationError, Result, Step, ValueFault};
 use crate::model::Field;
-use crate::nvlist::{NvList, NvString, Value};
+use crate::nvlist::{NvList, Value};
 use crate::record::{RecordSchemas, MIN_READER, SCHEMA, VERSION};
 use crate::schema::{MigrateFn, Schema};
 
@@ -205,23 +205,25 @@ impl<'a> Targets<'a> {
                 .collect(),
             None => Vec::new(),
         };
-        let lists: Vec<NvString> = nv
-            .iter()
-            .filter(|(name, v)| {
-                matches!(v, Value::NvList(_) | Value::NvListArray(_))
-                    && !dropped.iter().any(|d| d.as_bytes() == name.as_bytes())
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
-        for name in lists {
-            let path = String::from_utf8_lossy(name.as_bytes()).into_owned();
-            if let Ok(child) = nv.get_nvlist_mut(&name) {
-                self.step_down_list(child).map_err(|e| e.in_field(&path))?;
-            } else if let Ok(children) = nv.get_nvlist_array_mut(&name) {
-                for (i, child) in children.iter_mut().enumerate() {
+        // In place, one pass: looking each list up again by name would be
+        // quadratic in a long positional list.
+        for (name, value) in nv.pairs_mut() {
+            if dropped.iter().any(|d| d.as_bytes() == name.as_bytes()) {
+                continue;
+            }
+            let path = || String::from_utf8_lossy(name.as_bytes()).into_owned();
+            match value {
+                Value::NvList(child) => {
                     self.step_down_list(child)
-                        .map_err(|e| e.in_index(i).in_field(&path))?;
+                        .map_err(|e| e.in_field(&path()))?;
                 }
+                Value::NvListArray(children) => {
+                    for (i, child) in children.iter_mut().enumerate() {
+                        self.step_down_list(child)
+                            .map_err(|e| e.in_index(i).in_field(&path()))?;
+                    }
+                }
+                _ => {}
             }
         }
         let Some((schema, target)) = own else {

@@ -301,6 +301,12 @@ impl NvList {
         self.pairs.iter().map(|(n, v)| (n, v))
     }
 
+    /// The pairs in order, values editable: for the engine, which keeps
+    /// every value valid for libnv (a record stays a record).
+    pub(crate) fn pairs_mut(&mut self) -> impl Iterator<Item = (&NvString, &mut Value)> + '_ {
+        self.pairs.iter_mut().map(|(n, v)| (&*n, v))
+    }
+
     fn names_equal(&self, a: &[u8], b: &[u8]) -> bool {
         if self.flags.contains(Flags::IGNORE_CASE) {
             a.eq_ignore_ascii_case(b)

@@ -949,3 +949,38 @@ fn sections_report_only_what_changed() {
     let done = convert_section(&registry, "devices", &mut section, &v1).unwrap();
     assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 1, true));
 }
+
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "many")]
+struct Many {
+    ts: Vec<Option<Timer>>,
+}
+
+mod old_many {
+    use snapshot_core::Snapshot;
+
+    #[derive(Snapshot, Debug, PartialEq)]
+    #[snapshot(name = "many")]
+    pub struct Many {
+        pub ts: Vec<Option<super::old::Timer>>,
+    }
+}
+
+/// Records in a positional list (a `Vec` of a type without a libnv array
+/// type) step down in one pass over the list.
+#[test]
+fn records_in_a_long_positional_list_step_down() {
+    let many = Many {
+        ts: (0..2000)
+            .map(|i| (i % 3 != 0).then(|| timer(i, i % 2 == 0)))
+            .collect(),
+    };
+    let versions = BTreeMap::from([("timer".to_owned(), 1)]);
+    let nv = through_wire(&many.to_nvlist_for_versions(&versions).unwrap());
+    let old = old_many::Many::from_nvlist(&nv).unwrap();
+    assert_eq!(old.ts.len(), 2000);
+    assert_eq!(old.ts[1], Some(old_timer(1, 0)));
+    assert_eq!(old.ts[2], Some(old_timer(2, 1)));
+    assert_eq!(old.ts[3], None);
+    assert_eq!(Many::from_nvlist(&nv).unwrap(), many);
+}
