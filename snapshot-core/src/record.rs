@@ -24,12 +24,16 @@ pub const MIN_READER: &str = ".min_reader";
 /// Name of the pair holding an enum's variant.
 pub const VARIANT: &str = ".variant";
 
+/// A type's `Snapshot::schema`.
+type SchemaFn = fn() -> Schema;
+
 /// The schemas of the record types a value holds, by schema name,
 /// collected by [`Field::record_schemas`] to write nested records for an
 /// older reader.
 #[derive(Default)]
 pub struct RecordSchemas {
-    by_name: BTreeMap<&'static str, fn() -> Schema>,
+    /// Each name's current version, and its schema (built on demand).
+    by_name: BTreeMap<&'static str, (u32, SchemaFn)>,
     /// The Rust types visited: the instances of a generic record share a
     /// schema name but may hold different records.
     visited: BTreeSet<&'static str>,
@@ -52,9 +56,9 @@ impl RecordSchemas {
         let new_type = self.visited.insert(std::any::type_name::<T>());
         match self.by_name.get(T::NAME) {
             None => {
-                self.by_name.insert(T::NAME, T::schema);
+                self.by_name.insert(T::NAME, (T::VERSION, T::schema));
             }
-            Some(other) if new_type && !same_defaults(&other(), &T::schema()) => {
+            Some((_, other)) if new_type && !same_defaults(&other(), &T::schema()) => {
                 self.ambiguous.insert(T::NAME);
             }
             Some(_) => {}
@@ -64,15 +68,22 @@ impl RecordSchemas {
 
     /// The schema named `name`, if a type of that name was added.
     pub fn get(&self, name: &str) -> Option<Schema> {
-        self.by_name.get(name).map(|schema| schema())
+        self.by_name.get(name).map(|(_, schema)| schema())
     }
 
-    /// [`RecordSchemas::get`], refusing a name whose instances differ.
-    pub(crate) fn lookup(&self, name: &str) -> Result<Option<Schema>> {
+    /// The current version of the type named `name`, without building
+    /// its schema.
+    pub(crate) fn version(&self, name: &str) -> Option<u32> {
+        self.by_name.get(name).map(|&(version, _)| version)
+    }
+
+    /// Refuses a name whose instances differ in their defaults, before a
+    /// record of it is stepped down by that name.
+    pub(crate) fn check_unambiguous(&self, name: &str) -> Result<()> {
         if self.ambiguous.contains(name) {
             return Err(Error::value(ValueFault::AmbiguousRecord(name.to_owned())));
         }
-        Ok(self.get(name))
+        Ok(())
     }
 
     /// The schema names added, in order.
@@ -203,9 +214,7 @@ pub trait Snapshot: Field {
             return Ok(self.to_nvlist());
         }
         migrate::check_target(version, Self::VERSION).map_err(|e| e.in_field(Self::NAME))?;
-        let mut w = Writer::with_capacity(1024);
-        self.write_record(&mut w, false);
-        let mut nv = unpack_own(w.finish());
+        let mut nv = written(self, false);
         migrate::downgrade(&mut nv, &Self::schema(), version, None)
             .map_err(|e| e.in_field(Self::NAME))?;
         Ok(nv)
@@ -227,7 +236,7 @@ pub trait Snapshot: Field {
         Self::record_schemas(&mut schemas);
         let mut changes = false;
         for name in schemas.names() {
-            let current = schemas.get(name).expect("a name of the set").version;
+            let current = schemas.version(name).expect("a name of the set");
             if let Some(&target) = versions.get(name) {
                 migrate::check_target(target, current).map_err(|e| e.in_field(name))?;
                 changes |= target != current;
@@ -237,11 +246,9 @@ pub trait Snapshot: Field {
             return Ok(self.to_nvlist());
         }
         let target = versions.get(Self::NAME).copied().unwrap_or(Self::VERSION);
-        let mut w = Writer::with_capacity(1024);
         // Left as it is, the record is written as `to_nvlist` writes it;
         // to step down, with every field.
-        self.write_record(&mut w, target == Self::VERSION);
-        let mut nv = unpack_own(w.finish());
+        let mut nv = written(self, target == Self::VERSION);
         migrate::Targets::new(&schemas, versions)
             .step_down(&mut nv, Some((Self::schema(), target)))
             .map_err(|e| e.in_field(Self::NAME))?;
@@ -283,6 +290,14 @@ pub trait Snapshot: Field {
 pub(crate) fn read_fast<T: Snapshot>(bytes: &[u8]) -> Option<T> {
     let mut r = Reader::new(bytes)?;
     T::read_record(&mut r)
+}
+
+/// `value`'s record as an nvlist, to convert: with `omit_defaults` as
+/// [`Snapshot::to_nvlist`] writes it, without it with every field.
+fn written<T: Snapshot>(value: &T, omit_defaults: bool) -> NvList {
+    let mut w = Writer::with_capacity(1024);
+    value.write_record(&mut w, omit_defaults);
+    unpack_own(w.finish())
 }
 
 /// Unpacks what the record writer packed, which is valid by construction.

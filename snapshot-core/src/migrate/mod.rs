@@ -267,8 +267,11 @@ impl<'a> Targets<'a> {
             // Only a type being stepped down, or one newer than this
             // build, needs its schema; asking for it refuses an ambiguous
             // generic record.
-            let schema = match self.schemas.get(name) {
-                Some(s) if lowers || stored > u64::from(s.version) => self.schemas.lookup(name)?,
+            let schema = match self.schemas.version(name) {
+                Some(v) if lowers || stored > u64::from(v) => {
+                    self.schemas.check_unambiguous(name)?;
+                    self.schemas.get(name)
+                }
                 _ => None,
             };
             if let Some(schema) = schema {
