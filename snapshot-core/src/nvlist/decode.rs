@@ -418,7 +418,7 @@ impl<'a> Decoder<'a> {
                 if h.datasize == 0 {
                     return Err(self.pair_error(start, h.name, DecodeRule::EmptyBinary));
                 }
-                Value::Binary(self.take(h.datasize, start)?.to_vec())
+                Value::Binary(super::copy::to_vec(self.take(h.datasize, start)?))
             }
             Type::BoolArray => {
                 if h.datasize != h.nitems {
