@@ -984,3 +984,30 @@ fn records_in_a_long_positional_list_step_down() {
     assert_eq!(old.ts[3], None);
     assert_eq!(Many::from_nvlist(&nv).unwrap(), many);
 }
+
+/// A record kept at its version whose nested records cannot be rewritten:
+/// the error says it was the nested records.
+#[test]
+fn sections_name_nested_records_that_cannot_be_rewritten() {
+    use snapshot_core::compat::{convert_section, target_versions, Registry, Target};
+
+    let mut registry = Registry::new();
+    registry
+        .add::<Holder>()
+        .release("1.0.0", &[("holder", 1), ("g", 1)]);
+    let h = Holder {
+        b: G { a: 1, x: None },
+        a: G { a: 2, x: false },
+    };
+    let mut section = NvList::new().with("h0", h.to_nvlist());
+    let v1 = target_versions(&registry, &Target::Release("1.0".into())).unwrap();
+    let err = convert_section(&registry, "devices", &mut section, &v1)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("devices.h0"), "{err}");
+    assert!(
+        err.contains("cannot rewrite the records nested in it"),
+        "{err}"
+    );
+    assert!(err.contains("differ in their defaults"), "{err}");
+}
