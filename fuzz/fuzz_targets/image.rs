@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use snapshot_core::image::{crc32c, IdentCheck, Image, OpenOptions, SectionKind};
+use snapshot_image::{crc32c, IdentCheck, Image, OpenOptions, SectionKind};
 
 fuzz_target!(|data: &[u8]| {
     let mut bytes = data.to_vec();

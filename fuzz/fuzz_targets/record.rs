@@ -37,7 +37,9 @@ struct Device {
 
 fuzz_target!(|data: &[u8]| {
     let fast = Device::from_bytes(data);
-    let tree = NvList::unpack(data).and_then(|nv| Device::from_nvlist(&nv));
+    let tree = NvList::unpack(data)
+        .map_err(snapshot_core::Error::from)
+        .and_then(|nv| Device::from_nvlist(&nv));
     assert_eq!(fast.is_ok(), tree.is_ok(), "fast {fast:?} tree {tree:?}");
     if let (Ok(a), Ok(b)) = (fast, tree) {
         assert_eq!(a, b);

@@ -22,29 +22,25 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// The exit code an error deserves.
+/// The exit code an error deserves, from the kinds of the errors in its
+/// chain: the libraries keep the operating system's `io::Error` as the
+/// source of their own, so one failing read is told from bad input here,
+/// whichever layer met it.
 pub fn code_for(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<std::io::Error>() {
-            // Output cut short by a closed pipe (`snapshot nv dump | head`)
-            // is not a failure.
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return OK;
-            }
-        }
+    let io = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<std::io::Error>());
+    match io {
+        // Output cut short by a closed pipe (`snapshot nv dump | head`) is
+        // not a failure.
+        Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => OK,
+        // A file that cannot be opened, read or written.
+        Some(_) => USAGE,
+        None if err.chain().any(|c| c.is::<UsageError>()) => USAGE,
+        // Invalid input, a failed check: every library error without an
+        // I/O source.
+        None => FAILED,
     }
-    for cause in err.chain() {
-        if cause.downcast_ref::<snapshot_core::Error>().is_some() {
-            return FAILED;
-        }
-        if cause.downcast_ref::<UsageError>().is_some() {
-            return USAGE;
-        }
-        if cause.downcast_ref::<std::io::Error>().is_some() {
-            return USAGE;
-        }
-    }
-    FAILED
 }
 
 /// Prints `err` with its causes on stderr and returns its exit code.
@@ -80,6 +76,29 @@ mod tests {
     fn broken_pipe_is_0() {
         let e = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
         assert_eq!(code_for(&anyhow::Error::new(e)), OK);
+    }
+
+    #[test]
+    fn io_failure_inside_the_library_is_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.img");
+        let e = snapshot_core::image::Image::open(&missing, &Default::default()).unwrap_err();
+        let io = e.io_error().expect("an I/O error, kept as the source");
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+        let err = anyhow::Error::new(e).context("info");
+        let found = err.chain().find_map(|c| c.downcast_ref::<std::io::Error>());
+        assert_eq!(found.map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+        assert_eq!(code_for(&err), USAGE);
+    }
+
+    #[test]
+    fn damaged_image_is_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short.img");
+        std::fs::write(&path, b"not an image").unwrap();
+        let e = snapshot_core::image::Image::open(&path, &Default::default()).unwrap_err();
+        assert!(e.io_error().is_none());
+        assert_eq!(code_for(&anyhow::Error::new(e)), FAILED);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 /// The libnv vectors bundled with snapshot-core.
 pub fn vector(kind: &str, name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../snapshot-core/tests/data/libnv")
+        .join("../snapshot-nvlist/tests/data/libnv")
         .join(kind)
         .join(name)
 }

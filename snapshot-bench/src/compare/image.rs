@@ -6,8 +6,9 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use snapshot_core::image::{
-    Builder, ChunkKind, Image, MemoryOptions, OpenOptions, ValuePath, DEFAULT_CHUNK_SIZE,
+    Builder, ChunkKind, Image, MemoryOptions, OpenOptions, DEFAULT_CHUNK_SIZE,
 };
+use snapshot_core::nvlist::ValuePath;
 use snapshot_core::{Snapshot, Value};
 
 use crate::compare::schema::{self, Outcomes, SchemaCodec, Shape};

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use snapshot_core::image::{quote_name, ChunkKind, Image, SectionEntry, SectionKind};
+use snapshot_core::image::{ChunkKind, Image, SectionEntry, SectionKind};
+use snapshot_core::nvlist::quote_name;
 use snapshot_core::{NvList, Value};
 
 use crate::commands::common::{open, render_value, IdentArgs};

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use snapshot_core::image::ValuePath;
+use snapshot_core::nvlist::ValuePath;
 use snapshot_core::Type;
 
 use crate::commands::common::{open_rw, IdentArgs};

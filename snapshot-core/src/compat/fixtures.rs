@@ -12,7 +12,7 @@ use crate::error::SchemaError;
 use crate::nvlist::{NvList, Value};
 use crate::record::{is_meta, VERSION};
 use crate::schema::text::{Recorded, RecordedField};
-use crate::text::to_text;
+use snapshot_nvlist::text::to_text;
 
 /// Writes the fixture of every entry with a sample whose version has none
 /// yet (a written fixture is never rewritten), then the expected value of

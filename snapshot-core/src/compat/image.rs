@@ -185,8 +185,8 @@ pub fn convert_section(
         };
         let path = format!(
             "{}.{}",
-            crate::image::quote_str(section),
-            crate::image::quote_str(&key)
+            snapshot_nvlist::quote_str(section),
+            snapshot_nvlist::quote_str(&key)
         );
         let entry = registry
             .current(&name)
@@ -340,7 +340,7 @@ struct ChunkReader<'m, 'i> {
     buf: Vec<u8>,
     scratch: Vec<u8>,
     pos: usize,
-    error: Option<crate::Error>,
+    error: Option<snapshot_image::Error>,
 }
 
 impl<'m, 'i> ChunkReader<'m, 'i> {

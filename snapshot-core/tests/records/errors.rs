@@ -1,6 +1,6 @@
 //! The messages users see when a record cannot be read.
 
-use snapshot_core::image::ValuePath;
+use snapshot_core::nvlist::ValuePath;
 use snapshot_core::{NvList, Snapshot};
 
 #[derive(Snapshot, Debug, PartialEq)]
@@ -120,7 +120,7 @@ fn min_reader_newer_than_the_record_is_refused() {
         assert_eq!(err.to_string(), message);
         // The path is written as value paths are: `snapshot get` takes it.
         let path = ValuePath::parse(&format!("devices.{}", err.path().unwrap())).unwrap();
-        let names: Vec<_> = path.steps.iter().map(|s| s.name.to_string()).collect();
+        let names: Vec<_> = path.segments.iter().map(|s| s.name.to_string()).collect();
         assert_eq!(names, ["vhpet", ".min_reader"]);
         // The fast path gives up on it, and the checked path says why.
         let err = Hpet::from_bytes(&nv.pack()).unwrap_err();

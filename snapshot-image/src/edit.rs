@@ -1,0 +1,264 @@
+//! In-place, crash-safe edits: replace a section or the memory, set one
+//! value.
+//!
+//! An edit never writes over anything the header in force refers to. It
+//! writes the new section into space the current generation does not use,
+//! syncs, then writes the next generation's header into the other slot
+//! and syncs. A crash before that header write is complete leaves the
+//! current header (and everything it refers to) intact; after it, the new
+//! one wins. Space the current generation does not use was at most used
+//! by the previous one, whose header is the one being overwritten, so
+//! repeated edits reuse the same few extents instead of growing the file.
+
+use crate::checksum::crc32c;
+use crate::error::{Error, ImageFault, ImagePart, Result};
+use crate::header::Header;
+use crate::memory::MemoryStats;
+use crate::reader::Image;
+use crate::section::{Extent, SectionKind};
+use crate::storage::Storage;
+use crate::writer::{MemoryOptions, MemoryWriter};
+use crate::{align_up, HEADER_AREA, SLOT_SIZE};
+use snapshot_nvlist::path::{parse_value, ValuePath};
+use snapshot_nvlist::{NvList, Type, Value};
+use std::io::Read;
+
+impl<S: Storage> Image<S> {
+    /// Replaces the bytes of the nvlist or raw section `name`. An nvlist
+    /// section's bytes must unpack; they are stored as given.
+    pub fn replace_section(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        let entry = self.section(name)?;
+        let part = ImagePart::Section(name.into());
+        match entry.kind {
+            SectionKind::NvList => {
+                NvList::unpack(bytes).map_err(|e| {
+                    Error::image(
+                        part.clone(),
+                        e.offset().unwrap_or(0),
+                        ImageFault::BadNvlist(e),
+                    )
+                })?;
+            }
+            SectionKind::Raw => {}
+            SectionKind::Memory => {
+                return Err(Error::image(
+                    part,
+                    entry.offset,
+                    ImageFault::WrongSectionType {
+                        expected: "nvlist or raw",
+                        found: "memory".into(),
+                    },
+                ))
+            }
+        }
+        if bytes.is_empty() {
+            return Err(Error::image(part, 0, ImageFault::Empty));
+        }
+        self.commit_section(name, bytes)
+    }
+
+    /// Sets the value at `path` (see [`ValuePath::set`]) and commits the
+    /// section. Returns the old value.
+    pub fn set_value(&mut self, path: &ValuePath, value: Value, retype: bool) -> Result<Value> {
+        let mut list = self.read_nvlist(&path.section)?;
+        let old = path.set(&mut list, value, retype)?;
+        self.commit_section(&path.section, &list.pack())?;
+        Ok(old)
+    }
+
+    /// Parses `text` as the type of the value at `path` (or as `ty`,
+    /// which may change the type) and sets it. Returns the old and new
+    /// values.
+    pub fn set_text(
+        &mut self,
+        path: &ValuePath,
+        text: &str,
+        ty: Option<Type>,
+    ) -> Result<(Value, Value)> {
+        let mut list = self.read_nvlist(&path.section)?;
+        let target = match ty {
+            Some(t) => t,
+            None => path.target_type(&list)?,
+        };
+        // Name the pair being set, not the text that was given for it.
+        let value = parse_value(text, target).map_err(|e| e.at_path(&path.to_string()))?;
+        let old = path.set(&mut list, value.clone(), ty.is_some())?;
+        self.commit_section(&path.section, &list.pack())?;
+        Ok((old, value))
+    }
+
+    /// The first 4096-aligned offset with `len` bytes free of every extent
+    /// of the current generation.
+    fn allocate(&self, len: u64) -> Result<u64> {
+        let overflow = || {
+            Error::image(
+                ImagePart::File,
+                self.file_len,
+                ImageFault::PastEnd {
+                    size: len,
+                    file_len: self.file_len,
+                },
+            )
+        };
+        let need = align_up(len).ok_or_else(overflow)?;
+        let mut used: Vec<(u64, u64)> = self
+            .header
+            .sections
+            .iter()
+            .flat_map(|s| s.extents())
+            .map(|e| (e.start, align_up(e.start + e.len).unwrap_or(u64::MAX)))
+            .collect();
+        used.sort_unstable();
+        let mut cursor = HEADER_AREA;
+        for (start, end) in used {
+            if start >= cursor && start - cursor >= need {
+                return Ok(cursor);
+            }
+            cursor = cursor.max(end);
+        }
+        cursor.checked_add(need).ok_or_else(overflow)?;
+        Ok(cursor)
+    }
+
+    /// Writes `bytes` as the new content of section `name` and commits a
+    /// new generation.
+    fn commit_section(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        self.check_not_stale()?;
+        let offset = self.allocate(bytes.len() as u64)?;
+        let (header, slot_bytes) = self.next_header(|h| {
+            let entry = h
+                .sections
+                .iter_mut()
+                .find(|s| s.name == name)
+                .expect("callers looked the section up");
+            entry.offset = offset;
+            entry.size = bytes.len() as u64;
+            entry.crc32c = crc32c(bytes);
+        })?;
+        let part = ImagePart::Section(name.into());
+        self.storage
+            .write_at(bytes, offset)
+            .map_err(|e| Error::io(format!("writing {part} at byte {offset}"), e))?;
+        self.commit(header, slot_bytes, offset + bytes.len() as u64)
+    }
+
+    /// Replaces the memory section `name` with the bytes of `source`,
+    /// streamed one chunk at a time. The new memory goes after every
+    /// extent of the current generation; the old one's space is reused by
+    /// later edits, so a mapping of it is valid only until the next edit.
+    pub fn replace_memory(
+        &mut self,
+        name: &str,
+        source: &mut dyn Read,
+        options: MemoryOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<MemoryStats> {
+        self.check_not_stale()?;
+        let extra = self.typed_section(name, SectionKind::Memory)?.extra.clone();
+        let offset = self.after_current();
+        let mut writer = MemoryWriter::new(options, offset, name)?;
+        writer.stream(&mut self.storage, source, progress)?;
+        let (mut entry, stats) = writer.finish(&mut self.storage)?;
+        entry.extra = extra;
+        let layout = entry.memory.expect("memory layout");
+        let end = layout.table_offset + 16 * stats.chunks;
+        let (header, slot_bytes) = self.next_header(|h| {
+            let old = h
+                .sections
+                .iter_mut()
+                .find(|s| s.name == name)
+                .expect("looked up above");
+            *old = entry;
+            h.update_features();
+        })?;
+        self.commit(header, slot_bytes, end)?;
+        Ok(stats)
+    }
+
+    /// The first aligned offset after every extent of the current
+    /// generation: room for data of a length not known in advance.
+    fn after_current(&self) -> u64 {
+        self.header
+            .sections
+            .iter()
+            .flat_map(|s| s.extents())
+            .map(|e| align_up(e.start + e.len).unwrap_or(u64::MAX))
+            .fold(HEADER_AREA, u64::max)
+    }
+
+    fn check_not_stale(&self) -> Result<()> {
+        if self.stale {
+            return Err(Error::image(ImagePart::File, 0, ImageFault::StaleHandle));
+        }
+        Ok(())
+    }
+
+    /// The next generation's header, changed by `update`, and its slot
+    /// bytes. Encoding before the commit writes anything means an index
+    /// that no longer fits fails the edit with nothing committed.
+    fn next_header(&self, update: impl FnOnce(&mut Header)) -> Result<(Header, Vec<u8>)> {
+        let mut header = self.header.clone();
+        update(&mut header);
+        header.generation = header.generation.checked_add(1).ok_or_else(|| {
+            Error::image(
+                ImagePart::HeaderSlot(self.slot),
+                u64::from(self.slot) * SLOT_SIZE,
+                ImageFault::BadKey {
+                    key: "generation".into(),
+                    expected: "below 2^64-1",
+                },
+            )
+        })?;
+        let slot_bytes = header.encode_slot()?;
+        Ok((header, slot_bytes))
+    }
+
+    /// Syncs the data written (which ends at `data_end`), writes `header`
+    /// into the slot not in force, and syncs again.
+    fn commit(&mut self, header: Header, slot_bytes: Vec<u8>, data_end: u64) -> Result<()> {
+        let io = |what: String| move |e: std::io::Error| Error::io(what, e);
+        self.storage
+            .sync()
+            .map_err(io("syncing the new section data".into()))?;
+        let slot = 1 - self.slot;
+        let slot_at = u64::from(slot) * SLOT_SIZE;
+        // From here the file may hold the new generation even if a call
+        // fails, so this handle must not edit again.
+        self.stale = true;
+        self.storage
+            .write_at(&slot_bytes, slot_at)
+            .map_err(io(format!("writing header slot {slot} at byte {slot_at}")))?;
+        self.storage.sync().map_err(io(format!(
+            "syncing header slot {slot} (the edit may or may not have been committed)"
+        )))?;
+        let previous = std::mem::replace(&mut self.header, header);
+        self.slot = slot;
+        self.other_slot_fault = None;
+        self.stale = false;
+        self.file_len = self.file_len.max(data_end);
+        self.trim(
+            &previous
+                .sections
+                .iter()
+                .flat_map(|s| s.extents())
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// Cuts the file after the last byte either generation refers to, so
+    /// space freed at the end is given back.
+    fn trim(&mut self, previous: &[Extent]) -> Result<()> {
+        let current = self.header.sections.iter().flat_map(|s| s.extents());
+        let end = current
+            .chain(previous.iter().cloned())
+            .map(|e| e.start + e.len)
+            .fold(HEADER_AREA, u64::max);
+        if end < self.file_len {
+            self.storage
+                .set_len(end)
+                .map_err(|e| Error::io("trimming the image", e))?;
+            self.file_len = end;
+        }
+        Ok(())
+    }
+}

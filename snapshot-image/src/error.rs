@@ -1,0 +1,367 @@
+//! The error type of the image crate.
+//!
+//! Every error names the part of the file (header slot, index, section,
+//! chunk) and the byte offset where the fault is, or keeps the operating
+//! system's `io::Error` as its source, so a caller can tell damaged or
+//! hostile input from a failing disk.
+
+use std::fmt;
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error of the image crate: see [`Error::kind`] for what went wrong.
+pub struct Error(Box<ErrorKind>);
+
+/// What went wrong, with where it went wrong.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The file broke a rule of the container format, or cannot be used
+    /// by this reader.
+    Format {
+        /// The part of the file the fault is in.
+        part: ImagePart,
+        /// Byte offset in the file where that part (or the fault) starts.
+        offset: u64,
+        /// What is wrong.
+        fault: ImageFault,
+    },
+    /// A value path or a value given as text is wrong, or does not lead
+    /// to a value of the section.
+    NvList(snapshot_nvlist::Error),
+    /// Reading or writing the underlying file failed.
+    Io {
+        /// What was being done (`reading section devices`).
+        context: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+/// A part of an image file, named in errors so damage can be located.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImagePart {
+    /// The file as a whole (its length, its header area).
+    #[error("image")]
+    File,
+    /// One of the two header slots (0 or 1).
+    #[error("header slot {0}")]
+    HeaderSlot(u8),
+    /// The header index: the section list of the header in use.
+    #[error("index")]
+    Index,
+    /// A named section.
+    #[error("section `{0}`")]
+    Section(String),
+    /// The chunk table of a memory section.
+    #[error("section `{0}`, chunk table")]
+    ChunkTable(String),
+    /// One chunk of a memory section.
+    #[error("section `{section}`, chunk {index}")]
+    Chunk {
+        /// The memory section.
+        section: String,
+        /// The chunk's number, from 0.
+        index: u64,
+    },
+}
+
+/// What is wrong with an image file.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageFault {
+    /// The file is shorter than its header area.
+    #[error("file of {len} bytes is shorter than the 8192-byte header area")]
+    TooShort {
+        /// The file's length.
+        len: u64,
+    },
+    /// The slot's trailer does not hold the image magic.
+    #[error("no image magic: not a snapshot image header")]
+    BadMagic,
+    /// Stored and computed CRC32C differ: the bytes were changed.
+    #[error("checksum mismatch (stored crc32c {stored:08x}, computed {computed:08x})")]
+    Checksum {
+        /// The checksum recorded in the file.
+        stored: u32,
+        /// The checksum of the bytes as read.
+        computed: u32,
+    },
+    /// Neither header slot is valid; holds each slot's fault.
+    #[error("no valid header slot{}", causes(.0))]
+    NoValidHeader(Vec<Error>),
+    /// The IDENT field is not NUL-padded UTF-8.
+    #[error("IDENT is not NUL-padded UTF-8")]
+    BadIdent,
+    /// The image was written by another producer.
+    #[error("IDENT `{found}` is not `{expected}` (another producer's image; force to read it)")]
+    ForeignIdent {
+        /// The IDENT in the file.
+        found: String,
+        /// The IDENT this reader expects.
+        expected: String,
+    },
+    /// The packed header nvlist does not fit in its slot.
+    #[error("header nvlist of {size} bytes exceeds the {room} bytes of a slot")]
+    IndexTooLarge {
+        /// The size needed or stated.
+        size: u64,
+        /// The room in a slot.
+        room: u64,
+    },
+    /// The header nvlist does not decode.
+    #[error("header nvlist: {0}")]
+    IndexDecode(snapshot_nvlist::Error),
+    /// An nvlist section does not decode (the inner error's offset is
+    /// within the section).
+    #[error("not a packed nvlist: {0}")]
+    BadNvlist(snapshot_nvlist::Error),
+    /// A required key is missing or has the wrong type.
+    #[error("key `{key}` is missing or not {expected}")]
+    BadKey {
+        /// The key (`sections[2].offset`).
+        key: String,
+        /// The type or form it must have.
+        expected: &'static str,
+    },
+    /// The format version is not `MAJOR.MINOR`.
+    #[error("format version `{0}` is not MAJOR.MINOR")]
+    BadVersion(String),
+    /// The format's major version is not one this reader knows.
+    #[error("format version {found} is not supported (this reader knows {supported})")]
+    UnsupportedVersion {
+        /// The version in the file.
+        found: String,
+        /// The version this reader writes.
+        supported: String,
+    },
+    /// The image uses incompatible features this reader lacks.
+    #[error("uses incompatible features this reader lacks: {}", .0.join(", "))]
+    UnknownFeatures(Vec<String>),
+    /// A section type this reader does not know.
+    #[error("unknown section type `{0}`")]
+    UnknownSectionType(String),
+    /// A codec this reader does not know, or that the section type does
+    /// not allow.
+    #[error("unknown or disallowed codec `{0}`")]
+    UnknownCodec(String),
+    /// Two sections share a name.
+    #[error("a second section of this name")]
+    DuplicateSection,
+    /// A section name is empty or not UTF-8.
+    #[error("section name is empty or not UTF-8")]
+    BadSectionName,
+    /// An extent is not aligned to 4096 bytes or starts in the header
+    /// area.
+    #[error("extent is not 4096-aligned or starts inside the header area")]
+    Misaligned,
+    /// An extent reaches past the end of the file (or of `u64`).
+    #[error("extent of {size} bytes reaches past the end of the {file_len}-byte file")]
+    PastEnd {
+        /// The extent's size.
+        size: u64,
+        /// The file's length.
+        file_len: u64,
+    },
+    /// Two extents overlap.
+    #[error("overlaps {other}")]
+    Overlap {
+        /// The other part.
+        other: ImagePart,
+    },
+    /// A memory chunk size that is not a power of two in 4 KiB..=1 GiB.
+    #[error("chunk size {0} is not a power of two in 4096..=1 GiB")]
+    BadChunkSize(u64),
+    /// A chunk table entry breaks a rule (kind, length, reserved bytes).
+    #[error("bad chunk table entry: {0}")]
+    BadChunkEntry(&'static str),
+    /// A chunk recorded as zero holds non-zero bytes.
+    #[error("chunk recorded as zero holds non-zero bytes")]
+    NotZero,
+    /// A compressed chunk does not decompress to its length.
+    #[error("chunk does not decompress: {0}")]
+    Decompress(String),
+    /// No section of that name.
+    #[error("no such section")]
+    NoSuchSection,
+    /// The section is of another type than the operation needs.
+    #[error("section is of type `{found}`, not {expected}")]
+    WrongSectionType {
+        /// The type needed.
+        expected: &'static str,
+        /// The section's type.
+        found: String,
+    },
+    /// The section is larger than this reader loads into memory.
+    #[error("section of {size} bytes exceeds the {limit}-byte limit")]
+    SectionTooLarge {
+        /// The section's size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The memory section is compressed, so it cannot be mapped.
+    #[error("memory is compressed, so it cannot be mapped (extract it instead)")]
+    Compressed,
+    /// A section with no bytes: every section holds at least one.
+    #[error("section is empty (every section holds bytes)")]
+    Empty,
+    /// An earlier edit through this handle failed part-way, so the file
+    /// may hold a newer generation than the handle knows.
+    #[error("an earlier edit through this handle failed part-way; reopen the image to see which generation is in force")]
+    StaleHandle,
+    /// The producer's IDENT is empty, too long or holds a NUL.
+    #[error("IDENT must be 1 to 63 bytes of UTF-8 without NUL")]
+    InvalidIdent,
+}
+
+impl Error {
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0
+    }
+
+    /// The byte offset in the file (or in the nvlist) where the fault is.
+    pub fn offset(&self) -> Option<u64> {
+        match &*self.0 {
+            ErrorKind::Format { offset, .. } => Some(*offset),
+            ErrorKind::NvList(e) => e.offset(),
+            ErrorKind::Io { .. } => None,
+        }
+    }
+
+    /// The fault, for a format error.
+    pub fn fault(&self) -> Option<&ImageFault> {
+        match &*self.0 {
+            ErrorKind::Format { fault, .. } => Some(fault),
+            _ => None,
+        }
+    }
+
+    /// The operating system's error, for an I/O failure.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match &*self.0 {
+            ErrorKind::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn image(part: ImagePart, offset: u64, fault: ImageFault) -> Error {
+        ErrorKind::Format {
+            part,
+            offset,
+            fault,
+        }
+        .into()
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        ErrorKind::Io {
+            context: context.into(),
+            source,
+        }
+        .into()
+    }
+}
+
+/// A copy, for a report that keeps an error the handle also keeps (the
+/// spare header slot's fault). An I/O error is copied as its kind and
+/// message, which is all `io::Error` lets a copy keep.
+impl Clone for Error {
+    fn clone(&self) -> Error {
+        match &*self.0 {
+            ErrorKind::Format {
+                part,
+                offset,
+                fault,
+            } => Error::image(part.clone(), *offset, fault.clone()),
+            ErrorKind::NvList(e) => e.clone().into(),
+            ErrorKind::Io { context, source } => Error::io(
+                context.clone(),
+                std::io::Error::new(source.kind(), source.to_string()),
+            ),
+        }
+    }
+}
+
+/// Equal when of the same kind at the same place; I/O errors compare by
+/// context and kind (`io::Error` has no equality of its own).
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        match (&*self.0, &*other.0) {
+            (
+                ErrorKind::Format {
+                    part,
+                    offset,
+                    fault,
+                },
+                ErrorKind::Format {
+                    part: p,
+                    offset: o,
+                    fault: f,
+                },
+            ) => part == p && offset == o && fault == f,
+            (ErrorKind::NvList(a), ErrorKind::NvList(b)) => a == b,
+            (
+                ErrorKind::Io { context, source },
+                ErrorKind::Io {
+                    context: c,
+                    source: s,
+                },
+            ) => context == c && source.kind() == s.kind(),
+            _ => false,
+        }
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Error {
+        Error(Box::new(kind))
+    }
+}
+
+impl From<snapshot_nvlist::Error> for Error {
+    fn from(e: snapshot_nvlist::Error) -> Error {
+        ErrorKind::NvList(e).into()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.0 {
+            ErrorKind::Format { fault, .. } => match fault {
+                ImageFault::IndexDecode(e) | ImageFault::BadNvlist(e) => Some(e),
+                _ => None,
+            },
+            ErrorKind::NvList(e) => Some(e),
+            ErrorKind::Io { source, .. } => Some(source),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.0 {
+            ErrorKind::Format {
+                part,
+                offset,
+                fault,
+            } => write!(f, "{part} (byte {offset}): {fault}"),
+            ErrorKind::NvList(e) => fmt::Display::fmt(e, f),
+            ErrorKind::Io { context, source } => write!(f, "{context}: {source}"),
+        }
+    }
+}
+
+/// The faults of both header slots, for [`ImageFault::NoValidHeader`].
+fn causes(errors: &[Error]) -> String {
+    errors.iter().map(|e| format!("; {e}")).collect()
+}

@@ -1,0 +1,465 @@
+//! Opening an image and reading its sections.
+//!
+//! Opening reads the two header slots and nothing else; reading a section
+//! reads that section's bytes and nothing else. Memory is read a chunk at
+//! a time, or mapped when it is stored uncompressed.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::checksum::crc32c;
+use crate::error::{Error, ImageFault, ImagePart, Result};
+use crate::header::{Header, RawSlot};
+use crate::memory::{chunk_len, ChunkEntry, ChunkKind, MemoryStats, ENTRY_SIZE};
+use crate::section::{validate_layout, Codec, SectionEntry, SectionKind};
+use crate::storage::{lock_for_edit, Storage};
+use crate::{DEFAULT_IDENT, HEADER_AREA, MAX_LOADED_SECTION, SLOT_SIZE};
+use snapshot_nvlist::NvList;
+
+/// Which producers' images to open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdentCheck {
+    /// Only images whose IDENT is this one.
+    Expect(String),
+    /// Any IDENT (forced).
+    Any,
+}
+
+/// How to open an image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// The IDENT check; by default the image must carry [`DEFAULT_IDENT`].
+    pub ident: IdentCheck,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            ident: IdentCheck::Expect(DEFAULT_IDENT.into()),
+        }
+    }
+}
+
+/// An open image: the header in force and the store it came from.
+#[derive(Debug)]
+pub struct Image<S: Storage = std::fs::File> {
+    pub(crate) storage: S,
+    pub(crate) header: Header,
+    /// The slot the header came from.
+    pub(crate) slot: u8,
+    pub(crate) file_len: u64,
+    /// Why the other slot is unusable, when it is neither blank nor valid.
+    pub(crate) other_slot_fault: Option<Error>,
+    /// Set while an edit writes, left set if it fails: the file may then
+    /// hold a generation this handle does not know, so further edits
+    /// through it are refused.
+    pub(crate) stale: bool,
+}
+
+impl Image<std::fs::File> {
+    /// Opens the image at `path` read-only.
+    pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        Image::from_storage(file, options)
+    }
+
+    /// Opens the image at `path` for reading and in-place edits, holding
+    /// an exclusive lock (see [`lock_for_edit`]) until it is dropped.
+    pub fn open_rw(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let file = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        lock_for_edit(&file)
+            .map_err(|e| Error::io(format!("locking {} for editing", path.display()), e))?;
+        Image::from_storage(file, options)
+    }
+
+    /// Maps the memory section `name` read-only, for restore. Only an
+    /// uncompressed section can be mapped. The mapping is not checked
+    /// against the chunk checksums: run [`Image::verify`] first when the
+    /// file may be damaged.
+    pub fn map_memory(&self, name: &str) -> Result<memmap2::Mmap> {
+        let entry = self.typed_section(name, SectionKind::Memory)?;
+        if entry.codec != Codec::None {
+            return Err(Error::image(
+                ImagePart::Section(name.into()),
+                entry.offset,
+                ImageFault::Compressed,
+            ));
+        }
+        let len = usize::try_from(entry.size).map_err(|_| {
+            Error::image(
+                ImagePart::Section(name.into()),
+                entry.offset,
+                ImageFault::SectionTooLarge {
+                    size: entry.size,
+                    limit: usize::MAX as u64,
+                },
+            )
+        })?;
+        // SAFETY: the map is read-only. Like every file map, its contents
+        // change if another process writes the file; edits of this crate
+        // never rewrite a memory section in place.
+        unsafe {
+            memmap2::MmapOptions::new()
+                .offset(entry.offset)
+                .len(len)
+                .map(&self.storage)
+        }
+        .map_err(|e| Error::io(format!("mapping section `{name}`"), e))
+    }
+}
+
+impl<S: Storage> Image<S> {
+    /// Opens the image held by `storage`: reads and checks both header
+    /// slots, takes the valid one of higher generation, and checks its
+    /// index against the file's length.
+    pub fn from_storage(storage: S, options: &OpenOptions) -> Result<Self> {
+        let file_len = storage
+            .len()
+            .map_err(|e| Error::io("reading the image length", e))?;
+        if file_len < HEADER_AREA {
+            return Err(Error::image(
+                ImagePart::File,
+                0,
+                ImageFault::TooShort { len: file_len },
+            ));
+        }
+        let mut area = vec![0u8; HEADER_AREA as usize];
+        storage
+            .read_at(&mut area, 0)
+            .map_err(|e| Error::io("reading the header", e))?;
+        let mut slots: [Result<Option<RawSlot>>; 2] = [0u8, 1].map(|i| {
+            let start = (u64::from(i) * SLOT_SIZE) as usize;
+            Header::decode_slot(&area[start..start + SLOT_SIZE as usize], i)
+        });
+        let generation = |s: &Result<Option<RawSlot>>| match s {
+            Ok(Some(raw)) => Some(raw.generation),
+            _ => None,
+        };
+        let slot: u8 = match (generation(&slots[0]), generation(&slots[1])) {
+            (Some(a), Some(b)) => u8::from(b > a),
+            (Some(_), None) => 0,
+            (None, Some(_)) => 1,
+            (None, None) => {
+                let causes = slots.into_iter().filter_map(|s| s.err()).collect();
+                return Err(Error::image(
+                    ImagePart::File,
+                    0,
+                    ImageFault::NoValidHeader(causes),
+                ));
+            }
+        };
+        let other = 1 - slot;
+        let other_slot_fault = std::mem::replace(&mut slots[other as usize], Ok(None)).err();
+        let raw = match std::mem::replace(&mut slots[slot as usize], Ok(None)) {
+            Ok(Some(raw)) => raw,
+            _ => unreachable!("the chosen slot decoded"),
+        };
+        if let IdentCheck::Expect(expected) = &options.ident {
+            if &raw.ident != expected {
+                return Err(Error::image(
+                    ImagePart::HeaderSlot(slot),
+                    u64::from(slot) * SLOT_SIZE,
+                    ImageFault::ForeignIdent {
+                        found: raw.ident,
+                        expected: expected.clone(),
+                    },
+                ));
+            }
+        }
+        let header = Header::from_raw(raw, slot)?;
+        validate_layout(&header.sections, file_len)?;
+        Ok(Image {
+            storage,
+            header,
+            slot,
+            file_len,
+            other_slot_fault,
+            stale: false,
+        })
+    }
+
+    /// The header in force.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The slot (0 or 1) the header in force came from.
+    pub fn slot(&self) -> u8 {
+        self.slot
+    }
+
+    /// The file's length when opened or last edited.
+    pub fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
+    /// The store, to hand back or reopen.
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
+    /// The section called `name`.
+    pub fn section(&self, name: &str) -> Result<&SectionEntry> {
+        self.header.section(name).ok_or_else(|| {
+            Error::image(
+                ImagePart::Section(name.into()),
+                0,
+                ImageFault::NoSuchSection,
+            )
+        })
+    }
+
+    pub(crate) fn typed_section(&self, name: &str, kind: SectionKind) -> Result<&SectionEntry> {
+        let entry = self.section(name)?;
+        if entry.kind != kind {
+            return Err(Error::image(
+                ImagePart::Section(name.into()),
+                entry.offset,
+                ImageFault::WrongSectionType {
+                    expected: kind.keyword(),
+                    found: entry.kind.keyword().into(),
+                },
+            ));
+        }
+        Ok(entry)
+    }
+
+    /// Reads `len` bytes at `offset`, for `part`.
+    pub(crate) fn read_exact(&self, part: &ImagePart, offset: u64, len: u64) -> Result<Vec<u8>> {
+        // Lengths come from a validated index, so they fit in the file;
+        // the cap keeps one read from taking all memory.
+        if len > MAX_LOADED_SECTION {
+            return Err(Error::image(
+                part.clone(),
+                offset,
+                ImageFault::SectionTooLarge {
+                    size: len,
+                    limit: MAX_LOADED_SECTION,
+                },
+            ));
+        }
+        let mut buf = vec![0u8; len as usize];
+        self.storage
+            .read_at(&mut buf, offset)
+            .map_err(|e| Error::io(format!("reading {part} at byte {offset}"), e))?;
+        Ok(buf)
+    }
+
+    /// The bytes of an nvlist or raw section, checksum checked.
+    pub fn read_section(&self, name: &str) -> Result<Vec<u8>> {
+        let entry = self.section(name)?;
+        let part = ImagePart::Section(name.into());
+        if entry.kind == SectionKind::Memory {
+            return Err(Error::image(
+                part,
+                entry.offset,
+                ImageFault::WrongSectionType {
+                    expected: "nvlist or raw",
+                    found: "memory".into(),
+                },
+            ));
+        }
+        let bytes = self.read_exact(&part, entry.offset, entry.size)?;
+        check_crc(&part, entry.offset, entry.crc32c, &bytes)?;
+        Ok(bytes)
+    }
+
+    /// The nvlist section `name`, checksum checked and decoded. Decode
+    /// errors give the byte offset in the file.
+    pub fn read_nvlist(&self, name: &str) -> Result<NvList> {
+        let entry = self.typed_section(name, SectionKind::NvList)?;
+        let offset = entry.offset;
+        let bytes = self.read_section(name)?;
+        NvList::unpack(&bytes).map_err(|e| {
+            Error::image(
+                ImagePart::Section(name.into()),
+                offset + e.offset().unwrap_or(0),
+                ImageFault::BadNvlist(e),
+            )
+        })
+    }
+
+    /// The memory section `name`, its chunk table read and checked.
+    pub fn memory(&self, name: &str) -> Result<Memory<'_, S>> {
+        let entry = self.typed_section(name, SectionKind::Memory)?;
+        let layout = entry.memory.expect("memory sections have a layout");
+        let part = ImagePart::ChunkTable(name.into());
+        let count = entry.chunk_count();
+        let bytes = self.read_exact(&part, layout.table_offset, count * ENTRY_SIZE as u64)?;
+        check_crc(&part, layout.table_offset, entry.crc32c, &bytes)?;
+        let table = bytes
+            .chunks_exact(ENTRY_SIZE)
+            .enumerate()
+            .map(|(i, e)| {
+                let i = i as u64;
+                ChunkEntry::decode(
+                    e.try_into().expect("16 bytes"),
+                    chunk_len(entry.size, layout.chunk_size, i),
+                    entry.codec == Codec::Zstd,
+                    || (part.clone(), layout.table_offset + i * ENTRY_SIZE as u64),
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Memory {
+            image: self,
+            entry,
+            table,
+        })
+    }
+}
+
+pub(crate) fn check_crc(part: &ImagePart, offset: u64, stored: u32, bytes: &[u8]) -> Result<()> {
+    let computed = crc32c(bytes);
+    if computed != stored {
+        return Err(Error::image(
+            part.clone(),
+            offset,
+            ImageFault::Checksum { stored, computed },
+        ));
+    }
+    Ok(())
+}
+
+/// A memory section with its chunk table.
+pub struct Memory<'a, S: Storage> {
+    image: &'a Image<S>,
+    entry: &'a SectionEntry,
+    table: Vec<ChunkEntry>,
+}
+
+impl<S: Storage> Memory<'_, S> {
+    /// The index entry.
+    pub fn entry(&self) -> &SectionEntry {
+        self.entry
+    }
+
+    /// The chunk table.
+    pub fn table(&self) -> &[ChunkEntry] {
+        &self.table
+    }
+
+    pub(crate) fn image_storage(&self) -> &S {
+        &self.image.storage
+    }
+
+    /// Bytes per chunk.
+    pub fn chunk_size(&self) -> u64 {
+        self.entry.memory.expect("memory layout").chunk_size
+    }
+
+    /// Length of chunk `index`.
+    pub fn chunk_len(&self, index: u64) -> u64 {
+        chunk_len(self.entry.size, self.chunk_size(), index)
+    }
+
+    /// File offset of chunk `index`.
+    pub fn chunk_offset(&self, index: u64) -> u64 {
+        self.entry.offset + index * self.chunk_size()
+    }
+
+    /// Chunk counts and bytes on disk.
+    pub fn stats(&self) -> MemoryStats {
+        let mut stats = MemoryStats {
+            size: self.entry.size,
+            ..MemoryStats::default()
+        };
+        self.table.iter().for_each(|e| stats.add(e));
+        stats
+    }
+
+    fn part(&self, index: u64) -> ImagePart {
+        ImagePart::Chunk {
+            section: self.entry.name.clone(),
+            index,
+        }
+    }
+
+    /// Reads chunk `index` into `out` (resized to the chunk's length),
+    /// checking its checksum and decompressing it. A zero chunk is not
+    /// read: its bytes are zero by the table (verify checks the hole).
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not below the number of chunks.
+    pub fn read_chunk(&self, index: u64, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> Result<()> {
+        out.clear();
+        out.resize(self.chunk_len(index) as usize, 0);
+        self.read_chunk_into(index, out, scratch)
+    }
+
+    /// [`Memory::read_chunk`] straight into the caller's storage, such as
+    /// the guest's memory at the chunk's place: no copy in between. `out`
+    /// must be [`Memory::chunk_len`] bytes long. A zero chunk is filled
+    /// with zeros; a caller whose buffer starts zeroed skips it by its
+    /// [`ChunkKind`] in [`Memory::table`].
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not below the number of chunks, or `out` has another
+    /// length.
+    pub fn read_chunk_into(&self, index: u64, out: &mut [u8], scratch: &mut Vec<u8>) -> Result<()> {
+        let entry = self.table[index as usize];
+        let len = self.chunk_len(index) as usize;
+        assert_eq!(
+            out.len(),
+            len,
+            "read_chunk_into: buffer of another length than the chunk"
+        );
+        let offset = self.chunk_offset(index);
+        let part = self.part(index);
+        let io = |e: std::io::Error| Error::io(format!("reading {part} at byte {offset}"), e);
+        match entry.kind {
+            ChunkKind::Zero => {
+                out.fill(0);
+                Ok(())
+            }
+            ChunkKind::Raw => {
+                self.image.storage.read_at(out, offset).map_err(io)?;
+                check_crc(&part, offset, entry.crc32c, out)
+            }
+            ChunkKind::Zstd => {
+                scratch.clear();
+                scratch.resize(entry.stored_len as usize, 0);
+                self.image.storage.read_at(scratch, offset).map_err(io)?;
+                check_crc(&part, offset, entry.crc32c, scratch)?;
+                decompress_exact(scratch, out)
+                    .map_err(|why| Error::image(part.clone(), offset, ImageFault::Decompress(why)))
+            }
+        }
+    }
+
+    /// Writes the guest memory to `out`, zeros included, calling
+    /// `progress` with the bytes done after each chunk.
+    pub fn copy_to(&self, out: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> Result<()> {
+        let (mut buf, mut scratch) = (Vec::new(), Vec::new());
+        let mut done = 0;
+        for i in 0..self.table.len() as u64 {
+            self.read_chunk(i, &mut buf, &mut scratch)?;
+            out.write_all(&buf)
+                .map_err(|e| Error::io("writing the memory out", e))?;
+            done += buf.len() as u64;
+            progress(done);
+        }
+        Ok(())
+    }
+}
+
+/// Decompresses one zstd frame into exactly `out.len()` bytes.
+pub(crate) fn decompress_exact(frame: &[u8], out: &mut [u8]) -> std::result::Result<(), String> {
+    let want = out.len();
+    let mut d = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
+    let got = d
+        .decompress_to_buffer(frame, out)
+        .map_err(|e| e.to_string())?;
+    if got != want {
+        return Err(format!("{got} bytes instead of {want}"));
+    }
+    Ok(())
+}

@@ -1,0 +1,345 @@
+//! Section index entries and the rules their extents must keep.
+//!
+//! An entry is read from and written back to its nvlist without losing
+//! keys this version does not know, so an older tool editing a newer image
+//! keeps what the newer producer recorded.
+
+use std::fmt;
+
+use crate::error::{Error, ImageFault, ImagePart, Result};
+use crate::memory::{chunk_count, ENTRY_SIZE};
+use crate::{ALIGN, HEADER_AREA};
+use snapshot_nvlist::{NvList, Value};
+
+/// What a section holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SectionKind {
+    /// A packed nvlist (`config`, `devices`, `kernel`).
+    NvList,
+    /// Opaque bytes of the producer's choosing.
+    Raw,
+    /// Guest memory in fixed-size chunks with a chunk table.
+    Memory,
+}
+
+impl SectionKind {
+    /// The name written in the index.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            SectionKind::NvList => "nvlist",
+            SectionKind::Raw => "raw",
+            SectionKind::Memory => "memory",
+        }
+    }
+
+    fn from_keyword(word: &str) -> Option<SectionKind> {
+        [SectionKind::NvList, SectionKind::Raw, SectionKind::Memory]
+            .into_iter()
+            .find(|k| k.keyword() == word)
+    }
+}
+
+impl fmt::Display for SectionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.keyword())
+    }
+}
+
+/// How a section's bytes are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codec {
+    /// As they are.
+    None,
+    /// Memory only: chunks may be zstd frames.
+    Zstd,
+}
+
+impl Codec {
+    /// The name written in the index.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Codec::None => "none",
+            Codec::Zstd => "zstd",
+        }
+    }
+}
+
+impl fmt::Display for Codec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.keyword())
+    }
+}
+
+/// Where a memory section keeps its chunk table, and its chunk size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryLayout {
+    /// Bytes per chunk (a power of two); chunk `i` starts at
+    /// `offset + i * chunk_size`.
+    pub chunk_size: u64,
+    /// File offset of the chunk table (16 bytes per chunk).
+    pub table_offset: u64,
+}
+
+/// One section of the index.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SectionEntry {
+    /// The section's name (`devices`).
+    pub name: String,
+    /// What it holds.
+    pub kind: SectionKind,
+    /// File offset of its bytes (of chunk 0 for memory).
+    pub offset: u64,
+    /// Its length in bytes (the guest memory size for memory).
+    pub size: u64,
+    /// How its bytes are stored.
+    pub codec: Codec,
+    /// CRC32C of its bytes; of the chunk table for memory.
+    pub crc32c: u32,
+    /// Memory sections only.
+    pub memory: Option<MemoryLayout>,
+    /// The entry as read, so unknown keys survive an edit.
+    pub(crate) extra: NvList,
+}
+
+/// Index keys of an entry.
+const NAME: &str = "name";
+const TYPE: &str = "type";
+const OFFSET: &str = "offset";
+const SIZE: &str = "size";
+const CODEC: &str = "codec";
+const CRC32C: &str = "crc32c";
+const CHUNK_SIZE: &str = "chunk_size";
+const TABLE_OFFSET: &str = "table_offset";
+
+/// A byte range of the file that one part of the image owns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Extent {
+    pub part: ImagePart,
+    pub start: u64,
+    pub len: u64,
+}
+
+impl SectionEntry {
+    /// A new entry with no unknown keys.
+    pub(crate) fn new(name: &str, kind: SectionKind, offset: u64, size: u64, crc: u32) -> Self {
+        SectionEntry {
+            name: name.to_owned(),
+            kind,
+            offset,
+            size,
+            codec: Codec::None,
+            crc32c: crc,
+            memory: None,
+            extra: NvList::new(),
+        }
+    }
+
+    /// Memory: the number of chunks.
+    pub fn chunk_count(&self) -> u64 {
+        match self.memory {
+            Some(m) => chunk_count(self.size, m.chunk_size),
+            None => 0,
+        }
+    }
+
+    /// The file ranges this section owns.
+    pub(crate) fn extents(&self) -> Vec<Extent> {
+        let mut out = vec![Extent {
+            part: ImagePart::Section(self.name.clone()),
+            start: self.offset,
+            len: self.size,
+        }];
+        if let Some(m) = self.memory {
+            out.push(Extent {
+                part: ImagePart::ChunkTable(self.name.clone()),
+                start: m.table_offset,
+                len: self.chunk_count() * ENTRY_SIZE as u64,
+            });
+        }
+        out
+    }
+
+    /// The entry as an index nvlist, unknown keys kept in place.
+    pub(crate) fn to_nvlist(&self) -> NvList {
+        let mut nv = self.extra.clone();
+        nv.insert(NAME, self.name.as_str());
+        nv.insert(TYPE, self.kind.keyword());
+        nv.insert(OFFSET, self.offset);
+        nv.insert(SIZE, self.size);
+        nv.insert(CODEC, self.codec.keyword());
+        nv.insert(CRC32C, u64::from(self.crc32c));
+        if let Some(m) = self.memory {
+            nv.insert(CHUNK_SIZE, m.chunk_size);
+            nv.insert(TABLE_OFFSET, m.table_offset);
+        }
+        nv
+    }
+
+    /// Reads entry `i` of the index; `at` is the slot's offset, for errors.
+    pub(crate) fn from_nvlist(nv: &NvList, i: usize, at: u64) -> Result<SectionEntry> {
+        let key = |k: &str| format!("sections[{i}].{k}");
+        let bad = |k: &str, expected| {
+            Error::image(
+                ImagePart::Index,
+                at,
+                ImageFault::BadKey {
+                    key: key(k),
+                    expected,
+                },
+            )
+        };
+        let number = |k: &str| match nv.get(k) {
+            Some(Value::Number(n)) => Ok(*n),
+            _ => Err(bad(k, "a number")),
+        };
+        let string = |k: &str| match nv.get(k) {
+            Some(Value::String(s)) => s.to_str().ok_or_else(|| bad(k, "a UTF-8 string")),
+            _ => Err(bad(k, "a string")),
+        };
+        let name = string(NAME)?;
+        let fault = |f| Error::image(ImagePart::Section(name.to_owned()), at, f);
+        if name.is_empty() {
+            return Err(fault(ImageFault::BadSectionName));
+        }
+        let ty = string(TYPE)?;
+        let kind = SectionKind::from_keyword(ty)
+            .ok_or_else(|| fault(ImageFault::UnknownSectionType(ty.to_owned())))?;
+        let codec = match (string(CODEC)?, kind) {
+            ("none", _) => Codec::None,
+            ("zstd", SectionKind::Memory) => Codec::Zstd,
+            (other, _) => return Err(fault(ImageFault::UnknownCodec(other.to_owned()))),
+        };
+        let crc = u32::try_from(number(CRC32C)?).map_err(|_| bad(CRC32C, "a 32-bit number"))?;
+        let memory = match kind {
+            SectionKind::Memory => Some(MemoryLayout {
+                chunk_size: number(CHUNK_SIZE)?,
+                table_offset: number(TABLE_OFFSET)?,
+            }),
+            _ => None,
+        };
+        Ok(SectionEntry {
+            name: name.to_owned(),
+            kind,
+            offset: number(OFFSET)?,
+            size: number(SIZE)?,
+            codec,
+            crc32c: crc,
+            memory,
+            extra: nv.clone(),
+        })
+    }
+}
+
+/// Checks that every section's extents are aligned, inside the file and
+/// disjoint, names are unique, and memory chunk sizes are sane. After
+/// this, every offset and length in `sections` can be read without
+/// overflow and without allocating more than the file holds.
+pub(crate) fn validate_layout(sections: &[SectionEntry], file_len: u64) -> Result<()> {
+    let mut extents = Vec::new();
+    for (i, s) in sections.iter().enumerate() {
+        let part = ImagePart::Section(s.name.clone());
+        if sections[..i].iter().any(|o| o.name == s.name) {
+            return Err(Error::image(part, s.offset, ImageFault::DuplicateSection));
+        }
+        if let Some(m) = s.memory {
+            let ok = m.chunk_size.is_power_of_two() && (ALIGN..=1 << 30).contains(&m.chunk_size);
+            if !ok {
+                return Err(Error::image(
+                    part,
+                    s.offset,
+                    ImageFault::BadChunkSize(m.chunk_size),
+                ));
+            }
+        }
+        // The data extent is checked before the table's length is derived
+        // from it, so that length cannot overflow.
+        for e in s.extents() {
+            check_extent(&e, file_len)?;
+            extents.push(e);
+        }
+    }
+    extents.sort_by_key(|e| e.start);
+    for pair in extents.windows(2) {
+        if pair[0].start + pair[0].len > pair[1].start {
+            return Err(Error::image(
+                pair[1].part.clone(),
+                pair[1].start,
+                ImageFault::Overlap {
+                    other: pair[0].part.clone(),
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_extent(e: &Extent, file_len: u64) -> Result<()> {
+    if e.start % ALIGN != 0 || e.start < HEADER_AREA || e.len == 0 {
+        return Err(Error::image(
+            e.part.clone(),
+            e.start,
+            ImageFault::Misaligned,
+        ));
+    }
+    match e.start.checked_add(e.len) {
+        Some(end) if end <= file_len => Ok(()),
+        _ => Err(Error::image(
+            e.part.clone(),
+            e.start,
+            ImageFault::PastEnd {
+                size: e.len,
+                file_len,
+            },
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(name: &str, offset: u64, size: u64) -> SectionEntry {
+        SectionEntry::new(name, SectionKind::Raw, offset, size, 0)
+    }
+
+    #[test]
+    fn layout_rules() {
+        let len = 5 * ALIGN;
+        assert!(validate_layout(&[raw("a", 8192, 4096), raw("b", 12288, 1)], len).is_ok());
+        let fault = |s: &[SectionEntry]| match validate_layout(s, len).unwrap_err().kind() {
+            crate::ErrorKind::Format { fault, .. } => fault.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(fault(&[raw("a", 4096, 1)]), ImageFault::Misaligned);
+        assert_eq!(fault(&[raw("a", 8193, 1)]), ImageFault::Misaligned);
+        assert_eq!(fault(&[raw("a", 8192, 0)]), ImageFault::Misaligned);
+        assert!(matches!(
+            fault(&[raw("a", 8192, u64::MAX)]),
+            ImageFault::PastEnd { .. }
+        ));
+        assert!(matches!(
+            fault(&[raw("a", 8192, 4097), raw("b", 12288, 1)]),
+            ImageFault::Overlap { .. }
+        ));
+        assert_eq!(
+            fault(&[raw("a", 8192, 1), raw("a", 12288, 1)]),
+            ImageFault::DuplicateSection
+        );
+    }
+
+    #[test]
+    fn memory_table_counts() {
+        let mut m = SectionEntry::new("memory", SectionKind::Memory, 8192, 4096 * 3 + 1, 0);
+        m.memory = Some(MemoryLayout {
+            chunk_size: 4096,
+            table_offset: 8192 + 4 * 4096,
+        });
+        assert_eq!(m.chunk_count(), 4);
+        assert!(validate_layout(&[m.clone()], 8192 + 5 * 4096).is_ok());
+        m.memory = Some(MemoryLayout {
+            chunk_size: 3000,
+            table_offset: 8192 + 4 * 4096,
+        });
+        assert!(validate_layout(&[m], 8192 + 5 * 4096).is_err());
+    }
+}

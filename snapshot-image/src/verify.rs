@@ -1,0 +1,166 @@
+//! Checking every checksummed byte of an image, on all cores.
+//!
+//! Verification does not stop at the first fault: it reports every
+//! damaged slot, section and chunk, so the damage can be located and its
+//! extent judged.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::checksum::is_zero;
+use crate::error::{Error, ImageFault, ImagePart};
+use crate::memory::ChunkKind;
+use crate::reader::{check_crc, decompress_exact, Image, Memory};
+use crate::section::SectionKind;
+use crate::storage::Storage;
+
+/// What verification found.
+#[derive(Debug, Default)]
+pub struct VerifyReport {
+    /// Every fault, in file order within each section.
+    pub problems: Vec<Error>,
+    /// Bytes of section data checked.
+    pub checked_bytes: u64,
+    /// Whether the header slot not in force is damaged (one of
+    /// `problems`).
+    pub other_slot_damaged: bool,
+}
+
+impl VerifyReport {
+    /// Whether nothing is damaged.
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// Whether the only damage is to the header slot not in force: the
+    /// image reads whole, but has lost its second header. An edit
+    /// interrupted by a crash leaves exactly this (it cannot be told from
+    /// media damage), and the next edit rewrites the slot.
+    pub fn only_other_slot_damaged(&self) -> bool {
+        self.other_slot_damaged && self.problems.len() == 1
+    }
+}
+
+impl<S: Storage + Sync> Image<S> {
+    /// Checks the other header slot, every section's checksum (and that
+    /// nvlist sections decode), every memory chunk's checksum, that
+    /// compressed chunks decompress, and that zero chunks read as zero.
+    /// Memory is split across `threads` threads; `progress` gets the
+    /// bytes checked so far.
+    pub fn verify(&self, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> VerifyReport {
+        let mut report = VerifyReport::default();
+        if let Some(fault) = &self.other_slot_fault {
+            report.problems.push(fault.clone());
+            report.other_slot_damaged = true;
+        }
+        for entry in &self.header.sections {
+            match entry.kind {
+                SectionKind::NvList => {
+                    if let Err(e) = self.read_nvlist(&entry.name) {
+                        report.problems.push(e);
+                    }
+                    report.checked_bytes += entry.size;
+                }
+                SectionKind::Raw => {
+                    if let Err(e) = self.read_section(&entry.name) {
+                        report.problems.push(e);
+                    }
+                    report.checked_bytes += entry.size;
+                }
+                SectionKind::Memory => match self.memory(&entry.name) {
+                    Ok(memory) => {
+                        let (problems, bytes) = verify_chunks(&memory, threads, progress);
+                        report.problems.extend(problems);
+                        report.checked_bytes += bytes;
+                    }
+                    Err(e) => report.problems.push(e),
+                },
+            }
+        }
+        report
+    }
+}
+
+/// Checks every chunk; each thread takes a contiguous run of chunks so
+/// its reads stay sequential.
+fn verify_chunks<S: Storage + Sync>(
+    memory: &Memory<'_, S>,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Vec<Error>, u64) {
+    let count = memory.table().len() as u64;
+    let threads = (threads.max(1) as u64).min(count.max(1));
+    let per = count.div_ceil(threads);
+    let done = AtomicU64::new(0);
+    let problems = Mutex::new(Vec::new());
+    let run = |t: u64| {
+        let (mut buf, mut out) = (Vec::new(), Vec::new());
+        for i in t * per..((t + 1) * per).min(count) {
+            if let Err(e) = check_chunk(memory, i, &mut buf, &mut out) {
+                problems
+                    .lock()
+                    .expect("no panics hold the lock")
+                    .push((i, e));
+            }
+            let len = memory.chunk_len(i);
+            progress(done.fetch_add(len, Ordering::Relaxed) + len);
+        }
+    };
+    if threads == 1 {
+        run(0);
+    } else {
+        std::thread::scope(|scope| {
+            for t in 0..threads {
+                scope.spawn(move || run(t));
+            }
+        });
+    }
+    let mut problems = problems.into_inner().expect("no panics hold the lock");
+    problems.sort_by_key(|(i, _)| *i);
+    (
+        problems.into_iter().map(|(_, e)| e).collect(),
+        done.into_inner(),
+    )
+}
+
+fn check_chunk<S: Storage>(
+    memory: &Memory<'_, S>,
+    index: u64,
+    buf: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let entry = memory.table()[index as usize];
+    let offset = memory.chunk_offset(index);
+    let part = ImagePart::Chunk {
+        section: memory.entry().name.clone(),
+        index,
+    };
+    let stored = match entry.kind {
+        ChunkKind::Zero
+            if memory
+                .image_storage()
+                .is_hole(offset, memory.chunk_len(index)) =>
+        {
+            return Ok(());
+        }
+        ChunkKind::Zero => memory.chunk_len(index),
+        _ => u64::from(entry.stored_len),
+    };
+    buf.resize(stored as usize, 0);
+    memory
+        .image_storage()
+        .read_at(buf, offset)
+        .map_err(|e| Error::io(format!("reading {part} at byte {offset}"), e))?;
+    match entry.kind {
+        // A mapping reads the hole, so it must really be zero.
+        ChunkKind::Zero if !is_zero(buf) => Err(Error::image(part, offset, ImageFault::NotZero)),
+        ChunkKind::Zero => Ok(()),
+        ChunkKind::Raw => check_crc(&part, offset, entry.crc32c, buf),
+        ChunkKind::Zstd => {
+            check_crc(&part, offset, entry.crc32c, buf)?;
+            out.resize(memory.chunk_len(index) as usize, 0);
+            decompress_exact(buf, out)
+                .map_err(|why| Error::image(part, offset, ImageFault::Decompress(why)))
+        }
+    }
+}

@@ -1,0 +1,115 @@
+use snapshot_nvlist::Value;
+use snapshot_nvlist::ValuePath;
+
+use super::util::*;
+
+const PATH: &str = "devices.vhpet.timers[1].compval";
+
+fn value(bytes: &[u8]) -> u64 {
+    let image = open(bytes.to_vec()).expect("a crashed edit leaves an image that opens");
+    // Whatever generation is in force must be whole.
+    let report = image.verify(1, &|_| {});
+    for problem in &report.problems {
+        assert!(
+            problem.to_string().starts_with("header slot"),
+            "only the slot being written may be damaged: {problem}"
+        );
+    }
+    assert!(extract_all(&image).is_ok());
+    match ValuePath::parse(PATH)
+        .unwrap()
+        .get(&image.read_nvlist("devices").unwrap())
+        .unwrap()
+    {
+        Value::Number(n) => n,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Cuts `set` after each of its writes and syncs, torn or not, in both
+/// slot directions, and checks both what was written and what was last
+/// synced.
+#[test]
+fn an_edit_cut_after_any_write_leaves_the_old_or_the_new_image() {
+    let mut base = sample(false).image;
+    let path = ValuePath::parse(PATH).unwrap();
+    for round in 0..3u64 {
+        let old = value(&base);
+        let new = 1000 + round;
+        let mut completed_at = None;
+        for budget in 0..12 {
+            for torn in [false, true] {
+                let mut image = open(Faulty::new(base.clone(), budget, torn)).unwrap();
+                let result = image.set_value(&path, Value::Number(new), false);
+                let store = image.into_storage();
+                for state in [&store.bytes, &store.durable] {
+                    let v = value(state);
+                    assert!(v == old || v == new, "budget {budget}: value {v}");
+                }
+                if result.is_ok() {
+                    assert_eq!(value(&store.durable), new, "a finished edit is durable");
+                    completed_at.get_or_insert(budget);
+                } else {
+                    assert_eq!(value(&store.durable), old, "budget {budget}");
+                }
+            }
+        }
+        assert!(
+            completed_at.is_some(),
+            "the edit finishes with enough budget"
+        );
+        let mut image = open(base).unwrap();
+        image.set_value(&path, Value::Number(new), false).unwrap();
+        base = image.into_storage();
+    }
+}
+
+/// After a failed edit the file may hold a generation the handle does not
+/// know; editing through it again could overwrite that generation's data.
+#[test]
+fn a_handle_whose_edit_failed_refuses_further_edits() {
+    let path = ValuePath::parse(PATH).unwrap();
+    let mut image = open(Faulty::new(sample(false).image, 3, false)).unwrap();
+    assert!(image.set_value(&path, Value::Number(5), false).is_err());
+    let e = image.set_value(&path, Value::Number(6), false).unwrap_err();
+    assert!(e.to_string().contains("reopen the image"), "{e}");
+    // Reopened, the store shows one of the two generations and edits.
+    let mut store = image.into_storage();
+    store.budget = usize::MAX;
+    let mut image = open(store).unwrap();
+    image.set_value(&path, Value::Number(7), false).unwrap();
+}
+
+/// Replacing memory cut after any write leaves the old or the new memory.
+#[test]
+fn a_memory_replacement_cut_anywhere_leaves_old_or_new_memory() {
+    use snapshot_image::MemoryOptions;
+    let s = sample(false);
+    let new: Vec<u8> = (0..3 * 4096).map(|i| (i % 13) as u8).collect();
+    let options = MemoryOptions {
+        chunk_size: 4096,
+        zstd_level: None,
+    };
+    let mut finished = false;
+    for budget in 0..12 {
+        for torn in [false, true] {
+            let mut image = open(Faulty::new(s.image.clone(), budget, torn)).unwrap();
+            let ok = image
+                .replace_memory("memory", &mut new.as_slice(), options, &mut |_| {})
+                .is_ok();
+            finished |= ok;
+            let store = image.into_storage();
+            for state in [&store.bytes, &store.durable] {
+                let image = open(state.clone()).unwrap();
+                let memory = extract_memory(&image).unwrap();
+                assert!(memory == s.memory || memory == new, "budget {budget}");
+                assert_eq!(image.read_section("devices").unwrap(), s.devices);
+            }
+            if ok {
+                let memory = extract_memory(&open(store.durable).unwrap()).unwrap();
+                assert_eq!(memory, new);
+            }
+        }
+    }
+    assert!(finished);
+}

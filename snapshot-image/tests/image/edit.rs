@@ -1,0 +1,143 @@
+use snapshot_nvlist::ValuePath;
+use snapshot_nvlist::{NvList, Value};
+
+use super::util::*;
+
+#[test]
+fn replace_and_extract_are_byte_identical() {
+    let s = sample(false);
+    let mut image = open(s.image).unwrap();
+    let new = NvList::new().with("memsize", 1u64 << 30).pack();
+    image.replace_section("config", &new).unwrap();
+    assert_eq!(image.header().generation, 2);
+    let image = open(image.into_storage()).unwrap();
+    assert_eq!(image.read_section("config").unwrap(), new);
+    assert_eq!(image.read_section("devices").unwrap(), s.devices);
+    assert_eq!(extract_memory(&image).unwrap(), s.memory);
+    let mut image = image;
+    assert!(image.replace_section("config", b"not an nvlist").is_err());
+    assert!(image.replace_section("memory", &new).is_err());
+    assert!(image.replace_section("nope", &new).is_err());
+    image.replace_section("extra", b"any bytes").unwrap();
+}
+
+#[test]
+fn set_writes_only_the_section_and_the_other_slot() {
+    let s = sample(false);
+    let mut image = open(Recording {
+        bytes: s.image,
+        ..Recording::default()
+    })
+    .unwrap();
+    let path = ValuePath::parse("devices.vhpet.timers[3].compval").unwrap();
+    let (old, new) = image.set_text(&path, "0x40", None).unwrap();
+    assert_eq!((old, new), (Value::Number(3), Value::Number(64)));
+    let devices = image.section("devices").unwrap().clone();
+    let storage = image.into_storage();
+    assert_eq!(
+        storage.writes,
+        [(devices.offset, devices.size as usize), (4096, 4096)]
+    );
+    let image = open(storage.bytes).unwrap();
+    assert_eq!(image.slot(), 1);
+    assert_eq!(
+        path.get(&image.read_nvlist("devices").unwrap()).unwrap(),
+        Value::Number(64)
+    );
+}
+
+#[test]
+fn repeated_edits_do_not_grow_the_file() {
+    let s = sample(false);
+    let mut image = open(s.image).unwrap();
+    let path = ValuePath::parse(r#"devices."basic metadata".name"#).unwrap();
+    let mut lens = Vec::new();
+    for i in 0..40 {
+        // Growing and shrinking values move the section around.
+        let text = "v".repeat(1 + (i * 397) % 6000);
+        image.set_text(&path, &text, None).unwrap();
+        lens.push(image.file_len());
+    }
+    let image = open(image.into_storage()).unwrap();
+    assert!(image.verify(2, &|_| {}).is_sound());
+    let max = *lens.iter().max().unwrap();
+    assert!(max <= lens[0] + 4 * 8192, "file grew: {lens:?}");
+    assert_eq!(image.file_len(), *lens.last().unwrap());
+}
+
+#[test]
+fn unknown_keys_survive_edits() {
+    let good = sample(false).image;
+    let forged = forge(&good, |nv| {
+        nv.insert("from_the_future", "kept");
+        entry(nv, "devices").insert("hint", 7u64);
+    });
+    let mut image = open(forged).unwrap();
+    let path = ValuePath::parse("devices.vhpet.freq_bt\\.sec");
+    assert!(path.is_err(), "a dot needs quotes");
+    let path = ValuePath::parse(r#"devices.vhpet."freq_bt.sec""#).unwrap();
+    image.set_value(&path, Value::Number(11), false).unwrap();
+    let bytes = image.into_storage();
+    let size = u64::from_le_bytes(bytes[4096 + 64..4096 + 72].try_into().unwrap()) as usize;
+    let nv = NvList::unpack(&bytes[4096 + 72..4096 + 72 + size]).unwrap();
+    assert_eq!(nv.get_string("from_the_future").unwrap(), "kept");
+    assert_eq!(
+        entry(&mut nv.clone(), "devices")
+            .get_number("hint")
+            .unwrap(),
+        7
+    );
+    assert_eq!(nv.get_number("generation").unwrap(), 2);
+}
+
+#[test]
+fn type_change_needs_an_explicit_type() {
+    let mut image = open(sample(false).image).unwrap();
+    let path = ValuePath::parse("devices.vhpet.timers[0].compval").unwrap();
+    assert!(image.set_text(&path, "hello", None).is_err());
+    assert!(image
+        .set_value(&path, Value::String("hello".into()), false)
+        .is_err());
+    image
+        .set_text(&path, "hello", Some(snapshot_nvlist::Type::String))
+        .unwrap();
+    assert_eq!(image.header().generation, 2);
+}
+
+#[test]
+fn memory_is_replaced_whole_and_other_sections_stay() {
+    use snapshot_image::MemoryOptions;
+    let s = sample(false);
+    let mut image = open(s.image).unwrap();
+    let mut new = vec![0u8; 5 * 4096 + 3];
+    new[4096..8192].fill(0xab);
+    for (zstd, compressed) in [(Some(3), 1), (None, 0)] {
+        let options = MemoryOptions {
+            chunk_size: 4096,
+            zstd_level: zstd,
+        };
+        let stats = image
+            .replace_memory("memory", &mut new.as_slice(), options, &mut |_| {})
+            .unwrap();
+        assert_eq!((stats.chunks, stats.zero_chunks), (6, 5));
+        assert_eq!(stats.compressed_chunks, compressed);
+        let reopened = open(image.into_storage()).unwrap();
+        assert_eq!(extract_memory(&reopened).unwrap(), new);
+        assert_eq!(reopened.read_section("devices").unwrap(), s.devices);
+        assert_eq!(
+            reopened.header().incompatible.is_empty(),
+            compressed == 0,
+            "the zstd feature follows the codec"
+        );
+        assert!(reopened.verify(2, &|_| {}).is_sound());
+        image = reopened;
+    }
+    assert!(image
+        .replace_memory(
+            "devices",
+            &mut new.as_slice(),
+            Default::default(),
+            &mut |_| {}
+        )
+        .is_err());
+}

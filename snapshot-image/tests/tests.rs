@@ -1,0 +1,18 @@
+//! Integration tests of snapshot-image, as one binary.
+
+/// The image file: round trips, damage, crash safety, hostile input, edits.
+mod image {
+    /// Sample images, and stores that fail or record on purpose.
+    mod util;
+
+    /// Single-bit flips and truncations are detected, never silently read.
+    mod corruption;
+    /// An edit cut short after any write leaves the old or the new image.
+    mod crash;
+    /// In-place edits: replace, set, space reuse, unknown keys kept.
+    mod edit;
+    /// Images with lying headers are refused with typed errors.
+    mod hostile;
+    /// Every section kind written and read back byte for byte.
+    mod roundtrip;
+}

@@ -1,0 +1,16 @@
+//! Integration tests of snapshot-nvlist, as one binary.
+
+/// The nvlist codec against the vectors made by FreeBSD's libnv.
+mod nv {
+    /// Buffers in big-endian byte order.
+    mod big_endian;
+    /// NVLIST datasizes against a transcription of libnv's size walk.
+    mod libnv_size;
+    /// Properties over arbitrary nvlists: pack, text and JSON round trips.
+    mod properties;
+    /// One test per rule the decoder enforces, on hand-corrupted buffers.
+    mod rules;
+    /// The text form: syntax, escapes, edits and parse errors.
+    mod text;
+    mod vectors;
+}
