@@ -1,27 +1,51 @@
 //! The command line, as clap derive types. Doc comments are the help text.
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, FromArgMatches, Subcommand};
 
 use crate::commands::{
-    build, demo, diff, dump, extract, get, info, migrate, nv, replace, schema, set, verify,
+    build, diff, dump, extract, get, info, migrate, nv, replace, schema, set, verify,
 };
 
-/// Save, inspect, verify, edit and migrate versioned VM snapshots.
-///
-/// Exit status: 0 on success, 1 when a check fails or the input is
-/// invalid, 2 on a usage error (bad arguments, unreadable files).
-#[derive(Debug, Parser)]
-#[command(name = "snapshot", version, propagate_version = true)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
+/// The tool's command line: the VMM's own subcommands `E` (none for the
+/// generic tool) beside the generic ones.
+pub fn command<E: Subcommand>(name: &str) -> clap::Command {
+    let command = clap::Command::new(name.to_owned())
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Save, inspect, verify, edit and migrate versioned VM snapshots.")
+        .long_about(
+            "Save, inspect, verify, edit and migrate versioned VM snapshots.\n\n\
+             Exit status: 0 on success, 1 when a check fails or the input is \
+             invalid, 2 on a usage error (bad arguments, unreadable files).",
+        )
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .propagate_version(true);
+    Command::augment_subcommands(E::augment_subcommands(command))
 }
+
+/// A parsed command: one of the VMM's own, or a generic one.
+pub enum Top<E> {
+    /// A subcommand of the VMM's tool.
+    Own(E),
+    /// A generic subcommand.
+    Generic(Command),
+}
+
+impl<E: Subcommand> Top<E> {
+    pub fn from_arg_matches(matches: &ArgMatches) -> Result<Top<E>, clap::Error> {
+        match matches.subcommand_name() {
+            Some(name) if E::has_subcommand(name) => E::from_arg_matches(matches).map(Top::Own),
+            _ => Command::from_arg_matches(matches).map(Top::Generic),
+        }
+    }
+}
+
+/// The generic tool's own subcommands: none.
+#[derive(Debug, Subcommand)]
+pub enum NoCommands {}
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Save a simulated VM on release 1, resume it on release 2 and back;
-    /// leaves the images behind to try the other commands on.
-    Demo(demo::Args),
     /// Work on bare packed nvlists: dump to text or JSON, pack from text.
     #[command(subcommand)]
     Nv(nv::Command),

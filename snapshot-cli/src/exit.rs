@@ -43,11 +43,12 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     }
 }
 
-/// Prints `err` with its causes on stderr and returns its exit code.
-pub fn report(err: &anyhow::Error) -> ExitCode {
+/// Prints `err` with its causes on stderr, after the tool's name, and
+/// returns its exit code.
+pub fn report(tool: &str, err: &anyhow::Error) -> ExitCode {
     let code = code_for(err);
     if code != OK {
-        eprintln!("snapshot: error: {err:#}");
+        eprintln!("{tool}: error: {err:#}");
     }
     ExitCode::from(code)
 }

@@ -8,7 +8,6 @@ fn help_at_every_level() {
         &["nv", "--help"],
         &["nv", "dump", "--help"],
         &["nv", "pack", "--help"],
-        &["demo", "--help"],
         &["migrate", "--help"],
         &["schema", "--help"],
         &["schema", "diff", "--help"],
@@ -36,4 +35,23 @@ fn usage_errors_exit_2() {
         assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+}
+
+#[test]
+fn commands_needing_a_vmms_types_name_its_own_tool() {
+    let env = Env::new();
+    let history = env.path("schemas");
+    std::fs::create_dir(&history).unwrap();
+    for args in [&["schema", "check"][..], &["schema", "record"]] {
+        let out = env.run(args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("needs a VMM's record types")
+                && out.stderr.contains("VMM's own tool"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let out = env.run(&["demo"]);
+    assert_eq!(out.code, 2, "the demo belongs to the example VMM's tool");
 }

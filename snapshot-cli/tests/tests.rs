@@ -1,5 +1,8 @@
 //! Integration tests of the `snapshot` binary, as one test binary.
 
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_snapshot");
+
 mod util;
 
 /// `--help` and usage errors.
@@ -21,7 +24,3 @@ mod image {
     /// Damaged, foreign and malformed input: exit codes and messages.
     mod errors;
 }
-
-/// The demo, `snapshot schema`, `snapshot migrate` and `dump --typed`, on
-/// the example VMM.
-mod compat;

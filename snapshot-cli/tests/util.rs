@@ -1,4 +1,5 @@
-//! A temporary directory and a way to run the real `snapshot` binary in it.
+//! A temporary directory and a way to run the real tool in it: the
+//! `snapshot` binary, or a VMM's own (`crate::BIN` of the test crate).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -47,9 +48,9 @@ impl Env {
         path
     }
 
-    /// Runs `snapshot ARGS` in the directory, feeding `stdin`.
+    /// Runs the tool with `ARGS` in the directory, feeding `stdin`.
     pub fn run_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_snapshot"))
+        let mut child = Command::new(crate::BIN)
             .args(args)
             .current_dir(self.dir.path())
             .stdin(Stdio::piped())

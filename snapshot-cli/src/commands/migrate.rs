@@ -9,6 +9,7 @@ use clap::Args as ClapArgs;
 use snapshot_core::compat::{self, Target};
 
 use crate::commands::common::IdentArgs;
+use crate::Vmm;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -26,16 +27,16 @@ pub struct Args {
     ident: IdentArgs,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
-    let registry = example_vmm::registry();
+pub fn run(args: Args, vmm: &Vmm) -> Result<ExitCode> {
+    let registry = vmm.registry("migrate")?;
     let target = args
         .to_release
         .clone()
         .map_or(Target::Latest, Target::Release);
     let out = args.output.as_ref().unwrap_or(&args.image);
-    let done = compat::migrate_image(&registry, &args.image, out, &target, &args.ident.options())
+    let done = compat::migrate_image(registry, &args.image, out, &target, &args.ident.options())
         .with_context(|| args.image.display().to_string())?;
-    let versions = compat::target_versions(&registry, &target)?;
+    let versions = compat::target_versions(registry, &target)?;
     let label = match &target {
         Target::Latest => "the newest versions".to_owned(),
         Target::Release(r) => {

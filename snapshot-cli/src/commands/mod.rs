@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 
 use crate::cli::Command;
+use crate::Vmm;
 
 pub mod build;
 mod common;
-pub mod demo;
 pub mod diff;
 pub mod dump;
 pub mod extract;
@@ -21,9 +21,8 @@ mod typed;
 pub mod verify;
 
 /// Runs one parsed command.
-pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+pub fn run(command: Command, vmm: &Vmm) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Demo(args) => demo::run(args),
         Command::Nv(cmd) => nv::run(cmd),
         Command::Build(args) => build::run(args),
         Command::Info(args) => info::run(args),
@@ -34,7 +33,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Set(args) => set::run(args),
         Command::Replace(args) => replace::run(args),
         Command::Diff(args) => diff::run(args),
-        Command::Migrate(args) => migrate::run(args),
-        Command::Schema(cmd) => schema::run(cmd),
+        Command::Migrate(args) => migrate::run(args, vmm),
+        Command::Schema(cmd) => schema::run(cmd, vmm),
     }
 }

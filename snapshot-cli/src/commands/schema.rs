@@ -1,5 +1,5 @@
-//! `snapshot schema`: compare recorded schema versions, check the example
-//! VMM's types against their recorded history, record new versions.
+//! `snapshot schema`: compare recorded schema versions, check a VMM's
+//! types against their recorded history, record new versions.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,6 +10,7 @@ use snapshot_core::compat;
 use snapshot_core::schema::{diff, Compat, Recorded};
 
 use crate::exit::UsageError;
+use crate::Vmm;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -17,13 +18,13 @@ pub enum Command {
     /// classified for upgrade (old snapshot, new build) and downgrade (new
     /// build writing for the old one). Exit 1 when a change breaks upgrade.
     Diff(DiffArgs),
-    /// Check the example VMM's types against the recorded history and the
-    /// golden fixtures: exit 1 naming each type changed without a version
+    /// Check the VMM's types against the recorded history and the golden
+    /// fixtures (a VMM's own tool): exit 1 naming each type changed without a version
     /// bump, each bump lacking what its change needs, each recorded
     /// version or fixture no longer readable.
     Check(HistoryArgs),
-    /// Record the schemas and golden fixtures of new versions of the
-    /// example VMM's types (recorded versions are never rewritten).
+    /// Record the schemas and golden fixtures of new versions of the VMM's
+    /// types (a VMM's own tool; recorded versions are never rewritten).
     Record(HistoryArgs),
 }
 
@@ -45,7 +46,7 @@ pub struct HistoryArgs {
     fixtures: PathBuf,
 }
 
-pub fn run(command: Command) -> Result<ExitCode> {
+pub fn run(command: Command, vmm: &Vmm) -> Result<ExitCode> {
     match command {
         Command::Diff(args) => run_diff(&args),
         Command::Check(args) => {
@@ -58,15 +59,15 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 ))
                 .into());
             }
-            compat::check_all(&example_vmm::registry(), &args.schemas, &args.fixtures)
+            compat::check_all(vmm.registry("schema check")?, &args.schemas, &args.fixtures)
                 .with_context(|| args.schemas.display().to_string())?;
             println!("every type matches its recorded history");
             Ok(ExitCode::SUCCESS)
         }
         Command::Record(args) => {
-            let registry = example_vmm::registry();
-            let mut written = compat::record_schemas(&registry, &args.schemas)?;
-            written.extend(compat::record_fixtures(&registry, &args.fixtures)?);
+            let registry = vmm.registry("schema record")?;
+            let mut written = compat::record_schemas(registry, &args.schemas)?;
+            written.extend(compat::record_fixtures(registry, &args.fixtures)?);
             for path in &written {
                 println!("wrote {path}");
             }

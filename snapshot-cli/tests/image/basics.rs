@@ -61,7 +61,7 @@ fn build_from_stdin_and_extra_sections() {
     env.sample(&["--section", "video=kernel.nv"]);
     let info = env.ok(&["info", "img"]).stdout;
     assert!(info.contains("video"), "{info}");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_snapshot"))
+    let out = std::process::Command::new(crate::BIN)
         .args(["build", "-o", "img2", "--memory", "-"])
         .current_dir(env.dir.path())
         .stdin(std::fs::File::open(env.path("memory.raw")).unwrap())

@@ -16,7 +16,7 @@ fn strace_set(env: &Env, inject: &str, value: &str) -> i32 {
     Command::new("strace")
         .args(["-f", "-o", "/dev/null", "-e", "trace=pwrite64,fdatasync"])
         .args(["-e", inject])
-        .arg(env!("CARGO_BIN_EXE_snapshot"))
+        .arg(crate::BIN)
         .args(["set", "img", &format!("{PATH}={value}")])
         .current_dir(env.dir.path())
         .output()

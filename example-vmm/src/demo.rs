@@ -175,7 +175,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         schemas.display()
     );
     println!(
-        "  snapshot migrate {img} -o {}   # every record to release {new_name}",
+        "  example-vmm migrate {img} -o {}   # every record to release {new_name}, migrations in code",
         dir.join("vm-latest.snap").display()
     );
     let nv = dir.join("devices.nv");

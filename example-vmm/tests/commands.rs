@@ -1,4 +1,5 @@
-//! The demo and the commands that use the example VMM's history.
+//! The demo and the commands that use the example VMM's history, run
+//! through the example VMM's own tool.
 
 use std::path::{Path, PathBuf};
 
@@ -390,7 +391,7 @@ fn a_killed_or_failing_migrate_leaves_the_old_image() {
                 "trace=pwrite64,fsync,fdatasync,rename,renameat,renameat2",
             ])
             .args(["-e", inject])
-            .arg(env!("CARGO_BIN_EXE_snapshot"))
+            .arg(crate::BIN)
             .args(["migrate", "demo/vm.snap"])
             .current_dir(env.dir.path())
             .status()
@@ -407,4 +408,26 @@ fn a_killed_or_failing_migrate_leaves_the_old_image() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let out = env.run(&["get", "demo/vm.snap", "devices.vcpu0.tpr"]);
     assert_eq!(out.stdout_text().trim(), "0", "now on the newest versions");
+}
+
+#[test]
+fn the_tool_has_the_generic_commands_and_its_own() {
+    let env = Env::new();
+    let out = env.run(&["--help"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let help = out.stdout_text();
+    assert!(help.contains("Usage: example-vmm"), "{help}");
+    for command in ["demo", "info", "verify", "migrate", "schema", "nv"] {
+        assert!(
+            help.contains(&format!("\n  {command} ")),
+            "{command}: {help}"
+        );
+    }
+    let out = env.run(&["info", "missing.img"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.starts_with("example-vmm: error: "),
+        "{}",
+        out.stderr
+    );
 }

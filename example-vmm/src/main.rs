@@ -1,0 +1,26 @@
+//! `example-vmm`: the example VMM's own snapshot tool. Every generic
+//! command of `snapshot`, plus those that need the VMM's Rust types
+//! (`migrate` through its migration functions, `schema check`, `schema
+//! record`), plus `demo`. A VMM makes its tool the same way.
+
+mod demo;
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+/// The example VMM's own subcommands.
+#[derive(Debug, Subcommand)]
+enum Own {
+    /// Save a simulated VM on release 1, resume it on release 2 and back;
+    /// leaves the images behind to try the other commands on.
+    Demo(demo::Args),
+}
+
+fn main() -> ExitCode {
+    snapshot_cli::Tool::for_vmm("example-vmm", example_vmm::registry()).run_with(
+        |command: Own, _| match command {
+            Own::Demo(args) => demo::run(args),
+        },
+    )
+}
