@@ -42,9 +42,7 @@ pub fn check_type(registry: &Registry, dir: &Path, name: &str) -> Result<Vec<Str
     let mut problems = Vec::new();
     let v = current.version;
     match recorded.iter().find(|r| r.version == v) {
-        Some(same) if same.without_docs() != current.without_docs() => {
-            problems.push(unbumped(same, &current))
-        }
+        Some(same) if !same.same_shape(&current) => problems.push(unbumped(same, &current)),
         Some(_) => {}
         None => problems.push(format!("{name} v{v}: not recorded yet; {BLESS_HINT}")),
     }
@@ -57,9 +55,7 @@ pub fn check_type(registry: &Registry, dir: &Path, name: &str) -> Result<Vec<Str
     {
         let schema = Recorded::of(&(older.schema)());
         match recorded.iter().find(|r| r.version == older.version) {
-            Some(same) if same.without_docs() != schema.without_docs() => {
-                problems.push(unbumped(same, &schema))
-            }
+            Some(same) if !same.same_shape(&schema) => problems.push(unbumped(same, &schema)),
             Some(_) => {}
             None => problems.push(format!(
                 "{name} v{}: not recorded yet; {BLESS_HINT}",
@@ -134,7 +130,7 @@ fn record_entry(entry: &Entry, dir: &Path) -> Result<Option<String>, SchemaError
             let old = String::from_utf8_lossy(&bytes);
             match Recorded::parse(&old) {
                 // Docs reworded since: the recorded file stays as released.
-                Ok(old) if old.without_docs() == current.without_docs() => Ok(None),
+                Ok(old) if old.same_shape(&current) => Ok(None),
                 Ok(old) => Err(SchemaError::Check {
                     problems: vec![unbumped(&old, &current)],
                 }),

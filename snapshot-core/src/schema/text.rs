@@ -27,11 +27,14 @@
 
 use std::fmt::Write as _;
 
+use snapshot_nvlist::text::{from_text, to_text};
+use snapshot_nvlist::{NvList, Value};
+
 use crate::error::{Result, SchemaError};
 use crate::schema::{Body, FieldSchema, Schema};
 
 /// A schema as recorded in the history: plain data, for any version.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Recorded {
     /// The stored schema name.
     pub name: String,
@@ -49,7 +52,7 @@ pub struct Recorded {
 }
 
 /// One field of a recorded struct schema.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RecordedField {
     /// The stored name at this version.
     pub name: String,
@@ -62,6 +65,10 @@ pub struct RecordedField {
     pub since: u32,
     /// Where the default of an added field comes from, if it has one.
     pub default: Option<String>,
+    /// The default as stored, so that tools without the program's code
+    /// (the generic `snapshot migrate`) can tell a field holding it.
+    /// `None` in files recorded before values were kept.
+    pub default_value: Option<Value>,
     /// Former names: `(name, version that uses the next name)`.
     pub renamed_from: Vec<(String, u32)>,
     /// The narrower type before a declared widening: `(type, version)`.
@@ -86,6 +93,7 @@ impl Recorded {
             doc: f.doc.to_owned(),
             since: f.since,
             default: f.default.as_ref().map(|d| d.source.to_owned()),
+            default_value: f.default.as_ref().map(|d| (d.value)()),
             renamed_from: f
                 .former_names
                 .iter()
@@ -141,6 +149,19 @@ impl Recorded {
         out
     }
 
+    /// Whether `self`, as recorded, and `other` store the same: equal but
+    /// for docs, and for default values `self` does not record (files
+    /// written before values were kept compare by the default's source).
+    pub fn same_shape(&self, other: &Recorded) -> bool {
+        let mut other = other.without_docs();
+        for (mine, theirs) in self.fields.iter().zip(&mut other.fields) {
+            if mine.default_value.is_none() {
+                theirs.default_value = None;
+            }
+        }
+        self.without_docs() == other
+    }
+
     /// The field stored under `name` at this version.
     pub fn field(&self, name: &str) -> Option<&RecordedField> {
         self.fields.iter().find(|f| f.name == name)
@@ -176,6 +197,9 @@ impl Recorded {
             if let Some(d) = &f.default {
                 let _ = writeln!(out, "  default {d}");
             }
+            if let Some(v) = &f.default_value {
+                let _ = writeln!(out, "  default_value {}", value_text(v));
+            }
             for (name, v) in &f.renamed_from {
                 let _ = writeln!(out, "  renamed_from {name} {v}");
             }
@@ -196,6 +220,31 @@ impl Recorded {
     /// Parses the text form; errors name the line.
     pub fn parse(text: &str) -> Result<Recorded, SchemaError> {
         Parser::default().run(text)
+    }
+}
+
+/// A stored value on one line: the nvlist text form of the pair, after
+/// `NAME: `, its lines joined (the text form allows any whitespace between
+/// tokens, and a string never holds a raw newline).
+fn value_text(value: &Value) -> String {
+    let text = to_text(&NvList::new().with("v", value.clone()));
+    let joined: Vec<&str> = text.lines().map(str::trim_start).collect();
+    let joined = joined.join(" ");
+    joined.strip_prefix("v: ").unwrap_or(&joined).to_owned()
+}
+
+/// The value [`value_text`] wrote.
+fn parse_value_text(text: &str) -> Result<Value, snapshot_nvlist::Error> {
+    let nv = from_text(&format!("v: {text}"))?;
+    match (nv.len(), nv.get("v")) {
+        (1, Some(v)) => Ok(v.clone()),
+        _ => Err(snapshot_nvlist::Error::from(
+            snapshot_nvlist::ErrorKind::Parse {
+                line: 1,
+                column: 1,
+                message: "expected one value".into(),
+            },
+        )),
     }
 }
 
@@ -256,6 +305,11 @@ impl Parser {
                     "since" => field.since = self.version(words.next(), "since")?,
                     "doc" => field.doc = rest.trim().to_owned(),
                     "default" => field.default = Some(rest.trim().to_owned()),
+                    "default_value" => {
+                        let value = parse_value_text(rest.trim())
+                            .map_err(|e| self.err(format!("default_value: {e}")))?;
+                        field.default_value = Some(value);
+                    }
                     "renamed_from" => {
                         let name = words.next().ok_or_else(|| self.err("missing name"))?;
                         let v = self.version(words.next(), "version")?;
@@ -286,6 +340,7 @@ impl Parser {
                         doc: String::new(),
                         since: 1,
                         default: None,
+                        default_value: None,
                         renamed_from: Vec::new(),
                         widened_from: None,
                     });
