@@ -431,3 +431,99 @@ fn the_tool_has_the_generic_commands_and_its_own() {
         out.stderr
     );
 }
+
+/// `migrate --schemas DIR` works from the recorded history alone, as the
+/// generic `snapshot` tool does: on changes that are all declared it
+/// writes the very bytes the VMM's types write, every way.
+#[test]
+fn migrate_from_the_history_alone_writes_what_the_types_write() {
+    use snapshot_core::NvList;
+
+    let env = Env::new();
+    demo(&env);
+    // The demo's RTC changes units in code (a migration function): the
+    // rest of its devices change only in declared ways.
+    let out = env.run(&["extract", "demo/vm.snap", "devices", "-o", "devices.nv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut devices = NvList::unpack(&std::fs::read(env.path("devices.nv")).unwrap()).unwrap();
+    assert!(devices.remove("vrtc").is_some());
+    env.write("declared.nv", devices.pack());
+    std::fs::copy(env.path("demo/vm.snap"), env.path("declared.snap")).unwrap();
+    let out = env.run(&["replace", "declared.snap", "devices", "declared.nv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = env.run(&["migrate", "declared.snap", "-o", "latest.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let schemas = schemas().display().to_string();
+    let devices_of = |image: &str| {
+        let out = env.run(&["extract", image, "devices", "-o", "-"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout
+    };
+    let mut compared = 0;
+    for source in ["declared.snap", "latest.snap"] {
+        for target in [&[][..], &["--to-release", "1.0"], &["--to-release", "1.1"]] {
+            let typed = env.run(&[&["migrate", source, "-o", "typed.snap"][..], target].concat());
+            assert_eq!(typed.code, 0, "{}", typed.stderr);
+            let declared = env.run(
+                &[
+                    &[
+                        "migrate",
+                        source,
+                        "-o",
+                        "declared-out.snap",
+                        "--schemas",
+                        &schemas,
+                    ][..],
+                    target,
+                ]
+                .concat(),
+            );
+            assert_eq!(declared.code, 0, "{source} {target:?}: {}", declared.stderr);
+            let lines = |o: &crate::util::Output| {
+                o.stdout_text()
+                    .lines()
+                    .skip(1)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(lines(&declared), lines(&typed), "{source} {target:?}");
+            assert_eq!(
+                devices_of("declared-out.snap"),
+                devices_of("typed.snap"),
+                "{source} {target:?}"
+            );
+            compared += lines(&typed).len();
+        }
+    }
+    assert!(compared >= 20, "records were converted: {compared}");
+}
+
+/// A step that runs a migration function is refused from the history,
+/// naming the record, the type and the step, before anything is written;
+/// the VMM's own types do it.
+#[test]
+fn migrate_from_the_history_refuses_a_step_that_needs_code() {
+    let env = Env::new();
+    demo(&env);
+    let schemas = schemas().display().to_string();
+    let out = env.run(&[
+        "migrate",
+        "demo/vm.snap",
+        "-o",
+        "out.snap",
+        "--schemas",
+        &schemas,
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("devices.vrtc: cannot go from v2 to v3: `vrtc` v2 -> v3 runs a migration function, which only the VMM's own tool has"),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.path("out.snap").exists());
+    assert!(!env.path(".out.snap.migrate").exists());
+    let out = env.run(&["migrate", "demo/vm.snap", "-o", "out.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout_text().contains("devices.vrtc: vrtc v2 -> v3"));
+}

@@ -48,9 +48,27 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
 pub fn report(tool: &str, err: &anyhow::Error) -> ExitCode {
     let code = code_for(err);
     if code != OK {
-        eprintln!("{tool}: error: {err:#}");
+        eprintln!("{tool}: error: {}", message(err));
     }
     ExitCode::from(code)
+}
+
+/// The error and its causes, joined by `: `, each cause left out when the
+/// message so far already ends with it (an I/O error is both the source of
+/// a library error and the end of its message).
+pub fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -90,6 +108,17 @@ mod tests {
         let found = err.chain().find_map(|c| c.downcast_ref::<std::io::Error>());
         assert_eq!(found.map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
         assert_eq!(code_for(&err), USAGE);
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = snapshot_core::image::Image::open(dir.path().join("x"), &Default::default())
+            .unwrap_err();
+        let err = anyhow::Error::new(e).context("x.img");
+        let text = message(&err);
+        assert!(text.starts_with("x.img: opening "), "{text}");
+        assert_eq!(text.matches("No such file").count(), 1, "{text}");
     }
 
     #[test]

@@ -7,6 +7,8 @@ mod util;
 
 /// `--help` and usage errors.
 mod general;
+/// `snapshot migrate` from the schema history alone.
+mod migrate;
 /// `snapshot nv dump` and `snapshot nv pack`.
 mod nv;
 /// The image commands: build, info, verify, dump, extract, get, set,

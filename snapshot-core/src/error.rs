@@ -425,9 +425,10 @@ impl From<snapshot_nvlist::Error> for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // The nvlist error is shown as it is (transparent); a migration's
+        // error is part of the message.
         match &*self.0 {
-            ErrorKind::NvList(e) => Some(e),
-            ErrorKind::Migration { source, .. } => Some(source),
+            ErrorKind::NvList(e) => e.source(),
             _ => None,
         }
     }

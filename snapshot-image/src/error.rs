@@ -330,12 +330,12 @@ impl From<snapshot_nvlist::Error> for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // A format fault's message holds its nvlist error, and an nvlist
+        // error is shown as it is: neither is a source again. The I/O
+        // error is, so that a caller can find it in the chain.
         match &*self.0 {
-            ErrorKind::Format { fault, .. } => match fault {
-                ImageFault::IndexDecode(e) | ImageFault::BadNvlist(e) => Some(e),
-                _ => None,
-            },
-            ErrorKind::NvList(e) => Some(e),
+            ErrorKind::Format { .. } => None,
+            ErrorKind::NvList(e) => e.source(),
             ErrorKind::Io { source, .. } => Some(source),
         }
     }

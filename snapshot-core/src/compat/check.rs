@@ -1,10 +1,11 @@
 //! The compatibility checker over the recorded history, and the bless
 //! step that records new versions.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::history;
-use super::registry::{Entry, Registry};
+use super::registry::{Entry, Registry, Release};
 use crate::error::SchemaError;
 use crate::schema::{diff, Compat, Recorded};
 
@@ -115,7 +116,71 @@ pub fn record(registry: &Registry, dir: &Path) -> Result<Vec<String>, SchemaErro
             written.push(path);
         }
     }
+    written.extend(record_releases(registry, dir)?);
     Ok(written)
+}
+
+/// The problems of the releases the registry declares against those
+/// recorded in `dir`: a release not recorded yet, or recorded with other
+/// versions (a released release never changes).
+pub fn check_releases(registry: &Registry, dir: &Path) -> Result<Vec<String>, SchemaError> {
+    let recorded = history::releases(dir)?;
+    let mut problems = Vec::new();
+    for (release, map) in registry.releases() {
+        match recorded.iter().find(|(r, _)| r == release) {
+            None => problems.push(format!(
+                "release {release}: not recorded yet in {}; {BLESS_HINT}",
+                dir.join(history::RELEASES_FILE).display()
+            )),
+            Some((_, old)) if old != map => problems.push(format!(
+                "release {release} changed since it was recorded: {}; a released \
+                 release never changes: declare a new release instead",
+                release_changes(old, map)
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok(problems)
+}
+
+/// What differs between two maps of one release, for messages.
+fn release_changes(old: &BTreeMap<String, u32>, new: &BTreeMap<String, u32>) -> String {
+    let mut out = Vec::new();
+    for (name, v) in old {
+        match new.get(name) {
+            None => out.push(format!("`{name}` v{v} dropped")),
+            Some(n) if n != v => out.push(format!("`{name}` v{v} is now v{n}")),
+            Some(_) => {}
+        }
+    }
+    for (name, v) in new.iter().filter(|(n, _)| !old.contains_key(*n)) {
+        out.push(format!("`{name}` v{v} added"));
+    }
+    out.join(", ")
+}
+
+/// Records the registry's releases not recorded yet; refuses, as
+/// [`check_releases`] would, a recorded release that changed.
+fn record_releases(registry: &Registry, dir: &Path) -> Result<Option<String>, SchemaError> {
+    let problems: Vec<String> = check_releases(registry, dir)?
+        .into_iter()
+        .filter(|p| !p.contains("not recorded yet"))
+        .collect();
+    if !problems.is_empty() {
+        return Err(SchemaError::Check { problems });
+    }
+    let mut all: BTreeMap<Release, BTreeMap<String, u32>> =
+        history::releases(dir)?.into_iter().collect();
+    let before = all.len();
+    for (release, map) in registry.releases() {
+        all.entry(*release).or_insert_with(|| map.clone());
+    }
+    if all.len() == before {
+        return Ok(None);
+    }
+    let path = dir.join(history::RELEASES_FILE);
+    history::write(&path, history::releases_text(&all).as_bytes())?;
+    Ok(Some(path.display().to_string()))
 }
 
 fn record_entry(entry: &Entry, dir: &Path) -> Result<Option<String>, SchemaError> {

@@ -1,10 +1,14 @@
 //! The committed history on disk: `DIR/NAME/vN.schema` for schemas, and
 //! `DIR/NAME/vN.nv` (the packed record written by version N) with
 //! `DIR/NAME/vN.expected` (its value as the current code reads it, in the
-//! nvlist text form) for golden fixtures.
+//! nvlist text form) for golden fixtures; `DIR/releases` for the
+//! program's releases, so that tools without its code can migrate an
+//! image to a release by name.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::registry::Release;
 use crate::error::SchemaError;
 use crate::schema::Recorded;
 
@@ -86,4 +90,79 @@ pub fn schemas(dir: &Path, name: &str) -> Result<Vec<Recorded>, SchemaError> {
             Ok(rec)
         })
         .collect()
+}
+
+/// The file of the history that lists the releases: `DIR/releases`.
+pub const RELEASES_FILE: &str = "releases";
+
+/// A release and the version of each record type it writes.
+pub type ReleaseMap = (Release, BTreeMap<String, u32>);
+
+/// The releases recorded in `dir`, oldest first; none when the file does
+/// not exist. The form is one `release MAJOR.MINOR.PATCH` line per
+/// release, then one indented `NAME VERSION` line per type.
+pub fn releases(dir: &Path) -> Result<Vec<ReleaseMap>, SchemaError> {
+    let path = dir.join(RELEASES_FILE);
+    let Some(bytes) = read(&path)? else {
+        return Ok(Vec::new());
+    };
+    let bad = |line: usize, message: String| SchemaError::File {
+        path: path.display().to_string(),
+        message: format!("line {line}: {message}"),
+    };
+    let text = String::from_utf8(bytes).map_err(|_| bad(1, "not UTF-8".into()))?;
+    let mut out: Vec<ReleaseMap> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match (raw.starts_with(' '), words.as_slice()) {
+            (false, &["release", name]) => {
+                let release = Release::parse(name)
+                    .ok_or_else(|| bad(i + 1, format!("`{name}` is not MAJOR.MINOR.PATCH")))?;
+                if out.iter().any(|(r, _)| *r == release) {
+                    return Err(bad(i + 1, format!("release {release} is listed twice")));
+                }
+                out.push((release, BTreeMap::new()));
+            }
+            (true, &[name, version]) => {
+                let (_, map) = out
+                    .last_mut()
+                    .ok_or_else(|| bad(i + 1, "a type line belongs to a release".into()))?;
+                let v = version
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|v| *v > 0)
+                    .ok_or_else(|| bad(i + 1, format!("`{version}` is not a version")))?;
+                if map.insert((*name).to_owned(), v).is_some() {
+                    return Err(bad(i + 1, format!("`{name}` is listed twice")));
+                }
+            }
+            _ => {
+                return Err(bad(
+                    i + 1,
+                    "expected `release MAJOR.MINOR.PATCH` or an indented `NAME VERSION`".into(),
+                ))
+            }
+        }
+    }
+    out.sort_by_key(|(r, _)| *r);
+    Ok(out)
+}
+
+/// The text of the releases file for `releases`.
+pub fn releases_text<'a>(
+    releases: impl IntoIterator<Item = (&'a Release, &'a BTreeMap<String, u32>)>,
+) -> String {
+    let mut out =
+        String::from("# The program's releases and the version of each record type they write.\n");
+    for (release, map) in releases {
+        out.push_str(&format!("release {release}\n"));
+        for (name, version) in map {
+            out.push_str(&format!("  {name} {version}\n"));
+        }
+    }
+    out
 }

@@ -8,11 +8,12 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+use super::declared::History;
 use super::history::io;
 use super::registry::Registry;
 use crate::error::SchemaError;
 use crate::image::{Builder, Image, Memory, MemoryOptions, OpenOptions, SectionKind};
-use crate::nvlist::{NvList, Value};
+use crate::nvlist::{quote_str, NvList, Value};
 use crate::record::{SCHEMA, VERSION};
 use crate::schema::Recorded;
 
@@ -72,7 +73,7 @@ fn each_record(nv: &NvList, f: &mut dyn FnMut(String, u32)) {
 /// program has (a version it has no type for is left out, and shows
 /// untyped).
 pub fn schemas_section<'a>(
-    registry: &Registry,
+    converter: &impl Converter,
     sections: impl IntoIterator<Item = &'a NvList>,
 ) -> NvList {
     let mut seen = BTreeMap::new();
@@ -83,10 +84,9 @@ pub fn schemas_section<'a>(
     }
     let mut out = NvList::new();
     for (name, version) in seen.into_keys() {
-        let Some(entry) = registry.at(&name, version) else {
+        let Some(text) = converter.schema_text(&name, version) else {
             continue;
         };
-        let text = Recorded::of(&(entry.schema)()).to_text();
         if !out.contains(&name) {
             out.insert(name.as_str(), NvList::new());
         }
@@ -143,24 +143,146 @@ pub struct Converted {
     pub nested: bool,
 }
 
-/// The versions `target` stands for, by schema name.
-pub fn target_versions(
-    registry: &Registry,
-    target: &Target,
-) -> Result<BTreeMap<String, u32>, SchemaError> {
-    match target {
-        Target::Latest => Ok(registry
-            .names()
-            .into_iter()
-            .filter_map(|n| registry.current(n).map(|e| (n.to_owned(), e.version)))
-            .collect()),
-        Target::Release(wanted) => match registry.find_release(wanted) {
-            Some((_, versions)) => Ok(versions.clone()),
-            None => Err(SchemaError::UnknownRelease {
-                wanted: wanted.clone(),
-                known: registry.releases().map(|(r, _)| r.to_string()).collect(),
-            }),
-        },
+/// What rewrites an image's records: the program's own types (a
+/// [`Registry`], which runs migration functions) or the recorded history
+/// alone ([`History`], for a tool without the program's code).
+pub trait Converter {
+    /// The versions `target` stands for, by schema name.
+    fn target_versions(&self, target: &Target) -> Result<BTreeMap<String, u32>, SchemaError>;
+
+    /// The version a record of `name` goes to when `versions` does not
+    /// name it; `None` for a type the converter does not know.
+    fn current(&self, name: &str) -> Option<u32>;
+
+    /// The record `record` (of `name`, stored in `from`) rewritten for
+    /// `versions`, with the records nested in it; `None` when it stays as
+    /// it is. The error says why, for the message after the record's path.
+    fn rewrite(
+        &self,
+        record: &NvList,
+        name: &str,
+        from: u32,
+        versions: &BTreeMap<String, u32>,
+    ) -> Result<Option<NvList>, String>;
+
+    /// The recorded text of the schema `name` at `version`, for the
+    /// image's `schemas` section.
+    fn schema_text(&self, name: &str, version: u32) -> Option<String>;
+}
+
+impl Converter for Registry {
+    fn target_versions(&self, target: &Target) -> Result<BTreeMap<String, u32>, SchemaError> {
+        match target {
+            Target::Latest => Ok(self
+                .names()
+                .into_iter()
+                .filter_map(|n| self.current(n).map(|e| (n.to_owned(), e.version)))
+                .collect()),
+            Target::Release(wanted) => match self.find_release(wanted) {
+                Some((_, versions)) => Ok(versions.clone()),
+                None => Err(SchemaError::UnknownRelease {
+                    wanted: wanted.clone(),
+                    known: self.releases().map(|(r, _)| r.to_string()).collect(),
+                }),
+            },
+        }
+    }
+
+    fn current(&self, name: &str) -> Option<u32> {
+        Registry::current(self, name).map(|e| e.version)
+    }
+
+    fn rewrite(
+        &self,
+        record: &NvList,
+        name: &str,
+        from: u32,
+        versions: &BTreeMap<String, u32>,
+    ) -> Result<Option<NvList>, String> {
+        let entry = Registry::current(self, name).expect("the caller checked `current`");
+        let to = versions.get(name).copied().unwrap_or(entry.version);
+        let mut stale = false;
+        for (inner, version) in &nested_records(record) {
+            let current = Registry::current(self, inner).map(|e| e.version);
+            let Some(wanted) = versions.get(inner).copied().or(current) else {
+                continue;
+            };
+            // Newer than the target: step down. Older: the target reads it
+            // as it is, unless the target is the current version (an
+            // upgrade was asked for); a rewrite goes through the current
+            // types, whose way down to an older target may not exist.
+            stale |= *version > wanted || (*version < wanted && Some(wanted) == current);
+        }
+        if from == to && !stale {
+            return Ok(None);
+        }
+        let mut full = versions.clone();
+        full.entry(name.to_owned()).or_insert(to);
+        let rewritten = (entry.write_for_versions)(record, &full).map_err(|e| {
+            if from == to {
+                format!("cannot rewrite the records nested in it: {e}")
+            } else {
+                format!("cannot go from v{from} to v{to}: {e}")
+            }
+        })?;
+        Ok(Some(rewritten))
+    }
+
+    fn schema_text(&self, name: &str, version: u32) -> Option<String> {
+        self.at(name, version)
+            .map(|entry| Recorded::of(&(entry.schema)()).to_text())
+    }
+}
+
+impl Converter for History {
+    fn target_versions(&self, target: &Target) -> Result<BTreeMap<String, u32>, SchemaError> {
+        match target {
+            Target::Latest => Ok(self
+                .names()
+                .into_iter()
+                .filter_map(|n| self.latest(n).map(|v| (n.to_owned(), v)))
+                .collect()),
+            Target::Release(wanted) => {
+                let releases = self.releases().iter().map(|(r, m)| (r, m));
+                match super::registry::newest_match(releases, wanted) {
+                    Some((_, versions)) => Ok(versions.clone()),
+                    None => Err(SchemaError::UnknownRelease {
+                        wanted: wanted.clone(),
+                        known: self.releases().iter().map(|(r, _)| r.to_string()).collect(),
+                    }),
+                }
+            }
+        }
+    }
+
+    fn current(&self, name: &str) -> Option<u32> {
+        self.latest(name)
+    }
+
+    fn rewrite(
+        &self,
+        record: &NvList,
+        name: &str,
+        from: u32,
+        versions: &BTreeMap<String, u32>,
+    ) -> Result<Option<NvList>, String> {
+        let mut out = record.clone();
+        self.convert(&mut out, versions).map_err(|refused| {
+            let to = versions.get(name).copied().or(self.latest(name));
+            let step = match to {
+                Some(to) if to != from => format!("cannot go from v{from} to v{to}"),
+                _ => "cannot rewrite the records nested in it".to_owned(),
+            };
+            match refused.path_text() {
+                path if path.is_empty() => format!("{step}: {}", refused.message),
+                path => format!("{step}: {path}: {}", refused.message),
+            }
+        })?;
+        Ok((out != *record).then_some(out))
+    }
+
+    fn schema_text(&self, name: &str, version: u32) -> Option<String> {
+        self.get(name, version).map(Recorded::to_text)
     }
 }
 
@@ -169,7 +291,7 @@ pub fn target_versions(
 /// `versions` does not name goes to its current version. Returns what
 /// changed.
 pub fn convert_section(
-    registry: &Registry,
+    converter: &impl Converter,
     section: &str,
     nv: &mut NvList,
     versions: &BTreeMap<String, u32>,
@@ -183,51 +305,28 @@ pub fn convert_section(
         let Some((name, from)) = record_meta(record) else {
             continue;
         };
-        let path = format!(
-            "{}.{}",
-            snapshot_nvlist::quote_str(section),
-            snapshot_nvlist::quote_str(&key)
-        );
-        let entry = registry
+        let path = format!("{}.{}", quote_str(section), quote_str(&key));
+        let current = converter
             .current(&name)
             .ok_or_else(|| SchemaError::Migrate {
                 path: path.clone(),
                 message: format!("`{name}` is not a record type this program knows"),
             })?;
-        let to = versions.get(&name).copied().unwrap_or(entry.version);
+        let to = versions.get(&name).copied().unwrap_or(current);
         let before = nested_records(record);
-        let mut stale = false;
-        for (inner, version) in &before {
-            let current = registry.current(inner).map(|e| e.version);
-            let Some(wanted) = versions.get(inner).copied().or(current) else {
-                continue;
-            };
-            // Newer than the target: step down. Older: the target reads it
-            // as it is, unless the target is the current version (an
-            // upgrade was asked for); a rewrite goes through the current
-            // types, whose way down to an older target may not exist.
-            stale |= *version > wanted || (*version < wanted && Some(wanted) == current);
-        }
-        if from == to && !stale {
-            continue;
-        }
-        let mut full = versions.clone();
-        full.entry(name.clone()).or_insert(to);
-        let rewritten =
-            (entry.write_for_versions)(record, &full).map_err(|e| SchemaError::Migrate {
+        let rewritten = converter
+            .rewrite(record, &name, from, versions)
+            .map_err(|message| SchemaError::Migrate {
                 path: path.clone(),
-                message: if from == to {
-                    format!("cannot rewrite the records nested in it: {e}")
-                } else {
-                    format!("cannot go from v{from} to v{to}: {e}")
-                },
+                message,
             })?;
-        // A record left as it is (one newer than this program that the
+        // A record left as it is (one newer than the target that the
         // target reads) is not reported.
-        if rewritten == *record {
+        let Some(rewritten) = rewritten.filter(|r| r != record) else {
             continue;
-        }
+        };
         let nested = nested_records(&rewritten) != before;
+        let to = record_meta(&rewritten).map_or(to, |(_, v)| v);
         nv.insert(key.as_str(), rewritten);
         done.push(Converted {
             path,
@@ -248,13 +347,13 @@ pub fn convert_section(
 /// file or the new one. Nothing is written when a record cannot be
 /// converted; the error names it and the version step.
 pub fn migrate_image(
-    registry: &Registry,
+    converter: &impl Converter,
     src: &Path,
     dst: &Path,
     target: &Target,
     options: &OpenOptions,
 ) -> Result<Vec<Converted>, SchemaError> {
-    let versions = target_versions(registry, target)?;
+    let versions = converter.target_versions(target)?;
     let image = Image::open(src, options)?;
     let header = image.header().clone();
     let mut lists = Vec::new();
@@ -262,11 +361,11 @@ pub fn migrate_image(
     for s in &header.sections {
         if s.kind == SectionKind::NvList && s.name != SCHEMAS_SECTION {
             let mut nv = image.read_nvlist(&s.name)?;
-            done.extend(convert_section(registry, &s.name, &mut nv, &versions)?);
+            done.extend(convert_section(converter, &s.name, &mut nv, &versions)?);
             lists.push((s.name.clone(), nv));
         }
     }
-    let schemas = schemas_section(registry, lists.iter().map(|(_, nv)| nv));
+    let schemas = schemas_section(converter, lists.iter().map(|(_, nv)| nv));
 
     let tmp = tmp_path(dst)?;
     let file = File::create(&tmp).map_err(|e| io(&tmp, e))?;

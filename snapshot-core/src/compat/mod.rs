@@ -8,19 +8,21 @@
 //! new versions. See `docs/guide.md`.
 
 mod check;
+mod declared;
 mod fixtures;
 pub mod history;
 mod image;
 mod registry;
 
-pub use check::{check, check_type, record as record_schemas, BLESS_HINT};
+pub use check::{check, check_releases, check_type, record as record_schemas, BLESS_HINT};
+pub use declared::{History, Refused};
 pub use fixtures::{
     check_decode, check_decode_version, check_downgrade, check_downgrade_version, conforms,
     record as record_fixtures,
 };
 pub use image::{
-    convert_section, migrate_image, read_schemas, record_meta, schemas_section, target_versions,
-    Converted, Target, SCHEMAS_SECTION,
+    convert_section, migrate_image, read_schemas, record_meta, schemas_section, Converted,
+    Converter, Target, SCHEMAS_SECTION,
 };
 pub use registry::{Entry, Registry, Release, Sample};
 
@@ -36,7 +38,7 @@ pub fn check_all(
     schemas: &std::path::Path,
     fixtures: &std::path::Path,
 ) -> Result<(), crate::SchemaError> {
-    let mut problems = Vec::new();
+    let mut problems = check_releases(registry, schemas)?;
     for name in registry.names() {
         problems.extend(check_type(registry, schemas, name)?);
         problems.extend(check_decode(registry, fixtures, name)?);

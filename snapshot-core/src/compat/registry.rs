@@ -117,17 +117,14 @@ impl Registry {
     }
 
     /// The declared releases, oldest first.
-    pub fn releases(&self) -> impl Iterator<Item = (&Release, &BTreeMap<String, u32>)> {
+    pub fn releases(&self) -> impl DoubleEndedIterator<Item = (&Release, &BTreeMap<String, u32>)> {
         self.releases.iter().map(|(r, m)| (r, m))
     }
 
     /// The newest release matching `wanted`, a full or partial semver
     /// name: `1` is the newest 1.x.y, `1.0` the newest 1.0.y.
     pub fn find_release(&self, wanted: &str) -> Option<(&Release, &BTreeMap<String, u32>)> {
-        let prefix = parse_prefix(wanted)?;
-        self.releases()
-            .filter(|(r, _)| r.parts()[..prefix.len()] == prefix[..])
-            .last()
+        newest_match(self.releases(), wanted)
     }
 }
 
@@ -171,6 +168,18 @@ impl std::fmt::Display for Release {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
     }
+}
+
+/// The newest of `releases` (oldest first) matching `wanted`, a full or
+/// partial semver name.
+pub(crate) fn newest_match<'a, T>(
+    releases: impl DoubleEndedIterator<Item = (&'a Release, T)>,
+    wanted: &str,
+) -> Option<(&'a Release, T)> {
+    let prefix = parse_prefix(wanted)?;
+    releases
+        .rev()
+        .find(|(r, _)| r.parts()[..prefix.len()] == prefix[..])
 }
 
 /// One to three dot-separated numbers.

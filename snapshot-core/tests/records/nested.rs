@@ -365,7 +365,7 @@ fn generic_records_are_searched_per_instance() {
 /// migrate` does: the outer record and the records inside it.
 #[test]
 fn sections_convert_nested_records_both_ways() {
-    use snapshot_core::compat::{convert_section, target_versions, Registry, Target};
+    use snapshot_core::compat::{convert_section, Converter, Registry, Target};
 
     let mut registry = Registry::new();
     registry
@@ -375,7 +375,9 @@ fn sections_convert_nested_records_both_ways() {
         .release("1.1.0", &[("hpet", 2), ("timer", 1)]);
     let mut section = NvList::new().with("hpet0", hpet().to_nvlist());
 
-    let old = target_versions(&registry, &Target::Release("1.1".into())).unwrap();
+    let old = registry
+        .target_versions(&Target::Release("1.1".into()))
+        .unwrap();
     let done = convert_section(&registry, "devices", &mut section, &old).unwrap();
     assert_eq!(done.len(), 1);
     assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 2, true));
@@ -389,12 +391,14 @@ fn sections_convert_nested_records_both_ways() {
         .unwrap()
         .is_empty());
 
-    let latest = target_versions(&registry, &Target::Latest).unwrap();
+    let latest = registry.target_versions(&Target::Latest).unwrap();
     let done = convert_section(&registry, "devices", &mut section, &latest).unwrap();
     assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 2, true));
     assert_eq!(section.get_nvlist("hpet0").unwrap(), &hpet().to_nvlist());
 
-    let oldest = target_versions(&registry, &Target::Release("1.0".into())).unwrap();
+    let oldest = registry
+        .target_versions(&Target::Release("1.0".into()))
+        .unwrap();
     let done = convert_section(&registry, "devices", &mut section, &oldest).unwrap();
     assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 1, true));
     let hpet0 = through_wire(section.get_nvlist("hpet0").unwrap());
@@ -743,7 +747,7 @@ fn an_older_record_a_down_migration_writes_steps_down_from_its_own_version() {
 /// when the current type has no way down to the release's version.
 #[test]
 fn sections_leave_nested_records_the_target_reads() {
-    use snapshot_core::compat::{convert_section, target_versions, Registry, Target};
+    use snapshot_core::compat::{convert_section, Converter, Registry, Target};
 
     let mut registry = Registry::new();
     registry
@@ -762,12 +766,14 @@ fn sections_leave_nested_records_the_target_reads() {
     .to_nvlist();
     ob.insert("other", rt_v1.clone());
     let mut section = NvList::new().with("ob0", ob);
-    let v2 = target_versions(&registry, &Target::Release("2.0".into())).unwrap();
+    let v2 = registry
+        .target_versions(&Target::Release("2.0".into()))
+        .unwrap();
     assert!(convert_section(&registry, "devices", &mut section, &v2)
         .unwrap()
         .is_empty());
     // To the newest, it is upgraded.
-    let latest = target_versions(&registry, &Target::Latest).unwrap();
+    let latest = registry.target_versions(&Target::Latest).unwrap();
     let done = convert_section(&registry, "devices", &mut section, &latest).unwrap();
     assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 2, true));
     let other = section
@@ -781,7 +787,7 @@ fn sections_leave_nested_records_the_target_reads() {
 
 #[test]
 fn sections_convert_nested_types_the_registry_lacks_and_report_what_changed() {
-    use snapshot_core::compat::{convert_section, target_versions, Registry, Target};
+    use snapshot_core::compat::{convert_section, Converter, Registry, Target};
 
     // `rt` is named by the release but not registered.
     let mut registry = Registry::new();
@@ -793,7 +799,9 @@ fn sections_convert_nested_types_the_registry_lacks_and_report_what_changed() {
         other: Rt { n: 3_000_000 },
     };
     let mut section = NvList::new().with("ob0", ob.to_nvlist());
-    let v1 = target_versions(&registry, &Target::Release("1.0".into())).unwrap();
+    let v1 = registry
+        .target_versions(&Target::Release("1.0".into()))
+        .unwrap();
     let done = convert_section(&registry, "devices", &mut section, &v1).unwrap();
     assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 2, true));
     let other = section
@@ -820,7 +828,9 @@ fn sections_convert_nested_types_the_registry_lacks_and_report_what_changed() {
             .with("n", 3u64),
     );
     let mut section = NvList::new().with("ob0", ob);
-    let v1 = target_versions(&registry, &Target::Release("1.0".into())).unwrap();
+    let v1 = registry
+        .target_versions(&Target::Release("1.0".into()))
+        .unwrap();
     let done = convert_section(&registry, "devices", &mut section, &v1).unwrap();
     assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 1, true));
     let other = section
@@ -913,7 +923,7 @@ fn a_newer_record_left_as_it_is_keeps_what_it_holds() {
 
 #[test]
 fn sections_report_only_what_changed() {
-    use snapshot_core::compat::{convert_section, target_versions, Registry, Target};
+    use snapshot_core::compat::{convert_section, Converter, Registry, Target};
 
     let mut registry = Registry::new();
     registry
@@ -932,7 +942,7 @@ fn sections_report_only_what_changed() {
         blob,
     };
     let mut section = NvList::new().with("h", h.to_nvlist());
-    let latest = target_versions(&registry, &Target::Latest).unwrap();
+    let latest = registry.target_versions(&Target::Latest).unwrap();
     for _ in 0..2 {
         assert!(convert_section(&registry, "devices", &mut section, &latest)
             .unwrap()
@@ -945,7 +955,9 @@ fn sections_report_only_what_changed() {
         other: Rt { n: 3 },
     };
     let mut section = NvList::new().with("ob0", ob.to_nvlist());
-    let v1 = target_versions(&registry, &Target::Release("1.0".into())).unwrap();
+    let v1 = registry
+        .target_versions(&Target::Release("1.0".into()))
+        .unwrap();
     let done = convert_section(&registry, "devices", &mut section, &v1).unwrap();
     assert_eq!((done[0].from, done[0].to, done[0].nested), (2, 1, true));
 }
@@ -989,7 +1001,7 @@ fn records_in_a_long_positional_list_step_down() {
 /// the error says it was the nested records.
 #[test]
 fn sections_name_nested_records_that_cannot_be_rewritten() {
-    use snapshot_core::compat::{convert_section, target_versions, Registry, Target};
+    use snapshot_core::compat::{convert_section, Converter, Registry, Target};
 
     let mut registry = Registry::new();
     registry
@@ -1000,7 +1012,9 @@ fn sections_name_nested_records_that_cannot_be_rewritten() {
         a: G { a: 2, x: false },
     };
     let mut section = NvList::new().with("h0", h.to_nvlist());
-    let v1 = target_versions(&registry, &Target::Release("1.0".into())).unwrap();
+    let v1 = registry
+        .target_versions(&Target::Release("1.0".into()))
+        .unwrap();
     let err = convert_section(&registry, "devices", &mut section, &v1)
         .unwrap_err()
         .to_string();
