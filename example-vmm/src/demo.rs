@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
 use clap::Args as ClapArgs;
-use example_vmm::{guest, release1, release2};
+use example_vmm::{guest, release1_1, release2_0};
 use snapshot_core::compat::{self, record_meta, Registry, SCHEMAS_SECTION};
 use snapshot_core::image::{Builder, Image, MemoryOptions, OpenOptions, DEFAULT_IDENT};
 use snapshot_core::NvList;
@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut timings = Vec::new();
 
     let t = Instant::now();
-    let vm1 = release1::Vm::boot(args.cpus);
+    let vm1 = release1_1::Vm::boot(args.cpus);
     let mut memory = vec![0u8; (args.memory_mib << 20) as usize];
     guest::fill_memory(&mut memory);
     let checksum = guest::checksum(&memory);
@@ -90,12 +90,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     let t = Instant::now();
     let stored = image.read_nvlist("devices")?;
-    let vm2 = release2::Vm::restore(&stored).context("resuming on release 2")?;
+    let vm2 = release2_0::Vm::restore(&stored).context("resuming on release 2")?;
     let mapped = image.map_memory("memory")?;
     let resumed_sum = guest::checksum(&mapped);
     timings.push(("resume on release 2 (upgrade)", t.elapsed()));
     ensure!(
-        vm2 == release2::Vm::from_release1(&vm1),
+        vm2 == release2_0::Vm::from_release1(&vm1),
         "the upgraded devices differ from the release-2 models' own conversion"
     );
     ensure!(
@@ -129,7 +129,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         image2.display()
     );
     let back =
-        release1::Vm::restore(&image.read_nvlist("devices")?).context("resuming on release 1")?;
+        release1_1::Vm::restore(&image.read_nvlist("devices")?).context("resuming on release 1")?;
     let back_sum = guest::checksum(&image.map_memory("memory")?);
     timings.push(("verify and resume on release 1", t.elapsed()));
     ensure!(
@@ -145,7 +145,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
 
     let schemas = dir.join("schemas");
-    compat::record_schemas(&registry, &schemas)?;
+    compat::bless_schemas(&registry, &schemas)?;
 
     println!("\nReport");
     let size = std::fs::metadata(&image1)?.len();

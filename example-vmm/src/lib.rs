@@ -7,8 +7,8 @@
 //! | release | module | what changed |
 //! | --- | --- | --- |
 //! | 1.0.0 | [`release1_0`] (the two types that changed in 1.1.0) | first release |
-//! | 1.1.0 | [`release1`] | `vrtc` v2: time in nanoseconds (a change of units), renamed, extended NVRAM added; `vlapic` v2: TSC deadline added |
-//! | 2.0.0 | [`release2`] | `vrtc` v3: century removed; `vcpu` v2: `xcr0` added, fields reordered, `cr8` renamed `tpr`; `vhpet` v2: counter widened; `vioapic` v2: reordered; `virtio_net` v2: `mtu` widened, `features` renamed; `virtio_blk` v2: cache mode added (the `blk_cache` enum) |
+//! | 1.1.0 | [`release1_1`] | `vrtc` v2: time in nanoseconds (a change of units), renamed, extended NVRAM added; `vlapic` v2: TSC deadline added |
+//! | 2.0.0 | [`release2_0`] | `vrtc` v3: century removed; `vcpu` v2: `xcr0` added, fields reordered, `cr8` renamed `tpr`; `vhpet` v2: counter widened; `vioapic` v2: reordered; `virtio_net` v2: `mtu` widened, `features` renamed; `virtio_blk` v2: cache mode added (the `blk_cache` enum) |
 //!
 //! Nested record types (`virtq`, `vhpet_timer`, `vatpit_channel`), `vatpit`
 //! and `vpmtmr` never changed (they live in [`shared`]): every record evolves on its own version.
@@ -17,9 +17,9 @@
 //! tests and the offline migration of images.
 
 pub mod guest;
-pub mod release1;
 pub mod release1_0;
-pub mod release2;
+pub mod release1_1;
+pub mod release2_0;
 pub mod shared;
 
 use snapshot_core::compat::Registry;
@@ -36,20 +36,20 @@ pub fn registry() -> Registry {
         .add_sample::<shared::Pit>()
         .add_sample::<release1_0::Rtc>()
         .add_sample::<release1_0::Lapic>()
-        .add_sample::<release1::Rtc>()
-        .add_sample::<release1::Lapic>()
-        .add_sample::<release1::Vcpu>()
-        .add_sample::<release1::Ioapic>()
-        .add_sample::<release1::Hpet>()
-        .add_sample::<release1::VirtioNet>()
-        .add_sample::<release1::VirtioBlk>()
-        .add_sample::<release2::Rtc>()
-        .add_sample::<release2::Vcpu>()
-        .add_sample::<release2::Ioapic>()
-        .add_sample::<release2::Hpet>()
-        .add_sample::<release2::VirtioNet>()
-        .add_sample::<release2::VirtioBlk>()
-        .add_sample::<release2::CacheMode>();
+        .add_sample::<release1_1::Rtc>()
+        .add_sample::<release1_1::Lapic>()
+        .add_sample::<release1_1::Vcpu>()
+        .add_sample::<release1_1::Ioapic>()
+        .add_sample::<release1_1::Hpet>()
+        .add_sample::<release1_1::VirtioNet>()
+        .add_sample::<release1_1::VirtioBlk>()
+        .add_sample::<release2_0::Rtc>()
+        .add_sample::<release2_0::Vcpu>()
+        .add_sample::<release2_0::Ioapic>()
+        .add_sample::<release2_0::Hpet>()
+        .add_sample::<release2_0::VirtioNet>()
+        .add_sample::<release2_0::VirtioBlk>()
+        .add_sample::<release2_0::CacheMode>();
     let unchanged = [
         ("virtq", 1),
         ("vhpet_timer", 1),

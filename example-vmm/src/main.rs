@@ -1,7 +1,7 @@
 //! `example-vmm`: the example VMM's own snapshot tool. Every generic
 //! command of `snapshot`, plus those that need the VMM's Rust types
 //! (`migrate` through its migration functions, `schema check`, `schema
-//! record`), plus `demo`. A VMM makes its tool the same way.
+//! bless`), plus `demo`. A VMM makes its tool the same way.
 
 mod demo;
 

@@ -1,5 +1,5 @@
 //! The models of release 1.0.0 that changed in 1.1.0; the others are the
-//! same as in [`release1`](crate::release1). Kept so that the history of
+//! same as in [`release1_1`](crate::release1_1). Kept so that the history of
 //! version 1 of these types is recorded from real types, and a 1.0.0
 //! snapshot can be made and resumed.
 

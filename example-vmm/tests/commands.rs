@@ -225,7 +225,7 @@ fn schema_record_writes_only_what_is_new() {
         "{}",
         out.stderr
     );
-    let out = env.run(&["schema", "record", "--schemas", "s", "--fixtures", "f"]);
+    let out = env.run(&["schema", "bless", "--schemas", "s", "--fixtures", "f"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout_text().contains("wrote s/vrtc/v1.schema"),
@@ -233,7 +233,7 @@ fn schema_record_writes_only_what_is_new() {
         out.stdout_text()
     );
     assert!(env.path("f/vrtc/v2.nv").exists());
-    let out = env.run(&["schema", "record", "--schemas", "s", "--fixtures", "f"]);
+    let out = env.run(&["schema", "bless", "--schemas", "s", "--fixtures", "f"]);
     assert_eq!(out.stdout_text(), "nothing new to record\n");
     let out = env.run(&["schema", "check", "--schemas", "s", "--fixtures", "f"]);
     assert_eq!(out.code, 0, "{}", out.stderr);

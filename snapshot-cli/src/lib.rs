@@ -1,7 +1,7 @@
 //! The `snapshot` tool as a library: every command that works on any
 //! VMM's images, and a way for a VMM to make its own tool that adds the
 //! commands needing its Rust types (migrations written in code, `schema
-//! check` against its types, `schema record`) and any of its own.
+//! check` against its types, `schema bless`) and any of its own.
 //!
 //! The generic binary is one line:
 //!

@@ -12,7 +12,7 @@ fn help_at_every_level() {
         &["schema", "--help"],
         &["schema", "diff", "--help"],
         &["schema", "check", "--help"],
-        &["schema", "record", "--help"],
+        &["schema", "bless", "--help"],
     ] {
         let out = env.run(args);
         assert_eq!(out.code, 0, "{args:?}");
@@ -42,7 +42,7 @@ fn commands_needing_a_vmms_types_name_its_own_tool() {
     let env = Env::new();
     let history = env.path("schemas");
     std::fs::create_dir(&history).unwrap();
-    for args in [&["schema", "check"][..], &["schema", "record"]] {
+    for args in [&["schema", "check"][..], &["schema", "bless"]] {
         let out = env.run(args);
         assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
         assert!(

@@ -249,7 +249,7 @@ pub trait Snapshot: Field {
         // Left as it is, the record is written as `to_nvlist` writes it;
         // to step down, with every field.
         let mut nv = written(self, target == Self::VERSION);
-        migrate::Targets::new(&schemas, versions)
+        migrate::StepDown::new(&schemas, versions)
             .step_down(&mut nv, Some((Self::schema(), target)))
             .map_err(|e| e.in_field(Self::NAME))?;
         Ok(nv)

@@ -135,8 +135,8 @@ fn recorded_v1() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let mut reg = Registry::new();
     reg.add_sample::<v1::Dev>();
-    compat::record_schemas(&reg, dir.path()).unwrap();
-    compat::record_fixtures(&reg, dir.path()).unwrap();
+    compat::bless_schemas(&reg, dir.path()).unwrap();
+    compat::bless_fixtures(&reg, dir.path()).unwrap();
     compat::check(&reg, dir.path()).unwrap();
     dir
 }
@@ -158,7 +158,7 @@ fn a_change_without_a_bump_fails_and_says_what_changed() {
     assert!(text.contains("set `#[snapshot(version = 2)]`"), "{text}");
     assert!(text.contains("SNAPSHOT_BLESS=1"), "{text}");
     // Recording refuses to overwrite the released version too.
-    let err = compat::record_schemas(&registry::<unbumped::Dev>(), dir.path()).unwrap_err();
+    let err = compat::bless_schemas(&registry::<unbumped::Dev>(), dir.path()).unwrap_err();
     assert!(problems(err).contains("without a version bump"));
 }
 
@@ -167,7 +167,7 @@ fn a_reworded_doc_is_not_a_change() {
     let dir = recorded_v1();
     let reg = registry::<reworded::Dev>();
     compat::check(&reg, dir.path()).unwrap();
-    assert!(compat::record_schemas(&reg, dir.path()).unwrap().is_empty());
+    assert!(compat::bless_schemas(&reg, dir.path()).unwrap().is_empty());
     let schema = snapshot_core::schema::Recorded::of(&reworded::Dev::schema());
     assert!(schema
         .to_text()
@@ -202,10 +202,10 @@ fn a_complete_bump_records_and_passes() {
     let dir = recorded_v1();
     let mut reg = Registry::new();
     reg.add_sample::<v2::Dev>();
-    let written = compat::record_schemas(&reg, dir.path()).unwrap();
+    let written = compat::bless_schemas(&reg, dir.path()).unwrap();
     assert_eq!(written.len(), 1);
     assert!(written[0].ends_with("v2.schema"));
-    compat::record_fixtures(&reg, dir.path()).unwrap();
+    compat::bless_fixtures(&reg, dir.path()).unwrap();
     compat::check(&reg, dir.path()).unwrap();
     assert!(compat::check_decode(&reg, dir.path(), "dev")
         .unwrap()
@@ -294,7 +294,7 @@ fn an_older_generation_kept_in_the_program_is_checked_too() {
     let dir = recorded_v1();
     let mut reg = Registry::new();
     reg.add_sample::<v2::Dev>();
-    compat::record_schemas(&reg, dir.path()).unwrap();
+    compat::bless_schemas(&reg, dir.path()).unwrap();
     // The program keeps a version-1 type, but not the one recorded.
     reg.add::<unbumped::Dev>();
     let text = problems(compat::check(&reg, dir.path()).unwrap_err());

@@ -11,7 +11,7 @@
 //! field, where the example VMM leaves out added fields holding their
 //! default.
 
-use example_vmm::{release1, release2 as m};
+use example_vmm::{release1_1, release2_0 as m};
 use serde::{Deserialize, Serialize};
 use snapshot_core::Snapshot;
 
@@ -524,7 +524,7 @@ impl From<&m::Vm> for Devices {
 /// release-2 models, with the write-back cache on so every record holds
 /// its newest fields.
 pub fn booted(ncpus: u32) -> Devices {
-    let mut vm = m::Vm::from_release1(&release1::Vm::boot(ncpus));
+    let mut vm = m::Vm::from_release1(&release1_1::Vm::boot(ncpus));
     vm.blk.cache = m::CacheMode::Writeback;
     Devices::from(&vm)
 }
@@ -560,7 +560,7 @@ mod tests {
 
     #[test]
     fn records_keep_the_example_vmm_schema_names() {
-        let vm = m::Vm::from_release1(&release1::Vm::boot(1));
+        let vm = m::Vm::from_release1(&release1_1::Vm::boot(1));
         let ours = Devices::from(&vm);
         assert_eq!(
             ours.hpet.to_nvlist().get_string(".schema").unwrap(),

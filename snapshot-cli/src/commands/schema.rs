@@ -23,9 +23,9 @@ pub enum Command {
     /// bump, each bump lacking what its change needs, each recorded
     /// version or fixture no longer readable.
     Check(HistoryArgs),
-    /// Record the schemas and golden fixtures of new versions of the VMM's
+    /// Bless: record the schemas and golden fixtures of new versions of the VMM's
     /// types (a VMM's own tool; recorded versions are never rewritten).
-    Record(HistoryArgs),
+    Bless(HistoryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -64,10 +64,10 @@ pub fn run(command: Command, vmm: &Vmm) -> Result<ExitCode> {
             println!("every type matches its recorded history");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Record(args) => {
-            let registry = vmm.registry("schema record")?;
-            let mut written = compat::record_schemas(registry, &args.schemas)?;
-            written.extend(compat::record_fixtures(registry, &args.fixtures)?);
+        Command::Bless(args) => {
+            let registry = vmm.registry("schema bless")?;
+            let mut written = compat::bless_schemas(registry, &args.schemas)?;
+            written.extend(compat::bless_fixtures(registry, &args.fixtures)?);
             for path in &written {
                 println!("wrote {path}");
             }

@@ -11,7 +11,7 @@ use crate::schema::{diff, Compat, Recorded};
 
 /// How to record history, for messages.
 pub const BLESS_HINT: &str =
-    "record it with `SNAPSHOT_BLESS=1 cargo test` (or `snapshot schema record`)";
+    "record it with `SNAPSHOT_BLESS=1 cargo test` (or the VMM tool's `schema bless`)";
 
 /// Checks every type of `registry` against the schemas recorded in `dir`:
 /// see [`check_type`].
@@ -109,7 +109,7 @@ fn unbumped(recorded: &Recorded, current: &Recorded) -> String {
 /// `dir`. A recorded version is never rewritten: one that differs is a
 /// change without a version bump, and is refused as [`check`] would.
 /// Returns the files written.
-pub fn record(registry: &Registry, dir: &Path) -> Result<Vec<String>, SchemaError> {
+pub fn bless(registry: &Registry, dir: &Path) -> Result<Vec<String>, SchemaError> {
     let mut written = Vec::new();
     for entry in registry.entries() {
         if let Some(path) = record_entry(entry, dir)? {

@@ -19,6 +19,7 @@ use snapshot_nvlist::{NvList, Value};
 use super::history::{self, ReleaseMap};
 use super::image::read_schemas;
 use crate::error::SchemaError;
+use crate::migrate::{nested_step, NestedStep};
 use crate::record::{MIN_READER, SCHEMA, VARIANT, VERSION};
 use crate::schema::text::RecordedField;
 use crate::schema::Recorded;
@@ -104,7 +105,7 @@ impl History {
             history: self,
             versions,
         }
-        .list(nv)
+        .list(nv, true)
     }
 }
 
@@ -173,11 +174,12 @@ struct Converter<'a> {
 
 impl<'a> Converter<'a> {
     /// Converts the records nested in `nv`, innermost first, then `nv`
-    /// itself when it is a record.
-    fn list(&self, nv: &mut NvList) -> Result<(), Refused> {
+    /// itself when it is a record: to its target when `top`, else as
+    /// [`nested_step`] rules for records nested in another.
+    fn list(&self, nv: &mut NvList, top: bool) -> Result<(), Refused> {
         let plan = match meta(nv) {
             Some((name, stored)) if self.left_whole(nv, name, stored) => return Ok(()),
-            Some((name, stored)) => self.plan(name, stored)?,
+            Some((name, stored)) => self.plan(name, stored, top)?,
             None => None,
         };
         // Fields the step down drops hold their default in the stored
@@ -198,10 +200,12 @@ impl<'a> Converter<'a> {
             }
             let field = || String::from_utf8_lossy(name.as_bytes()).into_owned();
             match value {
-                Value::NvList(child) => self.list(child).map_err(|e| e.in_field(&field()))?,
+                Value::NvList(child) => {
+                    self.list(child, false).map_err(|e| e.in_field(&field()))?
+                }
                 Value::NvListArray(children) => {
                     for (i, child) in children.iter_mut().enumerate() {
-                        self.list(child)
+                        self.list(child, false)
                             .map_err(|e| e.in_index(i).in_field(&field()))?;
                     }
                 }
@@ -237,11 +241,21 @@ impl<'a> Converter<'a> {
 
     /// What the record needs, or `None` when it stays in its version (or
     /// is left whole).
-    fn plan(&self, name: &str, stored: u32) -> Result<Option<Plan<'a>>, Refused> {
+    fn plan(&self, name: &str, stored: u32, top: bool) -> Result<Option<Plan<'a>>, Refused> {
         let Some(target) = self.target(name) else {
             // A type with no recorded schema anywhere: nothing says what
             // its versions are, so it is left as it is.
             return Ok(None);
+        };
+        let newest = self.history.latest(name);
+        let target = match (
+            top,
+            nested_step(stored, newest, self.versions.get(name).copied()),
+        ) {
+            (true, _) => target,
+            (false, NestedStep::Keep) => stored,
+            (false, NestedStep::Down) => target,
+            (false, NestedStep::Up) => newest.unwrap_or(target),
         };
         if stored == target {
             return Ok(None);

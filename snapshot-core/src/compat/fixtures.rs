@@ -18,7 +18,7 @@ use snapshot_nvlist::text::to_text;
 /// yet (a written fixture is never rewritten), then the expected value of
 /// every fixture as the current code reads it. Returns the files written
 /// or changed.
-pub fn record(registry: &Registry, dir: &Path) -> Result<Vec<String>, SchemaError> {
+pub fn bless(registry: &Registry, dir: &Path) -> Result<Vec<String>, SchemaError> {
     let mut written = Vec::new();
     for entry in registry.entries() {
         let Some(sample) = entry.sample else { continue };

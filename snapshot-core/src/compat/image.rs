@@ -13,6 +13,7 @@ use super::history::io;
 use super::registry::Registry;
 use crate::error::SchemaError;
 use crate::image::{Builder, Image, Memory, MemoryOptions, OpenOptions, SectionKind};
+use crate::migrate::{nested_step, NestedStep};
 use crate::nvlist::{quote_str, NvList, Value};
 use crate::record::{SCHEMA, VERSION};
 use crate::schema::Recorded;
@@ -201,18 +202,12 @@ impl Converter for Registry {
     ) -> Result<Option<NvList>, String> {
         let entry = Registry::current(self, name).expect("the caller checked `current`");
         let to = versions.get(name).copied().unwrap_or(entry.version);
-        let mut stale = false;
-        for (inner, version) in &nested_records(record) {
-            let current = Registry::current(self, inner).map(|e| e.version);
-            let Some(wanted) = versions.get(inner).copied().or(current) else {
-                continue;
-            };
-            // Newer than the target: step down. Older: the target reads it
-            // as it is, unless the target is the current version (an
-            // upgrade was asked for); a rewrite goes through the current
-            // types, whose way down to an older target may not exist.
-            stale |= *version > wanted || (*version < wanted && Some(wanted) == current);
-        }
+        // A rewrite goes through the current types, whose way down to an
+        // older target may not exist: only when a nested record moves.
+        let stale = nested_records(record).iter().any(|(inner, version)| {
+            let newest = Registry::current(self, inner).map(|e| e.version);
+            nested_step(*version, newest, versions.get(inner).copied()) != NestedStep::Keep
+        });
         if from == to && !stale {
             return Ok(None);
         }

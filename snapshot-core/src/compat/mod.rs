@@ -14,11 +14,11 @@ pub mod history;
 mod image;
 mod registry;
 
-pub use check::{check, check_releases, check_type, record as record_schemas, BLESS_HINT};
+pub use check::{bless as bless_schemas, check, check_releases, check_type, BLESS_HINT};
 pub use declared::{History, Refused};
 pub use fixtures::{
-    check_decode, check_decode_version, check_downgrade, check_downgrade_version, conforms,
-    record as record_fixtures,
+    bless as bless_fixtures, check_decode, check_decode_version, check_downgrade,
+    check_downgrade_version, conforms,
 };
 pub use image::{
     convert_section, migrate_image, read_schemas, record_meta, schemas_section, Converted,
@@ -73,10 +73,10 @@ impl Suite {
         std::env::var_os(BLESS_VAR).is_some_and(|v| v != "0" && !v.is_empty())
     }
 
-    /// Records what is new: schemas, fixtures, expected values.
-    pub fn record(&self) -> Result<Vec<String>, crate::SchemaError> {
-        let mut written = check::record(&self.registry, &self.schemas)?;
-        written.extend(fixtures::record(&self.registry, &self.fixtures)?);
+    /// Records (blesses) what is new: schemas, fixtures, expected values.
+    pub fn bless(&self) -> Result<Vec<String>, crate::SchemaError> {
+        let mut written = check::bless(&self.registry, &self.schemas)?;
+        written.extend(fixtures::bless(&self.registry, &self.fixtures)?);
         Ok(written)
     }
 
@@ -91,7 +91,7 @@ impl Suite {
             // that no test reads a file another is writing.
             static RECORDED: OnceLock<Result<(), String>> = OnceLock::new();
             let recorded =
-                RECORDED.get_or_init(|| self.record().map(drop).map_err(|e| e.to_string()));
+                RECORDED.get_or_init(|| self.bless().map(drop).map_err(|e| e.to_string()));
             if let Err(e) = recorded {
                 panic!("{e}");
             }

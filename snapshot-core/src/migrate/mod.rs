@@ -95,13 +95,13 @@ pub(crate) fn check_target(target: u32, current: u32) -> Result<()> {
 /// Downgrades `nv`, encoded in the current version, to version `to`.
 /// Fields left out for holding their default are put back first: a down
 /// migration may read them. With `targets`, records nested in the fields
-/// the target keeps were stepped down already (`Targets::step_down`), and
+/// the target keeps were stepped down already (`StepDown::step_down`), and
 /// so are the defaults put back for those fields.
 pub(crate) fn downgrade(
     nv: &mut NvList,
     schema: &Schema,
     to: u32,
-    targets: Option<&Targets<'_>>,
+    targets: Option<&StepDown<'_>>,
 ) -> Result<()> {
     let default_of = |field: &crate::schema::FieldSchema| -> Result<Option<Value>> {
         let Some(default) = &field.default else {
@@ -175,17 +175,55 @@ pub(crate) fn downgrade(
     Ok(())
 }
 
+/// What becomes of a record nested in a value written for an older (or
+/// the newest) build: the one rule that both the typed writer
+/// ([`Snapshot::to_nvlist_for_versions`](crate::Snapshot::to_nvlist_for_versions))
+/// and the rewrite of whole images follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NestedStep {
+    /// Left as it is: the target reads it in its stored version.
+    Keep,
+    /// Stepped down to the target's version of its type.
+    Down,
+    /// Brought up to the newest version, which the target asks for.
+    Up,
+}
+
+/// The step of a record nested in another, stored in `stored`, of a type
+/// whose newest version is `newest`, for a target that asks for `wanted`
+/// (`None`: the newest). A type unknown to the caller (`newest` is `None`)
+/// steps down only when the target names an older version (the record
+/// holding it may know the type). A record newer than `newest` is the
+/// caller's to judge, as there is no way down from a version it does not
+/// know: see `StepDown::step_down_list`.
+pub fn nested_step(stored: u32, newest: Option<u32>, wanted: Option<u32>) -> NestedStep {
+    let Some(newest) = newest else {
+        return match wanted {
+            Some(wanted) if stored > wanted => NestedStep::Down,
+            _ => NestedStep::Keep,
+        };
+    };
+    let wanted = wanted.unwrap_or(newest);
+    if stored > wanted {
+        NestedStep::Down
+    } else if stored < wanted && wanted == newest {
+        NestedStep::Up
+    } else {
+        NestedStep::Keep
+    }
+}
+
 /// What nested records are written for: the schemas of the record types
 /// a value holds, and the version to write each in (types not named keep
 /// their current version).
-pub(crate) struct Targets<'a> {
+pub(crate) struct StepDown<'a> {
     schemas: &'a RecordSchemas,
     versions: &'a BTreeMap<String, u32>,
 }
 
-impl<'a> Targets<'a> {
+impl<'a> StepDown<'a> {
     pub(crate) fn new(schemas: &'a RecordSchemas, versions: &'a BTreeMap<String, u32>) -> Self {
-        Targets { schemas, versions }
+        StepDown { schemas, versions }
     }
 
     /// Steps `nv` down: first the records nested in it, at any depth and
@@ -237,7 +275,7 @@ impl<'a> Targets<'a> {
         self.step_down(nv, None)
     }
 
-    /// [`Targets::step_down`] for a value that may be or hold records (a
+    /// [`StepDown::step_down`] for a value that may be or hold records (a
     /// record-typed field's default).
     fn step_down_value(&self, value: &mut Value) -> Result<()> {
         match value {
@@ -252,7 +290,7 @@ impl<'a> Targets<'a> {
         }
     }
 
-    /// [`Targets::step_down`] for a nested list, which steps down itself
+    /// [`StepDown::step_down`] for a nested list, which steps down itself
     /// when it is a record whose type is asked for in an older version.
     ///
     /// Such a record is not always in the current version: a down
@@ -263,11 +301,15 @@ impl<'a> Targets<'a> {
         let mut own = None;
         if let (Ok(name), Ok(stored)) = (nv.get_string(SCHEMA), nv.get_number(VERSION)) {
             let target = self.versions.get(name).copied();
-            let lowers = target.is_some_and(|t| u64::from(t) < stored);
+            let newest = self.schemas.version(name);
+            let lowers = u32::try_from(stored).is_ok_and(|stored| {
+                newest.is_some_and(|v| stored <= v)
+                    && nested_step(stored, newest, target) == NestedStep::Down
+            });
             // Only a type being stepped down, or one newer than this
             // build, needs its schema; asking for it refuses an ambiguous
             // generic record.
-            let schema = match self.schemas.version(name) {
+            let schema = match newest {
                 Some(v) if lowers || stored > u64::from(v) => {
                     self.schemas.check_unambiguous(name)?;
                     self.schemas.get(name)
@@ -311,5 +353,33 @@ impl<'a> Targets<'a> {
             }
         }
         self.step_down(nv, own)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{nested_step, NestedStep::*};
+
+    #[test]
+    fn nested_records_move_only_when_their_target_says_so() {
+        // (stored, newest, wanted) -> step
+        let cases = [
+            ((2, Some(2), None), Keep),
+            ((1, Some(2), None), Up),
+            ((1, Some(3), Some(3)), Up),
+            ((1, Some(3), Some(2)), Keep),
+            ((3, Some(3), Some(2)), Down),
+            ((2, Some(3), Some(2)), Keep),
+            ((2, None, Some(1)), Down),
+            ((2, None, Some(2)), Keep),
+            ((2, None, None), Keep),
+        ];
+        for ((stored, newest, wanted), step) in cases {
+            assert_eq!(
+                nested_step(stored, newest, wanted),
+                step,
+                "{stored} {newest:?} {wanted:?}"
+            );
+        }
     }
 }

@@ -5,10 +5,10 @@
 use snapshot_core::compat::Sample;
 use snapshot_core::{MigrationError, NvList, Result, Snapshot};
 
-use crate::release1::{nanos_to_seconds, seconds_to_nanos};
-pub use crate::release1::{Lapic, VirtQueue};
+use crate::release1_1::{nanos_to_seconds, seconds_to_nanos};
+pub use crate::release1_1::{Lapic, VirtQueue};
 pub use crate::shared::{HpetTimer, Pit, PitChannel, PmTimer};
-use crate::{get, put, release1, Target};
+use crate::{get, put, release1_1, Target};
 
 /// Index of the century byte in the CMOS register file.
 const CMOS_CENTURY: usize = 0x32;
@@ -57,14 +57,14 @@ fn century_from_regs(nv: &mut NvList) -> Result<(), MigrationError> {
 
 impl Sample for Rtc {
     fn sample() -> Self {
-        let r1 = release1::Rtc::sample();
+        let r1 = release1_1::Rtc::sample();
         Rtc::from_release1(&r1)
     }
 }
 
 impl Rtc {
     /// What a release-1 RTC becomes on release 2.
-    pub fn from_release1(r: &release1::Rtc) -> Rtc {
+    pub fn from_release1(r: &release1_1::Rtc) -> Rtc {
         let mut regs = r.regs;
         regs[CMOS_CENTURY] = r.century;
         Rtc {
@@ -110,7 +110,7 @@ pub struct Vcpu {
 
 impl Vcpu {
     /// What a release-1 vCPU becomes on release 2.
-    pub fn from_release1(v: &release1::Vcpu) -> Vcpu {
+    pub fn from_release1(v: &release1_1::Vcpu) -> Vcpu {
         Vcpu {
             id: v.id,
             cr0: v.cr0,
@@ -135,7 +135,7 @@ impl Sample for Vcpu {
         Vcpu {
             xcr0: 7,
             pending_exception: Some(14),
-            ..Vcpu::from_release1(&release1::Vcpu::sample())
+            ..Vcpu::from_release1(&release1_1::Vcpu::sample())
         }
     }
 }
@@ -153,7 +153,7 @@ pub struct Ioapic {
 
 impl Ioapic {
     /// What a release-1 I/O APIC becomes on release 2.
-    pub fn from_release1(i: &release1::Ioapic) -> Ioapic {
+    pub fn from_release1(i: &release1_1::Ioapic) -> Ioapic {
         Ioapic {
             id: i.id,
             redirection: i.rtbl,
@@ -165,7 +165,7 @@ impl Ioapic {
 
 impl Sample for Ioapic {
     fn sample() -> Self {
-        Ioapic::from_release1(&release1::Ioapic::sample())
+        Ioapic::from_release1(&release1_1::Ioapic::sample())
     }
 }
 
@@ -183,7 +183,7 @@ pub struct Hpet {
 
 impl Hpet {
     /// What a release-1 HPET becomes on release 2.
-    pub fn from_release1(h: &release1::Hpet) -> Hpet {
+    pub fn from_release1(h: &release1_1::Hpet) -> Hpet {
         Hpet {
             config: h.config,
             isr: h.isr,
@@ -196,7 +196,7 @@ impl Hpet {
 
 impl Sample for Hpet {
     fn sample() -> Self {
-        Hpet::from_release1(&release1::Hpet::sample())
+        Hpet::from_release1(&release1_1::Hpet::sample())
     }
 }
 
@@ -217,7 +217,7 @@ pub struct VirtioNet {
 
 impl VirtioNet {
     /// What a release-1 device becomes on release 2.
-    pub fn from_release1(n: &release1::VirtioNet) -> VirtioNet {
+    pub fn from_release1(n: &release1_1::VirtioNet) -> VirtioNet {
         VirtioNet {
             mac: n.mac,
             status: n.status,
@@ -231,7 +231,7 @@ impl VirtioNet {
 
 impl Sample for VirtioNet {
     fn sample() -> Self {
-        VirtioNet::from_release1(&release1::VirtioNet::sample())
+        VirtioNet::from_release1(&release1_1::VirtioNet::sample())
     }
 }
 
@@ -270,7 +270,7 @@ impl Sample for CacheMode {
 
 impl VirtioBlk {
     /// What a release-1 device becomes on release 2.
-    pub fn from_release1(b: &release1::VirtioBlk) -> VirtioBlk {
+    pub fn from_release1(b: &release1_1::VirtioBlk) -> VirtioBlk {
         VirtioBlk {
             capacity: b.capacity,
             status: b.status,
@@ -286,7 +286,7 @@ impl Sample for VirtioBlk {
     fn sample() -> Self {
         VirtioBlk {
             cache: CacheMode::Writeback,
-            ..VirtioBlk::from_release1(&release1::VirtioBlk::sample())
+            ..VirtioBlk::from_release1(&release1_1::VirtioBlk::sample())
         }
     }
 }
@@ -308,7 +308,7 @@ pub struct Vm {
 impl Vm {
     /// What a release-1 VM's devices are on release 2, computed by hand
     /// from the models, to check the engine's upgrade against.
-    pub fn from_release1(vm: &release1::Vm) -> Vm {
+    pub fn from_release1(vm: &release1_1::Vm) -> Vm {
         Vm {
             vcpus: vm.vcpus.iter().map(Vcpu::from_release1).collect(),
             lapics: vm.lapics.clone(),
@@ -367,7 +367,7 @@ mod tests {
 
     #[test]
     fn release1_vm_upgrades_to_the_hand_computed_value() {
-        let r1 = release1::Vm::boot(2);
+        let r1 = release1_1::Vm::boot(2);
         let saved = r1.save(None).unwrap();
         let r2 = Vm::restore(&NvList::unpack(&saved.pack()).unwrap()).unwrap();
         assert_eq!(r2, Vm::from_release1(&r1));
@@ -377,17 +377,17 @@ mod tests {
     fn release2_saves_for_release1() {
         let reg = crate::registry();
         let (_, versions) = reg.find_release("1").unwrap();
-        let r1 = release1::Vm::boot(2);
+        let r1 = release1_1::Vm::boot(2);
         let r2 = Vm::from_release1(&r1);
         let saved = r2.save(Some(versions)).unwrap();
-        assert_eq!(release1::Vm::restore(&saved).unwrap(), r1);
+        assert_eq!(release1_1::Vm::restore(&saved).unwrap(), r1);
     }
 
     #[test]
     fn new_state_refuses_to_go_to_release1() {
         let reg = crate::registry();
         let (_, versions) = reg.find_release("1").unwrap();
-        let mut r2 = Vm::from_release1(&release1::Vm::boot(1));
+        let mut r2 = Vm::from_release1(&release1_1::Vm::boot(1));
         r2.net.mtu = 70_000;
         let err = r2.save(Some(versions)).unwrap_err();
         assert_eq!(
