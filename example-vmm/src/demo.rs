@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use clap::Args as ClapArgs;
 use example_vmm::{guest, release1_1, release2_0};
-use snapshot_core::compat::{self, record_meta, Registry, SCHEMAS_SECTION};
+use snapshot_core::compat::{self, Registry, SCHEMAS_SECTION};
 use snapshot_core::image::{Builder, Image, MemoryOptions, OpenOptions, DEFAULT_IDENT};
+use snapshot_core::record::Meta;
 use snapshot_core::NvList;
 
 #[derive(Debug, ClapArgs)]
@@ -227,7 +228,9 @@ fn versions(devices: &NvList) -> BTreeMap<String, (String, u32)> {
     devices
         .iter()
         .filter_map(|(k, v)| match v {
-            snapshot_core::Value::NvList(r) => record_meta(r).map(|m| (k.to_string(), m)),
+            snapshot_core::Value::NvList(r) => {
+                Meta::read(r).map(|m| (k.to_string(), (m.name.to_owned(), m.version)))
+            }
             _ => None,
         })
         .collect()

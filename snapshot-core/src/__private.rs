@@ -5,7 +5,11 @@ pub use crate::compat::Suite;
 pub use crate::error::{Error, Result};
 pub use crate::model::Field;
 pub use crate::nvlist::{Item, NvList, Pair, Reader, Value, Writer};
-pub use crate::record::{RecordSchemas, Snapshot, MIN_READER, SCHEMA, VARIANT, VERSION};
+pub use crate::record::meta::{
+    finish, is_meta, read_meta, read_min_reader, read_variant, start, variant, variant_name,
+    MIN_READER, SCHEMA, VARIANT, VERSION,
+};
+pub use crate::record::{RecordSchemas, Snapshot};
 pub use crate::schema::{
     Body, DefaultValue, FieldSchema, FormerName, Migration, Removed, Schema, Variant, Widened,
 };
@@ -16,29 +20,6 @@ pub use std::vec;
 
 use crate::error::ValueFault;
 use crate::model::wrong_type;
-
-/// Writes a record's metadata: its schema name and version. Always
-/// inlined, so the name is copied as the constant it is.
-#[inline(always)]
-pub fn start(w: &mut Writer, name: &'static str, version: u32) {
-    w.string(SCHEMA, name.as_bytes());
-    w.number(VERSION, version.into());
-}
-
-/// Writes the minimum reader version computed while writing the fields,
-/// when it is below the record's version (an absent one means equal).
-#[inline]
-pub fn finish(w: &mut Writer, min_reader: u32, version: u32) {
-    if min_reader < version {
-        w.number(MIN_READER, min_reader.into());
-    }
-}
-
-/// Writes an enum's variant name.
-#[inline]
-pub fn variant_name(w: &mut Writer, name: &'static str) {
-    w.string(VARIANT, name.as_bytes());
-}
 
 /// `Field::write` of a record: a nested list.
 #[inline]
@@ -78,12 +59,6 @@ pub fn required<T>(slot: Option<T>, name: &str) -> Result<T> {
     slot.ok_or_else(|| Error::value(ValueFault::Missing).in_field(name))
 }
 
-/// Whether a stored name is a metadata pair.
-#[inline]
-pub fn is_meta(name: &[u8]) -> bool {
-    crate::record::is_meta(name)
-}
-
 /// The error for a stored pair that is not a field.
 #[cold]
 pub fn unknown(name: &[u8]) -> Error {
@@ -94,17 +69,6 @@ pub fn unknown(name: &[u8]) -> Error {
 #[cold]
 pub fn unknown_variant(name: &str) -> Error {
     Error::value(ValueFault::UnknownVariant(name.to_owned())).in_field(VARIANT)
-}
-
-/// The stored variant name of an enum record.
-pub fn variant(nv: &NvList) -> Result<&str> {
-    match nv.get(VARIANT) {
-        Some(Value::String(s)) => s
-            .to_str()
-            .ok_or_else(|| Error::value(ValueFault::NotUtf8).in_field(VARIANT)),
-        Some(other) => Err(wrong_type("string", other).in_field(VARIANT)),
-        None => Err(Error::value(ValueFault::NotARecord { missing: VARIANT })),
-    }
 }
 
 /// `Field::from_value` of a record.
@@ -141,50 +105,6 @@ pub fn records_from_value<T: Snapshot>(value: &Value) -> Result<Vec<T>> {
 /// with the checked path.
 pub fn read_fast<T: Snapshot>(bytes: &[u8]) -> Option<T> {
     crate::record::read_fast(bytes)
-}
-
-/// The next pair of the open list, which must be called `name`.
-#[inline(always)]
-fn named<'a>(r: &mut Reader<'a>, name: &str) -> Option<Pair<'a>> {
-    match r.item()? {
-        Item::Pair(p) if p.name == name.as_bytes() => Some(p),
-        _ => None,
-    }
-}
-
-/// Reads a record's metadata on the fast path: its schema name and
-/// version first, in the order the writer puts them, for the current
-/// version. Always inlined, so the name is compared as the constant it is.
-#[inline(always)]
-pub fn read_meta(r: &mut Reader<'_>, name: &str, version: u32) -> Option<()> {
-    let p = named(r, SCHEMA)?;
-    r.string_is(&p, name.as_bytes())?;
-    let p = named(r, VERSION)?;
-    (r.number(&p)? == u64::from(version)).then_some(())
-}
-
-/// Reads a `.min_reader` pair on the fast path, which the writer puts
-/// after the fields. A record in the current version does not need it,
-/// but it must be valid, once: `1..=version`.
-#[inline]
-pub fn read_min_reader(
-    r: &mut Reader<'_>,
-    p: &Pair<'_>,
-    seen: &mut bool,
-    version: u32,
-) -> Option<()> {
-    let min_reader = r.number(p)?;
-    let valid = !*seen && (1..=u64::from(version)).contains(&min_reader);
-    *seen = true;
-    valid.then_some(())
-}
-
-/// Reads an enum's variant name on the fast path: the pair right after
-/// the metadata.
-#[inline]
-pub fn read_variant<'a>(r: &mut Reader<'a>) -> Option<&'a [u8]> {
-    let p = named(r, VARIANT)?;
-    r.string(&p)
 }
 
 /// `Field::read` of a record: a nested list.

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use snapshot_core::compat::record_meta;
+use snapshot_core::record::{Meta, VARIANT};
 use snapshot_core::schema::Recorded;
 use snapshot_core::{text, NvList, Value};
 
@@ -16,17 +16,16 @@ pub type Schemas = BTreeMap<(String, u32), Recorded>;
 /// Renders `nv` into `out`, records typed where a schema is known.
 pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut String) {
     let pad = "  ".repeat(indent);
-    let schema = record_meta(nv).and_then(|key| schemas.get(&key));
-    if let Some(s) = schema {
+    let meta = Meta::read(nv);
+    let schema = meta.and_then(|m| schemas.get(&(m.name.to_owned(), m.version)));
+    if let (Some(s), Some(meta)) = (schema, meta) {
         let shape = match &s.variants {
             Some(_) => "enum".to_owned(),
             None => format!("{} fields", s.fields.len()),
         };
         // A record an older build can read says so (docs/data-model.md).
-        let readable = match nv.get(".min_reader") {
-            Some(Value::Number(n)) if *n < u64::from(s.version) => {
-                format!(", readable from v{n}")
-            }
+        let readable = match meta.min_reader {
+            n if n < meta.version => format!(", readable from v{n}"),
             _ => String::new(),
         };
         let _ = writeln!(out, "{pad}# {} v{} ({shape}{readable})", s.name, s.version);
@@ -34,7 +33,7 @@ pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut String) {
     for (name, value) in nv.iter() {
         let name = name.to_string();
         if name.starts_with('.') {
-            if let (".variant", Value::String(v)) = (name.as_str(), value) {
+            if let (VARIANT, Value::String(v)) = (name.as_str(), value) {
                 let _ = writeln!(out, "{pad}variant = {v}");
             }
             if schema.is_some() {

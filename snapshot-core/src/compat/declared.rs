@@ -20,7 +20,7 @@ use super::history::{self, ReleaseMap};
 use super::image::read_schemas;
 use crate::error::SchemaError;
 use crate::migrate::{nested_step, NestedStep};
-use crate::record::{MIN_READER, SCHEMA, VARIANT, VERSION};
+use crate::record::{Meta, MIN_READER, SCHEMA, VARIANT, VERSION};
 use crate::schema::text::RecordedField;
 use crate::schema::Recorded;
 
@@ -177,9 +177,9 @@ impl<'a> Converter<'a> {
     /// itself when it is a record: to its target when `top`, else as
     /// [`nested_step`] rules for records nested in another.
     fn list(&self, nv: &mut NvList, top: bool) -> Result<(), Refused> {
-        let plan = match meta(nv) {
-            Some((name, stored)) if self.left_whole(nv, name, stored) => return Ok(()),
-            Some((name, stored)) => self.plan(name, stored, top)?,
+        let plan = match Meta::read(nv) {
+            Some(meta) if self.left_whole(&meta) => return Ok(()),
+            Some(meta) => self.plan(meta.name, meta.version, top)?,
             None => None,
         };
         // Fields the step down drops hold their default in the stored
@@ -230,10 +230,10 @@ impl<'a> Converter<'a> {
     /// Whether a record is left whole, insides included: one newer than
     /// every recorded version of its type (so there is no way down from
     /// it) that says its target reads it as it is.
-    fn left_whole(&self, nv: &NvList, name: &str, stored: u32) -> bool {
-        match self.target(name) {
-            Some(target) if stored > target => {
-                self.history.get(name, stored).is_none() && min_reader(nv, stored) <= target
+    fn left_whole(&self, meta: &Meta<'_>) -> bool {
+        match self.target(meta.name) {
+            Some(target) if meta.version > target => {
+                self.history.get(meta.name, meta.version).is_none() && meta.min_reader <= target
             }
             _ => false,
         }
@@ -431,22 +431,6 @@ impl<'a> Converter<'a> {
         finish(nv, plan.target, &order, None);
         Ok(())
     }
-}
-
-/// The schema name and version of a record, if `nv` is one.
-fn meta(nv: &NvList) -> Option<(&str, u32)> {
-    let name = nv.get_string(SCHEMA).ok()?;
-    let version = u32::try_from(nv.get_number(VERSION).ok()?).ok()?;
-    (version > 0).then_some((name, version))
-}
-
-/// The oldest reader a stored record names (its version when absent).
-fn min_reader(nv: &NvList, stored: u32) -> u32 {
-    nv.get_number(MIN_READER)
-        .ok()
-        .and_then(|m| u32::try_from(m).ok())
-        .filter(|m| (1..=stored).contains(m))
-        .unwrap_or(stored)
 }
 
 fn rename(

@@ -15,7 +15,7 @@ use crate::error::SchemaError;
 use crate::image::{Builder, Image, Memory, MemoryOptions, OpenOptions, SectionKind};
 use crate::migrate::{nested_step, NestedStep};
 use crate::nvlist::{quote_str, NvList, Value};
-use crate::record::{SCHEMA, VERSION};
+use crate::record::Meta;
 use crate::schema::Recorded;
 
 /// The name of the section holding the schemas of the records an image
@@ -23,16 +23,8 @@ use crate::schema::Recorded;
 pub const SCHEMAS_SECTION: &str = "schemas";
 
 /// The schema name and version of a record, if `nv` is one.
-pub fn record_meta(nv: &NvList) -> Option<(String, u32)> {
-    let name = match nv.get(SCHEMA)? {
-        Value::String(s) => s.to_string(),
-        _ => return None,
-    };
-    let version = match nv.get(VERSION)? {
-        Value::Number(v) => u32::try_from(*v).ok()?,
-        _ => return None,
-    };
-    Some((name, version))
+fn record_meta(nv: &NvList) -> Option<(String, u32)> {
+    Meta::read(nv).map(|m| (m.name.to_owned(), m.version))
 }
 
 /// The type and version of every record nested in the record `nv`, at

@@ -21,8 +21,8 @@ pub use fixtures::{
     check_downgrade_version, conforms,
 };
 pub use image::{
-    convert_section, migrate_image, read_schemas, record_meta, schemas_section, Converted,
-    Converter, Target, SCHEMAS_SECTION,
+    convert_section, migrate_image, read_schemas, schemas_section, Converted, Converter, Target,
+    SCHEMAS_SECTION,
 };
 pub use registry::{Entry, Registry, Release, Sample};
 

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use crate::error::{Error, ErrorKind, MigrationError, Result, Step, ValueFault};
 use crate::model::Field;
 use crate::nvlist::{NvList, Value};
-use crate::record::{RecordSchemas, MIN_READER, SCHEMA, VERSION};
+use crate::record::{Meta, RecordSchemas, MIN_READER, VERSION};
 use crate::schema::{MigrateFn, Schema};
 
 /// Checks, in a down migration, that the pair `name` fits the older type
@@ -299,26 +299,24 @@ impl<'a> StepDown<'a> {
     /// first, since the steps down start there.
     fn step_down_list(&self, nv: &mut NvList) -> Result<()> {
         let mut own = None;
-        if let (Ok(name), Ok(stored)) = (nv.get_string(SCHEMA), nv.get_number(VERSION)) {
+        if let Some(meta) = Meta::read(nv) {
+            let (name, stored) = (meta.name, meta.version);
             let target = self.versions.get(name).copied();
             let newest = self.schemas.version(name);
-            let lowers = u32::try_from(stored).is_ok_and(|stored| {
-                newest.is_some_and(|v| stored <= v)
-                    && nested_step(stored, newest, target) == NestedStep::Down
-            });
+            let lowers = newest.is_some_and(|v| stored <= v)
+                && nested_step(stored, newest, target) == NestedStep::Down;
             // Only a type being stepped down, or one newer than this
             // build, needs its schema; asking for it refuses an ambiguous
             // generic record.
             let schema = match newest {
-                Some(v) if lowers || stored > u64::from(v) => {
+                Some(v) if lowers || stored > v => {
                     self.schemas.check_unambiguous(name)?;
                     self.schemas.get(name)
                 }
                 _ => None,
             };
             if let Some(schema) = schema {
-                let current = u64::from(schema.version);
-                if stored > current {
+                if stored > schema.version {
                     // Newer than this build: left whole, insides included,
                     // unless the map names a version of its type that
                     // cannot read it: refused then, as there is no way down
@@ -326,26 +324,20 @@ impl<'a> StepDown<'a> {
                     let Some(reader) = target else {
                         return Ok(());
                     };
-                    let min_reader = nv
-                        .get_number(MIN_READER)
-                        .ok()
-                        .filter(|m| (1..=stored).contains(m))
-                        .unwrap_or(stored);
-                    if min_reader <= u64::from(reader) {
+                    if meta.min_reader <= reader {
                         return Ok(());
                     }
                     return Err(Error::value(ValueFault::TooNew {
-                        stored: u32::try_from(stored).unwrap_or(u32::MAX),
-                        min_reader: u32::try_from(min_reader).unwrap_or(u32::MAX),
+                        stored,
+                        min_reader: meta.min_reader,
                         reader: schema.version,
                     }));
                 }
                 if let Some(target) = target.filter(|_| lowers) {
                     check_target(target, schema.version)?;
-                    if stored < current {
-                        // `stored` is below a u32 version here.
-                        upgrade(nv, &schema, stored as u32)?;
-                        nv.insert(VERSION, current);
+                    if stored < schema.version {
+                        upgrade(nv, &schema, stored)?;
+                        nv.insert(VERSION, u64::from(schema.version));
                         nv.remove(MIN_READER);
                     }
                     own = Some((schema, target));

@@ -8,21 +8,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub mod meta;
+
+pub use meta::{is_meta, Meta, MIN_READER, SCHEMA, VARIANT, VERSION};
+
 use crate::error::{Error, Result, Step, ValueFault};
 use crate::migrate;
 use crate::model::Field;
 use crate::nvlist::{NvList, Reader, Value, Writer};
 use crate::schema::Schema;
-
-/// Name of the pair holding the schema name.
-pub const SCHEMA: &str = ".schema";
-/// Name of the pair holding the version the record is stored in.
-pub const VERSION: &str = ".version";
-/// Name of the pair holding the oldest reader version that can decode the
-/// record losslessly; absent when that is the record's own version.
-pub const MIN_READER: &str = ".min_reader";
-/// Name of the pair holding an enum's variant.
-pub const VARIANT: &str = ".variant";
 
 /// A type's `Snapshot::schema`.
 type SchemaFn = fn() -> Schema;
@@ -103,11 +97,6 @@ fn same_defaults(a: &Schema, b: &Schema) -> bool {
             .collect()
     };
     fields(a) == fields(b)
-}
-
-/// Whether a pair name is one of the record's metadata pairs.
-pub(crate) fn is_meta(name: &[u8]) -> bool {
-    name.first() == Some(&b'.')
 }
 
 /// A versioned record type. Derive it: see the `Snapshot` derive for the
@@ -305,41 +294,9 @@ fn unpack_own(bytes: Vec<u8>) -> NvList {
     NvList::unpack(&bytes).expect("the record writer packs valid nvlists")
 }
 
-/// The stored version and minimum reader version, after checking the
-/// schema name. An absent minimum reader version is the stored version.
-fn meta<T: Snapshot>(nv: &NvList) -> Result<(u32, u32)> {
-    let name = match nv.get(SCHEMA) {
-        Some(Value::String(s)) => s,
-        Some(other) => return Err(crate::model::wrong_type("string", other).in_field(SCHEMA)),
-        None => return Err(Error::value(ValueFault::NotARecord { missing: SCHEMA })),
-    };
-    if name.as_bytes() != T::NAME.as_bytes() {
-        return Err(Error::value(ValueFault::WrongSchema {
-            expected: T::NAME.to_owned(),
-            found: name.to_string(),
-        }));
-    }
-    let version = |key: &'static str, value: &Value, max: u32| -> Result<u32> {
-        let value = u32::from_value(value).map_err(|e| e.in_field(key))?;
-        if value == 0 || value > max {
-            return Err(Error::value(ValueFault::BadVersion { value, max }).in_field(key));
-        }
-        Ok(value)
-    };
-    let stored = nv
-        .get(VERSION)
-        .ok_or_else(|| Error::value(ValueFault::NotARecord { missing: VERSION }))?;
-    let stored = version(VERSION, stored, u32::MAX)?;
-    let min_reader = match nv.get(MIN_READER) {
-        Some(value) => version(MIN_READER, value, stored)?,
-        None => stored,
-    };
-    Ok((stored, min_reader))
-}
-
 /// Reads a record of any supported version; the caller prepends the path.
 pub(crate) fn read<T: Snapshot>(nv: &NvList) -> Result<T> {
-    let (stored, min_reader) = meta::<T>(nv)?;
+    let (stored, min_reader) = meta::checked(nv, T::NAME)?;
     let step = Step {
         from: stored,
         to: T::VERSION,
