@@ -4,6 +4,11 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use snapshot_core::image::replace_file;
+
+/// The suffix of the file an output is written to before it is renamed
+/// into place (`.NAME.tmp`).
+pub const TEMP: &str = "tmp";
 
 /// The whole of `path`, or of stdin for `-`.
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
@@ -25,15 +30,8 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
         out.write_all(bytes)?;
         return Ok(out.flush()?);
     }
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file name", path.display()))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    replace_file(path, TEMP, |tmp| std::fs::write(tmp, bytes), |_, e| e)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// How a path is named in messages: `<stdin>` for `-`.

@@ -8,10 +8,11 @@ use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, ValueEnum};
 use snapshot_core::image::{Builder, MemoryOptions, DEFAULT_CHUNK_SIZE, DEFAULT_IDENT};
 
-use crate::commands::common::temp_beside;
 use crate::exit::UsageError;
+use crate::io::TEMP;
 use crate::io::{display, read_input};
 use crate::progress;
+use snapshot_core::image::replace_file;
 
 /// How memory chunks are compressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -85,15 +86,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     .filter_map(|(name, f)| f.clone().map(|f| (name.to_owned(), f)))
     .collect();
     nvlists.extend(args.section.iter().cloned());
-    let tmp = temp_beside(&args.output)?;
-    let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let result = write(&args, &nvlists, file);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result?;
-    std::fs::rename(&tmp, &args.output)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    replace_file(
+        &args.output,
+        TEMP,
+        |tmp| {
+            let file =
+                File::create(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+            write(&args, &nvlists, file)
+        },
+        |path, e| anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,7 +2,7 @@
 //! the user asked for, and rendering one value in the text syntax.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -68,17 +68,6 @@ pub fn render_value(value: &Value) -> String {
         .unwrap_or(&line)
         .trim_end_matches('\n')
         .to_owned()
-}
-
-/// Where to write a file beside `path` before renaming it into place.
-pub fn temp_beside(path: &Path) -> Result<PathBuf> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file name", path.display()))?;
-    let mut tmp = std::ffi::OsString::from(".");
-    tmp.push(name);
-    tmp.push(".tmp");
-    Ok(path.with_file_name(tmp))
 }
 
 /// The number of threads to verify with: every core.

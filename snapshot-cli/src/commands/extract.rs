@@ -9,9 +9,11 @@ use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use snapshot_core::image::{ChunkKind, Image, SectionKind};
 
-use crate::commands::common::{open, temp_beside, IdentArgs};
+use crate::commands::common::{open, IdentArgs};
 use crate::io::write_output;
+use crate::io::TEMP;
 use crate::progress;
+use snapshot_core::image::replace_file;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -44,14 +46,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let tmp = temp_beside(&args.output)?;
-    let result = write_memory(&image, &args.section, &tmp).with_context(|| name);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result?;
-    std::fs::rename(&tmp, &args.output)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    replace_file(
+        &args.output,
+        TEMP,
+        |tmp| write_memory(&image, &args.section, tmp).with_context(|| name),
+        |path, e| anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

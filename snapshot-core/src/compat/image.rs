@@ -12,7 +12,7 @@ use super::declared::History;
 use super::history::io;
 use super::registry::Registry;
 use crate::error::SchemaError;
-use crate::image::{Builder, Image, Memory, MemoryOptions, OpenOptions, SectionKind};
+use crate::image::{replace_file, Builder, Image, Memory, MemoryOptions, OpenOptions, SectionKind};
 use crate::migrate::{nested_step, NestedStep};
 use crate::nvlist::{quote_str, NvList, Value};
 use crate::record::Meta;
@@ -354,9 +354,8 @@ pub fn migrate_image(
     }
     let schemas = schemas_section(converter, lists.iter().map(|(_, nv)| nv));
 
-    let tmp = tmp_path(dst)?;
-    let file = File::create(&tmp).map_err(|e| io(&tmp, e))?;
-    let result = (|| {
+    let write = |tmp: &Path| -> Result<(), SchemaError> {
+        let file = File::create(tmp).map_err(|e| io(tmp, e))?;
         let mut b = Builder::new(file, &header.ident, header.producer.clone())?;
         for s in &header.sections {
             match s.kind {
@@ -389,33 +388,11 @@ pub fn migrate_image(
         if !header.sections.iter().any(|s| s.name == SCHEMAS_SECTION) && !schemas.is_empty() {
             b.add_nvlist(SCHEMAS_SECTION, &schemas)?;
         }
-        let file = b.finish()?;
-        file.sync_all().map_err(|e| io(&tmp, e))
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, dst).map_err(|e| io(dst, e))?;
-    if let Some(dir) = dst.parent().filter(|d| !d.as_os_str().is_empty()) {
-        // The rename is durable once the directory is synced.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
+        b.finish()?;
+        Ok(())
+    };
+    replace_file(dst, "migrate", write, io)?;
     Ok(done)
-}
-
-/// `.NAME.migrate` beside `path`.
-fn tmp_path(path: &Path) -> Result<std::path::PathBuf, SchemaError> {
-    let name = path.file_name().ok_or_else(|| SchemaError::Migrate {
-        path: path.display().to_string(),
-        message: "not a file name".into(),
-    })?;
-    let mut tmp = std::ffi::OsString::from(".");
-    tmp.push(name);
-    tmp.push(".migrate");
-    Ok(path.with_file_name(tmp))
 }
 
 /// Guest memory as a `Read`, one checked chunk at a time; a chunk error
