@@ -60,21 +60,10 @@ impl Parse for Input {
     }
 }
 
-/// The versions recorded as `DIR/NAME/vN.EXT`, with their paths.
+/// The versions recorded as `DIR/NAME/vN.EXT`, with their paths; none
+/// when the directory cannot be read (the tests then say what is missing).
 fn recorded(dir: &Path, name: &str, ext: &str) -> Vec<(u32, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir(dir.join(name)) else {
-        return Vec::new();
-    };
-    let mut out: Vec<_> = entries
-        .flatten()
-        .filter_map(|e| {
-            let file = e.file_name().into_string().ok()?;
-            let v = file.strip_prefix('v')?.strip_suffix(ext)?.parse().ok()?;
-            Some((v, e.path()))
-        })
-        .collect();
-    out.sort();
-    out
+    snapshot_layout::versions(dir, name, ext).unwrap_or_default()
 }
 
 pub fn expand(input: Input) -> TokenStream {
@@ -84,8 +73,8 @@ pub fn expand(input: Input) -> TokenStream {
     let registry = &input.registry;
     let names: Vec<String> = input.types.iter().map(|t| t.to_string()).collect();
     let modules = input.types.iter().zip(&names).map(|(ident, name)| {
-        let schema_files = recorded(&schemas_dir, name, ".schema");
-        let fixture_files = recorded(&fixtures_dir, name, ".nv");
+        let schema_files = recorded(&schemas_dir, name, "schema");
+        let fixture_files = recorded(&fixtures_dir, name, "nv");
         let mut versions: Vec<u32> = schema_files
             .iter()
             .chain(&fixture_files)

@@ -6,16 +6,13 @@
 //! image to a release by name.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::registry::Release;
 use crate::error::SchemaError;
 use crate::schema::Recorded;
 
-/// The path of a history file.
-pub fn file(dir: &Path, name: &str, version: u32, ext: &str) -> PathBuf {
-    dir.join(name).join(format!("v{version}.{ext}"))
-}
+pub use snapshot_layout::file;
 
 /// Reads a file, `None` when it does not exist.
 pub fn read(path: &Path) -> Result<Option<Vec<u8>>, SchemaError> {
@@ -43,28 +40,8 @@ pub(crate) fn io(path: &Path, source: std::io::Error) -> SchemaError {
 
 /// The versions recorded for `name` in `dir` with extension `ext`, sorted.
 pub fn versions(dir: &Path, name: &str, ext: &str) -> Result<Vec<u32>, SchemaError> {
-    let sub = dir.join(name);
-    let entries = match std::fs::read_dir(&sub) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(&sub, e)),
-    };
-    let mut versions = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| io(&sub, e))?;
-        let file = entry.file_name();
-        let Some(file) = file.to_str() else { continue };
-        let version = file
-            .strip_prefix('v')
-            .and_then(|f| f.strip_suffix(ext))
-            .and_then(|f| f.strip_suffix('.'))
-            .and_then(|v| v.parse().ok());
-        if let Some(v) = version {
-            versions.push(v);
-        }
-    }
-    versions.sort_unstable();
-    Ok(versions)
+    let found = snapshot_layout::versions(dir, name, ext).map_err(|e| io(&dir.join(name), e))?;
+    Ok(found.into_iter().map(|(v, _)| v).collect())
 }
 
 /// The recorded schemas of `name`, oldest first; each file must record
