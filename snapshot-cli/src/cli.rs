@@ -9,7 +9,10 @@ use crate::commands::{
 /// The tool's command line: the VMM's own subcommands `E` (none for the
 /// generic tool) beside the generic ones.
 pub fn command<E: Subcommand>(name: &str) -> clap::Command {
-    let command = clap::Command::new(name.to_owned())
+    let command =
+        Command::augment_subcommands(E::augment_subcommands(clap::Command::new(name.to_owned())));
+    // Set after the subcommands, whose enums' doc comments would set it.
+    command
         .version(env!("CARGO_PKG_VERSION"))
         .about("Save, inspect, verify, edit and migrate versioned VM snapshots.")
         .long_about(
@@ -19,8 +22,7 @@ pub fn command<E: Subcommand>(name: &str) -> clap::Command {
         )
         .subcommand_required(true)
         .arg_required_else_help(true)
-        .propagate_version(true);
-    Command::augment_subcommands(E::augment_subcommands(command))
+        .propagate_version(true)
 }
 
 /// A parsed command: one of the VMM's own, or a generic one.
@@ -68,9 +70,10 @@ pub enum Command {
     /// Compare two images section by section and value by value; exit 1
     /// when they differ.
     Diff(diff::Args),
-    /// Rewrite every record of an example-VMM image for another release.
+    /// Rewrite every record of an image for another release (through the
+    /// VMM's types in its own tool, from the schema history in `snapshot`).
     Migrate(migrate::Args),
-    /// Compare, check and record schema history.
+    /// Compare schema versions; check and bless a VMM's history.
     #[command(subcommand)]
     Schema(schema::Command),
 }

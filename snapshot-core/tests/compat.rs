@@ -303,3 +303,56 @@ fn an_older_generation_kept_in_the_program_is_checked_too() {
         "{text}"
     );
 }
+
+#[test]
+fn releases_are_blessed_once_and_never_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reg = Registry::new();
+    reg.add_sample::<v1::Dev>().release("1.0.0", &[("dev", 1)]);
+    let problems_before = compat::check_releases(&reg, dir.path()).unwrap();
+    assert!(
+        problems_before[0].starts_with("release 1.0.0: not recorded yet"),
+        "{problems_before:?}"
+    );
+    let written = compat::bless_schemas(&reg, dir.path()).unwrap();
+    assert!(
+        written.iter().any(|w| w.ends_with("releases")),
+        "{written:?}"
+    );
+    assert!(compat::check_releases(&reg, dir.path()).unwrap().is_empty());
+    let history = compat::History::default();
+    assert!(history.releases().is_empty());
+
+    // The same release with another version of a type: refused, by check
+    // and by bless, naming the change.
+    let mut changed = Registry::new();
+    changed
+        .add_sample::<v1::Dev>()
+        .release("1.0.0", &[("dev", 2)]);
+    let text = compat::check_releases(&changed, dir.path())
+        .unwrap()
+        .join("\n");
+    assert!(
+        text.contains("release 1.0.0 changed since it was recorded: `dev` v1 is now v2"),
+        "{text}"
+    );
+    assert!(
+        problems(compat::bless_schemas(&changed, dir.path()).unwrap_err())
+            .contains("release 1.0.0 changed")
+    );
+
+    // A new release is added beside the recorded ones.
+    let mut more = Registry::new();
+    more.add_sample::<v1::Dev>()
+        .release("1.0.0", &[("dev", 1)])
+        .release("1.1.0", &[("dev", 1)]);
+    compat::bless_schemas(&more, dir.path()).unwrap();
+    let mut history = compat::History::new();
+    history.add_dir(dir.path()).unwrap();
+    let names: Vec<String> = history
+        .releases()
+        .iter()
+        .map(|(r, _)| r.to_string())
+        .collect();
+    assert_eq!(names, ["1.0.0", "1.1.0"]);
+}
