@@ -338,12 +338,12 @@ impl Writer {
     }
 
     /// Sets the flags byte of the list header just written.
-    pub(crate) fn set_flags(&mut self, list: &NvList) {
+    fn set_flags(&mut self, list: &NvList) {
         let at = self.out.len() - LIST_HEADER + 2;
         self.out[at] = list.flags().bits();
     }
 
-    pub(crate) fn pairs(&mut self, list: &NvList) {
+    fn pairs(&mut self, list: &NvList) {
         for (name, value) in list.pairs() {
             // Names in a list are NUL-free but not always UTF-8.
             match name.to_str() {
