@@ -24,6 +24,7 @@ enum Repr {
 
 impl NvString {
     /// The bytes, without the NUL terminator the wire form adds.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
             Repr::Inline { len, buf } => &buf[..usize::from(*len)],
@@ -32,16 +33,19 @@ impl NvString {
     }
 
     /// The string as UTF-8, if it is.
+    #[inline]
     pub fn to_str(&self) -> Option<&str> {
         std::str::from_utf8(self.as_bytes()).ok()
     }
 
     /// The string with invalid UTF-8 replaced by U+FFFD, for messages.
+    #[inline]
     pub fn to_string_lossy(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(self.as_bytes())
     }
 
     /// The owned bytes.
+    #[inline]
     pub fn into_bytes(self) -> Vec<u8> {
         match self.0 {
             Repr::Inline { .. } => self.as_bytes().to_vec(),
@@ -54,6 +58,7 @@ impl NvString {
     /// one fixed-size move instead of a variable-length one, whose result
     /// the CPU cannot forward to the next read of the value; the bytes past
     /// `len` are never read. The decoder passes the input from the name on.
+    #[inline]
     pub(crate) fn from_window(window: &[u8], len: usize) -> NvString {
         match window.first_chunk::<INLINE>() {
             Some(chunk) if len <= INLINE => NvString(Repr::Inline {
@@ -64,12 +69,14 @@ impl NvString {
         }
     }
 
+    #[inline]
     pub(crate) fn has_nul(&self) -> bool {
         self.as_bytes().contains(&0)
     }
 }
 
 impl Default for NvString {
+    #[inline]
     fn default() -> NvString {
         NvString::from(&b""[..])
     }
@@ -91,6 +98,7 @@ impl From<&[u8]> for NvString {
 }
 
 impl From<Vec<u8>> for NvString {
+    #[inline]
     fn from(b: Vec<u8>) -> NvString {
         if b.len() <= INLINE {
             NvString::from(&b[..])
@@ -101,30 +109,35 @@ impl From<Vec<u8>> for NvString {
 }
 
 impl From<&str> for NvString {
+    #[inline]
     fn from(s: &str) -> NvString {
         NvString::from(s.as_bytes())
     }
 }
 
 impl From<String> for NvString {
+    #[inline]
     fn from(s: String) -> NvString {
         NvString::from(s.into_bytes())
     }
 }
 
 impl From<&String> for NvString {
+    #[inline]
     fn from(s: &String) -> NvString {
         NvString::from(s.as_bytes())
     }
 }
 
 impl From<&NvString> for NvString {
+    #[inline]
     fn from(s: &NvString) -> NvString {
         s.clone()
     }
 }
 
 impl AsRef<[u8]> for NvString {
+    #[inline]
     fn as_ref(&self) -> &[u8] {
         self.as_bytes()
     }
@@ -133,6 +146,7 @@ impl AsRef<[u8]> for NvString {
 // Equality, order and hash are those of `as_bytes()`: an inline buffer's
 // bytes past its length are not part of the value.
 impl PartialEq for NvString {
+    #[inline]
     fn eq(&self, other: &NvString) -> bool {
         self.as_bytes() == other.as_bytes()
     }
@@ -141,42 +155,49 @@ impl PartialEq for NvString {
 impl Eq for NvString {}
 
 impl PartialOrd for NvString {
+    #[inline]
     fn partial_cmp(&self, other: &NvString) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
 impl Ord for NvString {
+    #[inline]
     fn cmp(&self, other: &NvString) -> Ordering {
         self.as_bytes().cmp(other.as_bytes())
     }
 }
 
 impl Hash for NvString {
+    #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_bytes().hash(state)
     }
 }
 
 impl PartialEq<str> for NvString {
+    #[inline]
     fn eq(&self, other: &str) -> bool {
         self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for NvString {
+    #[inline]
     fn eq(&self, other: &&str) -> bool {
         self.as_bytes() == other.as_bytes()
     }
 }
 
 impl fmt::Debug for NvString {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.to_string_lossy(), f)
     }
 }
 
 impl fmt::Display for NvString {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_string_lossy())
     }

@@ -82,6 +82,7 @@ impl Type {
 }
 
 impl fmt::Display for Type {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.keyword())
     }
@@ -102,16 +103,19 @@ impl Flags {
     pub(crate) const PUBLIC_MASK: u8 = 0x03;
 
     /// The flags as the header byte holds them.
+    #[inline]
     pub fn bits(self) -> u8 {
         self.0
     }
 
     /// The public flags among `bits`, or `None` if another bit is set.
+    #[inline]
     pub fn from_bits(bits: u8) -> Option<Flags> {
         (bits & !Self::PUBLIC_MASK == 0).then_some(Flags(bits))
     }
 
     /// Whether every flag of `other` is set in `self`.
+    #[inline]
     pub fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0
     }
@@ -119,6 +123,7 @@ impl Flags {
 
 impl std::ops::BitOr for Flags {
     type Output = Flags;
+    #[inline]
     fn bitor(self, rhs: Flags) -> Flags {
         Flags(self.0 | rhs.0)
     }
@@ -188,6 +193,7 @@ impl Value {
 macro_rules! value_from {
     ($($t:ty => |$v:ident| $e:expr;)*) => {$(
         impl From<$t> for Value {
+            #[inline]
             fn from($v: $t) -> Value {
                 $e
             }
@@ -243,6 +249,7 @@ macro_rules! getters {
     )*};
 }
 
+#[inline]
 fn not_found(name: &[u8]) -> Error {
     ErrorKind::NotFound {
         name: String::from_utf8_lossy(name).into_owned(),
@@ -250,6 +257,7 @@ fn not_found(name: &[u8]) -> Error {
     .into()
 }
 
+#[inline]
 fn wrong_type(name: &[u8], expected: Type, found: Type) -> Error {
     ErrorKind::WrongType {
         name: String::from_utf8_lossy(name).into_owned(),
@@ -259,6 +267,7 @@ fn wrong_type(name: &[u8], expected: Type, found: Type) -> Error {
     .into()
 }
 
+#[inline]
 fn invalid(name: &[u8], reason: InvalidPair) -> Error {
     ErrorKind::InvalidPair {
         name: String::from_utf8_lossy(name).into_owned(),
@@ -269,11 +278,13 @@ fn invalid(name: &[u8], reason: InvalidPair) -> Error {
 
 impl NvList {
     /// An empty list with unique, case-sensitive names.
+    #[inline]
     pub fn new() -> NvList {
         NvList::default()
     }
 
     /// An empty list with the given flags.
+    #[inline]
     pub fn with_flags(flags: Flags) -> NvList {
         NvList {
             flags,
@@ -282,21 +293,25 @@ impl NvList {
     }
 
     /// The list's flags.
+    #[inline]
     pub fn flags(&self) -> Flags {
         self.flags
     }
 
     /// Number of pairs.
+    #[inline]
     pub fn len(&self) -> usize {
         self.pairs.len()
     }
 
     /// Whether the list has no pairs.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty()
     }
 
     /// The pairs in order.
+    #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&NvString, &Value)> + '_ {
         self.pairs.iter().map(|(n, v)| (n, v))
     }
@@ -306,10 +321,12 @@ impl NvList {
     /// part of the stable API: a value made invalid here (an empty array)
     /// packs into bytes libnv refuses.
     #[doc(hidden)]
+    #[inline]
     pub fn pairs_mut(&mut self) -> impl Iterator<Item = (&NvString, &mut Value)> + '_ {
         self.pairs.iter_mut().map(|(n, v)| (&*n, v))
     }
 
+    #[inline]
     fn names_equal(&self, a: &[u8], b: &[u8]) -> bool {
         if self.flags.contains(Flags::IGNORE_CASE) {
             a.eq_ignore_ascii_case(b)
@@ -318,18 +335,27 @@ impl NvList {
         }
     }
 
+    #[inline]
     fn position(&self, name: &[u8]) -> Option<usize> {
-        self.pairs
-            .iter()
-            .position(|(n, _)| self.names_equal(n.as_bytes(), name))
+        // The flag is tested once, not per pair: lookups in long lists are
+        // this loop.
+        if self.flags.contains(Flags::IGNORE_CASE) {
+            self.pairs
+                .iter()
+                .position(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+        } else {
+            self.pairs.iter().position(|(n, _)| n.as_bytes() == name)
+        }
     }
 
     /// The value of the first pair called `name`.
+    #[inline]
     pub fn get(&self, name: impl AsRef<[u8]>) -> Option<&Value> {
         self.position(name.as_ref()).map(|i| &self.pairs[i].1)
     }
 
     /// Every value called `name`, in order (several only with `NO_UNIQUE`).
+    #[inline]
     pub fn get_all<'a, N>(&'a self, name: &'a N) -> impl Iterator<Item = &'a Value> + 'a
     where
         N: AsRef<[u8]> + ?Sized,
@@ -341,6 +367,7 @@ impl NvList {
     }
 
     /// Whether a pair called `name` exists.
+    #[inline]
     pub fn contains(&self, name: impl AsRef<[u8]>) -> bool {
         self.position(name.as_ref()).is_some()
     }
@@ -367,6 +394,7 @@ impl NvList {
     }
 
     /// The `NULL` pair called `name`.
+    #[inline]
     pub fn get_null(&self, name: impl AsRef<[u8]>) -> Result<()> {
         let name = name.as_ref();
         match self.get(name) {
@@ -389,6 +417,7 @@ impl NvList {
     }
 
     /// The `NVLIST` pair called `name`, to edit in place.
+    #[inline]
     pub fn get_nvlist_mut(&mut self, name: impl AsRef<[u8]>) -> Result<&mut NvList> {
         let name = name.as_ref();
         let i = self.position(name).ok_or_else(|| not_found(name))?;
@@ -401,6 +430,7 @@ impl NvList {
     /// The `NVLIST_ARRAY` pair called `name`, to edit its elements in place.
     /// The number of elements cannot change this way (an array is never
     /// empty); use [`NvList::insert`] for that.
+    #[inline]
     pub fn get_nvlist_array_mut(&mut self, name: impl AsRef<[u8]>) -> Result<&mut [NvList]> {
         let name = name.as_ref();
         let i = self.position(name).ok_or_else(|| not_found(name))?;
@@ -454,6 +484,7 @@ impl NvList {
     /// # Panics
     ///
     /// If libnv could not store the pair (see [`NvList::try_insert`]).
+    #[inline]
     pub fn insert(&mut self, name: impl Into<NvString>, value: impl Into<Value>) -> Option<Value> {
         self.try_insert(name, value)
             .unwrap_or_else(|e| panic!("NvList::insert: {e}"))
@@ -461,6 +492,7 @@ impl NvList {
 
     /// Appends a pair at the end. In a list without `NO_UNIQUE`, fails if
     /// the name is already present; otherwise as [`NvList::try_insert`].
+    #[inline]
     pub fn try_push(&mut self, name: impl Into<NvString>, value: impl Into<Value>) -> Result<()> {
         let (name, value) = (name.into(), value.into());
         Self::check_pair(&name, &value)?;
@@ -476,6 +508,7 @@ impl NvList {
     /// # Panics
     ///
     /// If the pair is invalid or a duplicate (see [`NvList::try_push`]).
+    #[inline]
     pub fn push(&mut self, name: impl Into<NvString>, value: impl Into<Value>) {
         self.try_push(name, value)
             .unwrap_or_else(|e| panic!("NvList::push: {e}"))
@@ -486,12 +519,14 @@ impl NvList {
     /// # Panics
     ///
     /// As [`NvList::insert`].
+    #[inline]
     pub fn with(mut self, name: impl Into<NvString>, value: impl Into<Value>) -> NvList {
         self.insert(name, value);
         self
     }
 
     /// Removes the first pair called `name` and returns its value.
+    #[inline]
     pub fn remove(&mut self, name: impl AsRef<[u8]>) -> Option<Value> {
         let i = self.position(name.as_ref())?;
         Some(self.pairs.remove(i).1)
@@ -520,16 +555,19 @@ impl NvList {
     /// which never produces an empty array or a NUL, and numbers its pairs.
     /// Not part of the stable API (see [`NvList::pairs_mut`]).
     #[doc(hidden)]
+    #[inline]
     pub fn push_unchecked(&mut self, name: NvString, value: Value) {
         debug_assert!(Self::check_pair(&name, &value).is_ok());
         self.pairs.push((name, value));
     }
 
     /// A list of pairs the decoder has already checked.
+    #[inline]
     pub(crate) fn from_parts(flags: Flags, pairs: Vec<(NvString, Value)>) -> NvList {
         NvList { flags, pairs }
     }
 
+    #[inline]
     pub(crate) fn pairs(&self) -> &[(NvString, Value)] {
         &self.pairs
     }
@@ -541,6 +579,7 @@ impl<'a> IntoIterator for &'a NvList {
         std::slice::Iter<'a, (NvString, Value)>,
         fn(&'a (NvString, Value)) -> (&'a NvString, &'a Value),
     >;
+    #[inline]
     fn into_iter(self) -> Self::IntoIter {
         self.pairs.iter().map(|(n, v)| (n, v))
     }
