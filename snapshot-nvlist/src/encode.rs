@@ -126,7 +126,7 @@ impl Encoder {
                     }
                 }
                 Value::NvList(child) => {
-                    let child_skipped = skipped + MARKER;
+                    let child_skipped = wire::skipped_in_list(skipped);
                     let start = self.out.len() + PAIR_HEADER + name.len() + 1;
                     let datasize = if child.is_empty() {
                         LIST_HEADER // the walk never starts: just the header
@@ -142,8 +142,7 @@ impl Encoder {
                     self.pair_header(ty, name, 0, items.len());
                     let n = items.len();
                     for (i, item) in items.iter().enumerate() {
-                        let later = (n - 1 - i) * (LIST_HEADER + MARKER);
-                        self.list(item, skipped + MARKER + later);
+                        self.list(item, wire::skipped_in_element(skipped, i, n));
                         self.marker(wire::NVLIST_ARRAY_NEXT);
                     }
                 }

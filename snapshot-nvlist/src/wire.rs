@@ -21,3 +21,21 @@ pub const NVLIST_ARRAY_NEXT: u8 = 254;
 pub const NVLIST_UP: u8 = 255;
 /// `NV_NAME_MAX`: the largest name size, NUL included.
 pub const NAME_SIZE_MAX: u16 = 2048;
+
+/// The framing libnv's `nvlist_size()` leaves uncounted inside a nested
+/// list, when `outer` is left uncounted around the pair that holds it:
+/// the list's own `NVLIST_UP` marker is written while leaving it. (See
+/// `encode.rs` for the whole rule; the tree encoder and the streaming
+/// writer both take it from here.)
+#[inline(always)]
+pub fn skipped_in_list(outer: usize) -> usize {
+    outer + MARKER
+}
+
+/// [`skipped_in_list`] for element `index` of an nvlist array of `len`:
+/// its `NVLIST_ARRAY_NEXT`, and the header and marker of every later
+/// element.
+#[inline(always)]
+pub fn skipped_in_element(outer: usize, index: usize, len: usize) -> usize {
+    outer + MARKER + (len - 1 - index) * (LIST_HEADER + MARKER)
+}

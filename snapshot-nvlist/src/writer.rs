@@ -12,7 +12,7 @@
 //! the offset to patch and the amount to subtract from the total.
 
 use super::value::{NvList, Value};
-use super::wire::{self, LIST_HEADER, MARKER, PAIR_HEADER};
+use super::wire::{self, LIST_HEADER, PAIR_HEADER};
 use super::Type;
 
 /// A packed nvlist being written. Pair names and values must be valid for
@@ -216,7 +216,7 @@ impl Writer {
         let datasize_at = self.out.len() + 3; // after type and namesize
         let pairs_start = self.out.len() + PAIR_HEADER + name.len() + 1;
         let outer = self.skipped;
-        self.skipped = outer + MARKER;
+        self.skipped = wire::skipped_in_list(outer);
         self.pair_header(Type::NvList as u8, name.as_bytes(), 0, 0);
         let patch = self.patches.len();
         self.patches.push((datasize_at, pairs_start + self.skipped));
@@ -268,8 +268,7 @@ impl Writer {
         let Some(Open::Array { total, done, outer }) = self.open.last() else {
             panic!("Writer::begin_element outside an array");
         };
-        let later = (total - 1 - done) * (LIST_HEADER + MARKER);
-        self.skipped = outer + MARKER + later;
+        self.skipped = wire::skipped_in_element(*outer, *done, *total);
         self.header();
     }
 
