@@ -11,7 +11,7 @@
 //! and a record comes out as the program's own types would write it: the
 //! same pairs in the same order, the same `.min_reader`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use snapshot_nvlist::{NvList, Value};
@@ -20,7 +20,7 @@ use super::history::{self, ReleaseMap};
 use super::image::read_schemas;
 use crate::error::SchemaError;
 use crate::migrate::{nested_step, NestedStep};
-use crate::record::{Meta, MIN_READER, SCHEMA, VARIANT, VERSION};
+use crate::record::{is_meta, Meta, MIN_READER, SCHEMA, VARIANT, VERSION};
 use crate::schema::text::RecordedField;
 use crate::schema::Recorded;
 
@@ -458,25 +458,28 @@ fn rename(
 /// missing.
 fn check_fields(nv: &NvList, target: &Recorded, plan: &Plan<'_>) -> Result<(), Refused> {
     let step = || format!("`{}` v{} -> v{}", plan.name, plan.stored, plan.target);
-    let fields = field_order(target, nv, target.version);
-    let mut seen = Vec::with_capacity(nv.len());
+    // Sets, not scans: a record may hold any number of pairs.
+    let fields: HashSet<&[u8]> = field_order(target, nv, target.version)
+        .into_iter()
+        .map(str::as_bytes)
+        .collect();
+    let mut seen: HashSet<&[u8]> = HashSet::with_capacity(nv.len());
     for (name, _) in nv.iter() {
         let name = name.as_bytes();
-        if name.first() == Some(&b'.') {
+        if is_meta(name) {
             continue;
         }
         let text = String::from_utf8_lossy(name);
-        if !fields.iter().any(|f| f.as_bytes() == name) {
+        if !fields.contains(name) {
             return Err(Refused::new(format!(
                 "{}: unknown field (neither current, former, nor declared removed)",
                 step()
             ))
             .in_field(&text));
         }
-        if seen.contains(&name) {
+        if !seen.insert(name) {
             return Err(Refused::new(format!("{}: stored twice", step())).in_field(&text));
         }
-        seen.push(name);
     }
     for f in &target.fields {
         if !nv.contains(&f.name) && f.default.is_none() {
