@@ -55,3 +55,30 @@ fn commands_needing_a_vmms_types_name_its_own_tool() {
     let out = env.run(&["demo"]);
     assert_eq!(out.code, 2, "the demo belongs to the example VMM's tool");
 }
+
+#[test]
+fn schema_diff_refuses_the_newer_file_first() {
+    let env = Env::new();
+    let old = env.write("v1.schema", "schema d 1\nkind struct\nfield a: u32\n");
+    let new = env.write(
+        "v2.schema",
+        "schema d 2\nkind struct\nfield a: u32\nfield b: u8\n  since 2\n  default Default::default()\n",
+    );
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let out = env.run(&["schema", "diff", new, old]);
+    assert_eq!(out.code, 2, "{}", out.stdout_text());
+    assert!(
+        out.stderr.contains("records v2 and")
+            && out.stderr.contains("give the older version first"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+    let out = env.run(&["schema", "diff", old, new]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout_text().contains("b: added"),
+        "{}",
+        out.stdout_text()
+    );
+}

@@ -98,6 +98,18 @@ fn run_diff(args: &DiffArgs) -> Result<ExitCode> {
         ))
         .into());
     }
+    // The classification reads the first file as the older: reversed, it
+    // would call every addition a removal, confidently.
+    if old.version > new.version {
+        return Err(crate::exit::UsageError(format!(
+            "{} records v{} and {} records v{}: give the older version first",
+            args.old.display(),
+            old.version,
+            args.new.display(),
+            new.version
+        ))
+        .into());
+    }
     let changes = diff(&old, &new);
     println!(
         "{} v{} -> v{}: {} change{}",
