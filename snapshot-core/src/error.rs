@@ -338,13 +338,7 @@ impl Error {
     #[doc(hidden)]
     pub fn in_field(mut self, name: &str) -> Error {
         if let Some(path) = self.path_mut() {
-            let sep = if path.is_empty() || path.starts_with('[') {
-                ""
-            } else {
-                "."
-            };
-            let name = snapshot_nvlist::quote_str(name);
-            *path = format!("{name}{sep}{path}");
+            prepend_field(path, name);
         }
         self
     }
@@ -384,12 +378,7 @@ impl Error {
     #[doc(hidden)]
     pub fn in_index(mut self, index: usize) -> Error {
         if let Some(path) = self.path_mut() {
-            let sep = if path.is_empty() || path.starts_with('[') {
-                ""
-            } else {
-                "."
-            };
-            *path = format!("[{index}]{sep}{path}");
+            prepend_index(path, index);
         }
         self
     }
@@ -409,6 +398,27 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// Prepends a field name to a value path, quoted as value paths quote it.
+pub(crate) fn prepend_field(path: &mut String, name: &str) {
+    let sep = if path.is_empty() || path.starts_with('[') {
+        ""
+    } else {
+        "."
+    };
+    let name = snapshot_nvlist::quote_str(name);
+    *path = format!("{name}{sep}{path}");
+}
+
+/// Prepends an array index to a value path.
+pub(crate) fn prepend_index(path: &mut String, index: usize) {
+    let sep = if path.is_empty() || path.starts_with('[') {
+        ""
+    } else {
+        "."
+    };
+    *path = format!("[{index}]{sep}{path}");
 }
 
 impl From<ErrorKind> for Error {

@@ -78,7 +78,7 @@ pub fn check_type(registry: &Registry, dir: &Path, name: &str) -> Result<Vec<Str
         problems.push(format!(
             "{name}: v{} is recorded but the code is at v{v}; a version number is never reused: set `#[snapshot(version = {})]` or higher",
             newer.version,
-            newer.version + 1
+            newer.version.saturating_add(1)
         ));
     }
     Ok(problems)

@@ -18,10 +18,10 @@ use snapshot_nvlist::{NvList, Value};
 
 use super::history::{self, ReleaseMap};
 use super::image::read_schemas;
-use crate::error::SchemaError;
+use crate::error::{prepend_field, prepend_index, SchemaError};
 use crate::migrate::{nested_step, NestedStep};
+use crate::model::Field;
 use crate::record::{is_meta, Meta, MIN_READER, SCHEMA, VARIANT, VERSION};
-use crate::schema::text::RecordedField;
 use crate::schema::Recorded;
 
 /// The schema history a tool without the program's code works from: the
@@ -112,49 +112,29 @@ impl History {
 /// Why a record cannot be rewritten from the history alone, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
-    /// The value path inside the record converted, outermost first
-    /// (empty: the record itself).
-    pub path: Vec<String>,
+    /// The value path inside the record converted (`timers[3].mode`;
+    /// empty: the record itself), built as record errors build theirs.
+    pub path: String,
     /// The record type, the step and what is missing.
     pub message: String,
-    /// Whether the step needs a migration function, which only the
-    /// program's own tool has.
-    pub needs_code: bool,
 }
 
 impl Refused {
     fn new(message: String) -> Refused {
         Refused {
-            path: Vec::new(),
+            path: String::new(),
             message,
-            needs_code: false,
         }
     }
 
     fn in_field(mut self, name: &str) -> Refused {
-        self.path
-            .insert(0, snapshot_nvlist::quote_str(name).into_owned());
+        prepend_field(&mut self.path, name);
         self
     }
 
     fn in_index(mut self, index: usize) -> Refused {
-        match self.path.first_mut() {
-            Some(first) if first.starts_with('[') => *first = format!("[{index}]{first}"),
-            _ => self.path.insert(0, format!("[{index}]")),
-        }
+        prepend_index(&mut self.path, index);
         self
-    }
-
-    /// The path as a value path below the record (`timers[3].mode`).
-    pub fn path_text(&self) -> String {
-        let mut out = String::new();
-        for seg in &self.path {
-            if !out.is_empty() && !seg.starts_with('[') {
-                out.push('.');
-            }
-            out.push_str(seg);
-        }
-        out
     }
 }
 
@@ -284,15 +264,11 @@ impl<'a> Converter<'a> {
     }
 
     fn needs_code(plan: &Plan<'_>, from: u32, to: u32) -> Refused {
-        Refused {
-            path: Vec::new(),
-            message: format!(
-                "`{}` v{from} -> v{to} runs a migration function, which only the VMM's own \
-                 tool has (snapshot_cli::main_with): run the migration there",
-                plan.name
-            ),
-            needs_code: true,
-        }
+        Refused::new(format!(
+            "`{}` v{from} -> v{to} runs a migration function, which only the VMM's own \
+             tool has (snapshot_cli::main_with): run the migration there",
+            plan.name
+        ))
     }
 
     fn upgrade(&self, nv: &mut NvList, plan: &Plan<'_>) -> Result<(), Refused> {
@@ -514,8 +490,9 @@ fn oldest_reader(nv: &NvList, target: &Recorded) -> u32 {
     for (_, since) in &target.removed {
         oldest = oldest.max(*since);
     }
+    // Saturating: the numbers come from a file, maybe a hostile image's.
     for (from, _) in &target.migrations {
-        oldest = oldest.max(from + 1);
+        oldest = oldest.max(from.saturating_add(1));
     }
     oldest
 }
@@ -564,26 +541,24 @@ fn field_order<'s>(schema: &'s Recorded, nv: &NvList, version: u32) -> Vec<&'s s
     }
 }
 
-/// Whether a stored value fits the integer type named `ty`; `None` for a
-/// type the history cannot check without the program's code.
+/// Whether a stored value fits the integer type named `ty`, by the data
+/// model's own reading of that type; `None` for a type the history cannot
+/// check without the program's code.
 fn fits(ty: &str, value: &Value) -> Option<bool> {
-    let Value::Number(n) = *value else {
-        return None;
-    };
-    let signed = |bits: u32| {
-        let v = n as i64;
-        let limit = 1i64 << (bits - 1);
-        (-limit..limit).contains(&v)
-    };
+    fn reads<T: Field>(value: &Value) -> bool {
+        T::from_value(value).is_ok()
+    }
     Some(match ty {
-        "u8" => n <= u64::from(u8::MAX),
-        "u16" => n <= u64::from(u16::MAX),
-        "u32" => n <= u64::from(u32::MAX),
-        "u64" | "usize" => true,
-        "i8" => signed(8),
-        "i16" => signed(16),
-        "i32" => signed(32),
-        "i64" | "isize" => true,
+        "u8" => reads::<u8>(value),
+        "u16" => reads::<u16>(value),
+        "u32" => reads::<u32>(value),
+        "u64" => reads::<u64>(value),
+        "usize" => reads::<usize>(value),
+        "i8" => reads::<i8>(value),
+        "i16" => reads::<i16>(value),
+        "i32" => reads::<i32>(value),
+        "i64" => reads::<i64>(value),
+        "isize" => reads::<isize>(value),
         _ => return None,
     })
 }
@@ -595,12 +570,26 @@ fn show(value: &Value) -> String {
     }
 }
 
-impl RecordedField {
-    /// The name the field is stored under in records of `version`.
-    pub fn name_at(&self, version: u32) -> &str {
-        self.renamed_from
-            .iter()
-            .find(|(_, renamed_in)| *renamed_in > version)
-            .map_or(self.name.as_str(), |(name, _)| name.as_str())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widenings_are_checked_as_the_data_model_reads_the_older_type() {
+        let minus_128 = Value::Number((-128i64) as u64);
+        assert_eq!(fits("i8", &minus_128), Some(true));
+        assert_eq!(fits("i8", &Value::Number(128)), Some(false));
+        assert_eq!(fits("u16", &Value::Number(65_535)), Some(true));
+        assert_eq!(fits("u16", &Value::Number(65_536)), Some(false));
+        assert_eq!(fits("u16", &Value::Bool(true)), Some(false));
+        assert_eq!(fits("Wide", &Value::Number(1)), None);
+    }
+
+    #[test]
+    fn a_hostile_migration_number_does_not_overflow() {
+        let rec =
+            Recorded::parse("schema d 2\nkind struct\nfield a: u32\nmigration 4294967295 up\n")
+                .unwrap();
+        assert_eq!(oldest_reader(&NvList::new(), &rec), u32::MAX);
     }
 }

@@ -149,7 +149,7 @@ pub trait Converter {
 
     /// The record `record` (of `name`, stored in `from`) rewritten for
     /// `versions`, with the records nested in it; `None` when it stays as
-    /// it is. The error says why, for the message after the record's path.
+    /// it is. The error says why; the caller names the record and step.
     fn rewrite(
         &self,
         record: &NvList,
@@ -205,13 +205,7 @@ impl Converter for Registry {
         }
         let mut full = versions.clone();
         full.entry(name.to_owned()).or_insert(to);
-        let rewritten = (entry.write_for_versions)(record, &full).map_err(|e| {
-            if from == to {
-                format!("cannot rewrite the records nested in it: {e}")
-            } else {
-                format!("cannot go from v{from} to v{to}: {e}")
-            }
-        })?;
+        let rewritten = (entry.write_for_versions)(record, &full).map_err(|e| e.to_string())?;
         Ok(Some(rewritten))
     }
 
@@ -249,23 +243,17 @@ impl Converter for History {
     fn rewrite(
         &self,
         record: &NvList,
-        name: &str,
-        from: u32,
+        _name: &str,
+        _from: u32,
         versions: &BTreeMap<String, u32>,
     ) -> Result<Option<NvList>, String> {
         let mut out = record.clone();
-        self.convert(&mut out, versions).map_err(|refused| {
-            let to = versions.get(name).copied().or(self.latest(name));
-            let step = match to {
-                Some(to) if to != from => format!("cannot go from v{from} to v{to}"),
-                _ => "cannot rewrite the records nested in it".to_owned(),
-            };
-            match refused.path_text() {
-                path if path.is_empty() => format!("{step}: {}", refused.message),
-                path => format!("{step}: {path}: {}", refused.message),
-            }
-        })?;
-        Ok((out != *record).then_some(out))
+        self.convert(&mut out, versions)
+            .map_err(|refused| match refused.path.as_str() {
+                "" => refused.message,
+                path => format!("{path}: {}", refused.message),
+            })?;
+        Ok(Some(out))
     }
 
     fn schema_text(&self, name: &str, version: u32) -> Option<String> {
@@ -303,9 +291,13 @@ pub fn convert_section(
         let before = nested_records(record);
         let rewritten = converter
             .rewrite(record, &name, from, versions)
-            .map_err(|message| SchemaError::Migrate {
+            .map_err(|why| SchemaError::Migrate {
                 path: path.clone(),
-                message,
+                message: if from == to {
+                    format!("cannot rewrite the records nested in it: {why}")
+                } else {
+                    format!("cannot go from v{from} to v{to}: {why}")
+                },
             })?;
         // A record left as it is (one newer than the target that the
         // target reads) is not reported.

@@ -75,6 +75,17 @@ pub struct RecordedField {
     pub widened_from: Option<(String, u32)>,
 }
 
+impl RecordedField {
+    /// The name the field is stored under in records of `version`, as
+    /// [`FieldSchema::name_at`] says for a current type.
+    pub fn name_at(&self, version: u32) -> &str {
+        self.renamed_from
+            .iter()
+            .find(|(_, renamed_in)| *renamed_in > version)
+            .map_or(self.name.as_str(), |(name, _)| name.as_str())
+    }
+}
+
 /// One variant of a recorded enum schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordedVariant {
