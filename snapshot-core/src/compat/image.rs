@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::declared::History;
 use super::history::io;
-use super::registry::Registry;
+use super::registry::{newest_match, Registry, Release};
 use crate::error::SchemaError;
 use crate::image::{replace_file, Builder, Image, Memory, MemoryOptions, OpenOptions, SectionKind};
 use crate::migrate::{nested_step, NestedStep};
@@ -140,12 +140,36 @@ pub struct Converted {
 /// [`Registry`], which runs migration functions) or the recorded history
 /// alone ([`History`], for a tool without the program's code).
 pub trait Converter {
-    /// The versions `target` stands for, by schema name.
-    fn target_versions(&self, target: &Target) -> Result<BTreeMap<String, u32>, SchemaError>;
+    /// The schema names the converter knows.
+    fn type_names(&self) -> Vec<&str>;
 
     /// The version a record of `name` goes to when `versions` does not
     /// name it; `None` for a type the converter does not know.
     fn current(&self, name: &str) -> Option<u32>;
+
+    /// The declared releases, oldest first.
+    fn release_maps(&self) -> Vec<(&Release, &BTreeMap<String, u32>)>;
+
+    /// The versions `target` stands for, by schema name.
+    fn target_versions(&self, target: &Target) -> Result<BTreeMap<String, u32>, SchemaError> {
+        match target {
+            Target::Latest => Ok(self
+                .type_names()
+                .into_iter()
+                .filter_map(|n| self.current(n).map(|v| (n.to_owned(), v)))
+                .collect()),
+            Target::Release(wanted) => {
+                let releases = self.release_maps();
+                match newest_match(releases.iter().copied(), wanted) {
+                    Some((_, versions)) => Ok(versions.clone()),
+                    None => Err(SchemaError::UnknownRelease {
+                        wanted: wanted.clone(),
+                        known: releases.iter().map(|(r, _)| r.to_string()).collect(),
+                    }),
+                }
+            }
+        }
+    }
 
     /// The record `record` (of `name`, stored in `from`) rewritten for
     /// `versions`, with the records nested in it; `None` when it stays as
@@ -164,25 +188,16 @@ pub trait Converter {
 }
 
 impl Converter for Registry {
-    fn target_versions(&self, target: &Target) -> Result<BTreeMap<String, u32>, SchemaError> {
-        match target {
-            Target::Latest => Ok(self
-                .names()
-                .into_iter()
-                .filter_map(|n| self.current(n).map(|e| (n.to_owned(), e.version)))
-                .collect()),
-            Target::Release(wanted) => match self.find_release(wanted) {
-                Some((_, versions)) => Ok(versions.clone()),
-                None => Err(SchemaError::UnknownRelease {
-                    wanted: wanted.clone(),
-                    known: self.releases().map(|(r, _)| r.to_string()).collect(),
-                }),
-            },
-        }
+    fn type_names(&self) -> Vec<&str> {
+        self.names()
     }
 
     fn current(&self, name: &str) -> Option<u32> {
         Registry::current(self, name).map(|e| e.version)
+    }
+
+    fn release_maps(&self) -> Vec<(&Release, &BTreeMap<String, u32>)> {
+        self.releases().collect()
     }
 
     fn rewrite(
@@ -216,28 +231,16 @@ impl Converter for Registry {
 }
 
 impl Converter for History {
-    fn target_versions(&self, target: &Target) -> Result<BTreeMap<String, u32>, SchemaError> {
-        match target {
-            Target::Latest => Ok(self
-                .names()
-                .into_iter()
-                .filter_map(|n| self.latest(n).map(|v| (n.to_owned(), v)))
-                .collect()),
-            Target::Release(wanted) => {
-                let releases = self.releases().iter().map(|(r, m)| (r, m));
-                match super::registry::newest_match(releases, wanted) {
-                    Some((_, versions)) => Ok(versions.clone()),
-                    None => Err(SchemaError::UnknownRelease {
-                        wanted: wanted.clone(),
-                        known: self.releases().iter().map(|(r, _)| r.to_string()).collect(),
-                    }),
-                }
-            }
-        }
+    fn type_names(&self) -> Vec<&str> {
+        self.names()
     }
 
     fn current(&self, name: &str) -> Option<u32> {
         self.latest(name)
+    }
+
+    fn release_maps(&self) -> Vec<(&Release, &BTreeMap<String, u32>)> {
+        self.releases().iter().map(|(r, m)| (r, m)).collect()
     }
 
     fn rewrite(
