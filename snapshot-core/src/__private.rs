@@ -11,7 +11,8 @@ pub use crate::record::meta::{
 };
 pub use crate::record::{RecordSchemas, Snapshot};
 pub use crate::schema::{
-    Body, DefaultValue, FieldSchema, FormerName, Migration, Removed, Schema, Variant, Widened,
+    Body, Converts, DefaultValue, FieldSchema, FormerName, Migration, OlderType, Removed, Schema,
+    Variant, Widened,
 };
 pub use std::option::Option::{self, None, Some};
 pub use std::result::Result::{Err, Ok};

@@ -153,6 +153,14 @@ pub enum ValueFault {
     },
     /// The variant name is not a variant of the enum.
     UnknownVariant(String),
+    /// A record holds a variant added after the version it is written
+    /// for, which the older reader does not know.
+    VariantTooNew {
+        /// The variant.
+        variant: String,
+        /// The version that added it.
+        since: u32,
+    },
     /// A generic record whose instances differ in a field's default, asked
     /// to step down by its schema name.
     AmbiguousRecord(String),
@@ -214,6 +222,11 @@ impl fmt::Display for ValueFault {
                  that an older reader would lose"
             ),
             ValueFault::UnknownVariant(name) => write!(f, "unknown variant `{name}`"),
+            ValueFault::VariantTooNew { variant, since } => write!(
+                f,
+                "variant `{variant}` was added in version {since}: an older reader does not \
+                 know it"
+            ),
             ValueFault::AmbiguousRecord(name) => write!(
                 f,
                 "the instances of the generic record `{name}` differ in their defaults, and a \

@@ -180,14 +180,16 @@ fn a_bump_without_what_the_change_needs_fails() {
     let text = problems(compat::check(&registry::<incomplete::Dev>(), dir.path()).unwrap_err());
     assert!(text.contains("dev v2: not recorded yet"), "{text}");
     assert!(
-        text.contains("dev: recorded v1 can no longer be read by v2: b: retyped u16 -> String; upgrade BREAKING"),
+        text.contains("dev v1 -> v2: b: retyped u16 -> String; upgrade BREAKING"),
         "{text}"
     );
     assert!(
-        text.contains("declare `#[snapshot(migrate(from = 1, up = ..., down = ...))]`"),
+        text.contains(
+            "declare `#[snapshot(migrate(from = 1, up = ..., down = ..., converts(b: u16)))]`"
+        ),
         "{text}"
     );
-    assert!(text.contains("c: added; upgrade BREAKING, downgrade BREAKING (says `since 1` but v1 does not have it: set `since = 2`)"), "{text}");
+    assert!(text.contains("c: added; upgrade BREAKING, downgrade BREAKING (has no `since` but v1 does not have it: declare `#[snapshot(since = 2, default)]`"), "{text}");
     let text =
         problems(compat::check(&registry::<undeclared_removal::Dev>(), dir.path()).unwrap_err());
     assert!(text.contains("b: removed; upgrade BREAKING"), "{text}");

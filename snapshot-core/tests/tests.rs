@@ -13,3 +13,7 @@ mod records {
 /// The schema history: recording, the checker and the golden fixtures,
 /// with the mistakes they must catch.
 mod compat;
+
+/// The compatibility guard: every unsafe change refused, every declared
+/// change accepted, and the classification agreeing with the engine.
+mod guard;

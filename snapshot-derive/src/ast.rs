@@ -23,6 +23,7 @@ pub struct Variant<'a> {
     pub ident: &'a Ident,
     pub style: Style,
     pub fields: Vec<Field<'a>>,
+    pub attrs: attr::Variant,
 }
 
 /// How fields are written in the source, for patterns and constructors.
@@ -53,12 +54,13 @@ impl<'a> Container<'a> {
                 data.variants
                     .iter()
                     .map(|v| {
-                        attr::variant(cx, &v.attrs);
+                        let attrs = attr::Variant::from_ast(cx, &v.attrs);
                         let (style, fields) = fields(cx, &v.fields);
                         Variant {
                             ident: &v.ident,
                             style,
                             fields,
+                            attrs,
                         }
                     })
                     .collect(),

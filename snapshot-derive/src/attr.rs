@@ -63,11 +63,43 @@ pub struct Removed {
     pub since: Version,
 }
 
-/// `migrate(from = N, up = path, down = path)`.
+/// `migrate(from = N, up = path, down = path, converts(...))`.
 pub struct Migrate {
     pub from: Version,
     pub up: Path,
     pub down: Option<Path>,
+    pub converts: Vec<Converts>,
+}
+
+/// One item of `converts(...)`: `field: OldType` for a field the step
+/// retypes (its name before the step; a string for a tuple field's
+/// position), or `Variant` for a variant it reshapes or removes.
+pub struct Converts {
+    pub name: String,
+    pub span: TokenStream,
+    pub ty: Option<syn::Type>,
+}
+
+impl syn::parse::Parse for Converts {
+    fn parse(input: syn::parse::ParseStream) -> syn::Result<Self> {
+        let (name, span) = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            (lit.value(), lit.into_token_stream())
+        } else if input.peek(LitInt) {
+            let lit: LitInt = input.parse()?;
+            (lit.base10_digits().to_owned(), lit.into_token_stream())
+        } else {
+            let ident: syn::Ident = input.call(syn::ext::IdentExt::parse_any)?;
+            (ident.to_string(), ident.into_token_stream())
+        };
+        let ty = if input.peek(syn::Token![:]) {
+            input.parse::<syn::Token![:]>()?;
+            Some(input.parse()?)
+        } else {
+            None
+        };
+        Ok(Converts { name, span, ty })
+    }
 }
 
 /// The attributes of the struct or enum.
@@ -238,6 +270,7 @@ fn migrate(cx: &Ctxt, meta: &ParseNestedMeta) -> Option<Migrate> {
     let mut from = Attr::none(FROM);
     let mut up = Attr::none(UP);
     let mut down = Attr::none(DOWN);
+    let mut converts = Vec::new();
     let result = meta.parse_nested_meta(|inner| {
         if inner.path == FROM {
             if let Some(v) = version(cx, &inner) {
@@ -251,8 +284,15 @@ fn migrate(cx: &Ctxt, meta: &ParseNestedMeta) -> Option<Migrate> {
             if let Some(p) = parse::<Path>(cx, &inner) {
                 down.set(cx, &inner.path, p);
             }
+        } else if inner.path == CONVERTS {
+            let content;
+            syn::parenthesized!(content in inner.input);
+            let items =
+                content.parse_terminated(<Converts as syn::parse::Parse>::parse, syn::Token![,])?;
+            converts.extend(items);
         } else {
-            return Err(inner.error("unknown key in `migrate`: expected `from`, `up` or `down`"));
+            return Err(inner
+                .error("unknown key in `migrate`: expected `from`, `up`, `down` or `converts`"));
         }
         Ok(())
     });
@@ -265,6 +305,7 @@ fn migrate(cx: &Ctxt, meta: &ParseNestedMeta) -> Option<Migrate> {
             from,
             up,
             down: down.value.map(|(_, p)| p),
+            converts,
         }),
         _ => {
             cx.error_spanned_by(&meta.path, "`migrate` needs `from = N` and `up = path`");
@@ -326,12 +367,29 @@ impl Field {
     }
 }
 
-/// Variants take no attributes: a variant is identified by its name.
-pub fn variant(cx: &Ctxt, attrs: &[syn::Attribute]) {
-    for attr in attrs.iter().filter(|a| a.path() == SNAPSHOT) {
-        cx.error_spanned_by(
-            attr,
-            "enum variants take no snapshot attributes: variants are stored by name",
-        );
+/// The attributes of an enum variant: `since = N` for one added after
+/// the first version (a variant is stored by its name).
+pub struct Variant {
+    pub since: Attr<Version>,
+}
+
+impl Variant {
+    pub fn from_ast(cx: &Ctxt, attrs: &[syn::Attribute]) -> Variant {
+        let mut out = Variant {
+            since: Attr::none(SINCE),
+        };
+        each_item(cx, attrs, |meta| {
+            if meta.path == SINCE {
+                if let Some(v) = version(cx, meta) {
+                    out.since.set(cx, &meta.path, v);
+                }
+            } else {
+                cx.syn_error(meta.error(
+                    "unknown snapshot variant attribute: expected `since` (variants are \
+                     stored by name)",
+                ));
+            }
+        });
+        out
     }
 }

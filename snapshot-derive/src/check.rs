@@ -23,7 +23,73 @@ pub fn check(cx: &Ctxt, cont: &Container) {
             for field in variants.iter().flat_map(|v| &v.fields) {
                 check_variant_field(cx, field);
             }
+            for v in variants {
+                if let Some(since) = v.attrs.since.get() {
+                    if since.value < 2 || since.value > cont.version() {
+                        cx.error_spanned_by(
+                            since,
+                            format!(
+                                "`since = {}` is outside the history: variants are added in 2..={}",
+                                since.value,
+                                cont.version()
+                            ),
+                        );
+                    }
+                }
+            }
         }
+    }
+    check_converts(cx, cont);
+}
+
+/// `converts(...)` names what the step changes: in a struct, a field by
+/// its name before the step with its type then; in an enum, a variant
+/// alone.
+fn check_converts(cx: &Ctxt, cont: &Container) {
+    for m in &cont.attrs.migrations {
+        let from = m.from.value;
+        for c in &m.converts {
+            match (&cont.body, &c.ty) {
+                (Body::Struct(fields), Some(_)) => {
+                    let known = fields.iter().any(|f| {
+                        f.attrs.skip.get().is_none()
+                            && f.attrs.since.get().map_or(1, |v| v.value) <= from
+                            && name_at(f, from) == c.name
+                    });
+                    if !known {
+                        cx.error_spanned_by(
+                            &c.span,
+                            format!(
+                                "`{}` is not a stored field of version {from}: `converts` names a \
+                                 field by its stored name before the step",
+                                c.name
+                            ),
+                        );
+                    }
+                }
+                (Body::Struct(_), None) => cx.error_spanned_by(
+                    &c.span,
+                    format!(
+                        "a retyped field is named with its type before the step: `{}: OldType`",
+                        c.name
+                    ),
+                ),
+                (Body::Enum(_), Some(ty)) => cx.error_spanned_by(
+                    ty,
+                    "an enum's `converts` names variants alone, without a type",
+                ),
+                (Body::Enum(_), None) => {}
+            }
+        }
+    }
+}
+
+/// The stored name of `field` in records of `version`, as
+/// `FieldSchema::name_at` says.
+fn name_at(field: &Field, version: u32) -> String {
+    match (field.attrs.rename_from.get(), field.attrs.renamed_in.get()) {
+        (Some(lit), Some(v)) if v.value > version => lit.value(),
+        _ => field.name.clone(),
     }
 }
 

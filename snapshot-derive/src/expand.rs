@@ -187,10 +187,15 @@ fn default_expr(field: &Field) -> Option<TokenStream> {
 fn widened(field: &Field) -> Option<(String, u32, TokenStream)> {
     let from = field.attrs.widened_from.get()?;
     let widened_in = field.attrs.widened_in.get()?.value;
-    let fits = quote_spanned! {from.span()=>
-        |value: &__sp::Value| <#from as __sp::Field>::from_value(value).map(|_| ())
-    };
-    Some((type_name(from), widened_in, fits))
+    Some((type_name(from), widened_in, fits(from)))
+}
+
+/// A function checking that a stored value reads as the older type `ty`
+/// (spanned at the type, where one without `Field` is reported).
+fn fits(ty: &syn::Type) -> TokenStream {
+    quote_spanned! {ty.span()=>
+        |value: &__sp::Value| <#ty as __sp::Field>::from_value(value).map(|_| ())
+    }
 }
 
 /// The field's doc comment, lines joined by spaces, so that tools can
@@ -281,8 +286,9 @@ fn schema(cont: &Container) -> TokenStream {
         Body::Enum(variants) => {
             let variants = variants.iter().map(|v| {
                 let name = v.ident.to_string();
+                let since = v.attrs.since.get().map_or(1, |s| s.value);
                 let fields = field_schemas(&v.fields);
-                quote!(__sp::Variant { name: #name, fields: __sp::vec![#(#fields),*] })
+                quote!(__sp::Variant { name: #name, since: #since, fields: __sp::vec![#(#fields),*] })
             });
             quote!(__sp::Body::Enum(__sp::vec![#(#variants),*]))
         }
@@ -301,7 +307,24 @@ fn schema(cont: &Container) -> TokenStream {
             Some(path) => quote_spanned!(path.span()=> __sp::Some(#path)),
             None => quote!(__sp::None),
         };
-        quote!(__sp::Migration { from: #from, up: #up, down: #down })
+        let converts = m.converts.iter().map(|c| {
+            let name = &c.name;
+            let from = match &c.ty {
+                Some(ty) => {
+                    let ty_name = type_name(ty);
+                    let fits = fits(ty);
+                    quote!(__sp::Some(__sp::OlderType { ty: #ty_name, fits: #fits }))
+                }
+                None => quote!(__sp::None),
+            };
+            quote!(__sp::Converts { name: #name, from: #from })
+        });
+        quote!(__sp::Migration {
+            from: #from,
+            up: #up,
+            down: #down,
+            converts: __sp::vec![#(#converts),*],
+        })
     });
     quote! {
         __sp::Schema {
@@ -392,9 +415,15 @@ fn encode_enum(cont: &Container, variants: &[Variant]) -> TokenStream {
             }
         });
         let pushes = push_fields(&v.fields, |f| binding(f).into_token_stream());
+        // A variant added later needs a reader that knows it.
+        let since = v.attrs.since.get().map(|s| {
+            let s = s.value;
+            quote!(min_reader = min_reader.max(#s);)
+        });
         quote! {
             Self::#pattern => {
                 __sp::variant_name(w, #name);
+                #since
                 #(#pushes)*
             }
         }

@@ -25,6 +25,7 @@ pub const DEFAULT: Symbol = Symbol("default");
 pub const SKIP: Symbol = Symbol("skip");
 pub const WIDENED_FROM: Symbol = Symbol("widened_from");
 pub const WIDENED_IN: Symbol = Symbol("widened_in");
+pub const CONVERTS: Symbol = Symbol("converts");
 
 impl PartialEq<Symbol> for Path {
     fn eq(&self, word: &Symbol) -> bool {

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::history;
 use super::registry::{Entry, Registry, Release};
 use crate::error::SchemaError;
-use crate::schema::{diff, Compat, Recorded};
+use crate::schema::{diff, Recorded};
 
 /// How to record history, for messages.
 pub const BLESS_HINT: &str =
@@ -30,65 +30,86 @@ pub fn check(registry: &Registry, dir: &Path) -> Result<(), SchemaError> {
 /// The problems of one type, each saying what to do:
 /// - the current schema differs from the recorded one of the same version
 ///   (a change without a version bump);
-/// - the current version is not recorded, or the bump lacks what a change
-///   needs (a default, a removal, a migration);
-/// - a recorded version can no longer be read by the current code;
+/// - the current version is not recorded yet;
+/// - a change from a recorded version that breaks either direction, as
+///   [`diff`] classifies it (an undeclared addition, removal, retype or
+///   widening, a rename written as a removal and an addition, ...);
 /// - a recorded version is newer than the code.
 pub fn check_type(registry: &Registry, dir: &Path, name: &str) -> Result<Vec<String>, SchemaError> {
+    let Problems {
+        unrecorded,
+        mut faults,
+    } = type_problems(registry, dir, name)?;
+    faults.extend(unrecorded);
+    Ok(faults)
+}
+
+/// What [`check_type`] finds, split: versions not recorded yet (what
+/// bless records), and everything else (what bless refuses).
+struct Problems {
+    unrecorded: Vec<String>,
+    faults: Vec<String>,
+}
+
+fn type_problems(registry: &Registry, dir: &Path, name: &str) -> Result<Problems, SchemaError> {
+    let mut out = Problems {
+        unrecorded: Vec::new(),
+        faults: Vec::new(),
+    };
     let Some(entry) = registry.current(name) else {
-        return Ok(vec![format!("{name}: not a type of this program")]);
+        out.faults
+            .push(format!("{name}: not a type of this program"));
+        return Ok(out);
     };
     let current = Recorded::of(&(entry.schema)());
     let recorded = history::schemas(dir, name)?;
-    let mut problems = Vec::new();
     let v = current.version;
-    match recorded.iter().find(|r| r.version == v) {
-        Some(same) if !same.same_shape(&current) => problems.push(unbumped(same, &current)),
-        Some(_) => {}
-        None => problems.push(format!("{name} v{v}: not recorded yet; {BLESS_HINT}")),
-    }
     // Older generations the program keeps (to write fixtures, or to
     // resume as an older release) must still match what they recorded.
-    for older in registry
+    let kept = registry
         .entries()
         .iter()
         .filter(|e| e.name == name && e.version < v)
-    {
-        let schema = Recorded::of(&(older.schema)());
-        match recorded.iter().find(|r| r.version == older.version) {
-            Some(same) if !same.same_shape(&schema) => problems.push(unbumped(same, &schema)),
+        .map(|e| Recorded::of(&(e.schema)()));
+    for schema in std::iter::once(current.clone()).chain(kept) {
+        match recorded.iter().find(|r| r.version == schema.version) {
+            Some(same) if !same.same_shape(&schema) => {
+                out.faults.push(unbumped(same, &schema, dir))
+            }
             Some(_) => {}
-            None => problems.push(format!(
+            None => out.unrecorded.push(format!(
                 "{name} v{}: not recorded yet; {BLESS_HINT}",
-                older.version
+                schema.version
             )),
         }
     }
     for old in recorded.iter().filter(|r| r.version < v) {
-        for change in diff(old, &current) {
-            if change.upgrade == Compat::Breaking {
-                problems.push(format!(
-                    "{name}: recorded v{} can no longer be read by v{v}: {change}",
-                    old.version
-                ));
-            }
+        for change in diff(old, &current).into_iter().filter(|c| c.is_breaking()) {
+            out.faults
+                .push(format!("{name} v{} -> v{v}: {change}", old.version));
         }
     }
     if let Some(newer) = recorded.iter().find(|r| r.version > v) {
-        problems.push(format!(
+        out.faults.push(format!(
             "{name}: v{} is recorded but the code is at v{v}; a version number is never reused: set `#[snapshot(version = {})]` or higher",
             newer.version,
             newer.version.saturating_add(1)
         ));
     }
-    Ok(problems)
+    Ok(out)
 }
 
 /// The message for a type that changed without a version bump, naming
-/// each change.
-fn unbumped(recorded: &Recorded, current: &Recorded) -> String {
+/// each change as the bump would see it, and the files involved.
+fn unbumped(recorded: &Recorded, current: &Recorded, dir: &Path) -> String {
     let v = current.version;
-    let mut what: Vec<String> = diff(recorded, current)
+    let next = v.saturating_add(1);
+    // Classified as if bumped: the hints then name the right versions.
+    let bumped = Recorded {
+        version: next,
+        ..current.clone()
+    };
+    let mut what: Vec<String> = diff(recorded, &bumped)
         .iter()
         .map(|c| format!("  {c}"))
         .collect();
@@ -97,19 +118,36 @@ fn unbumped(recorded: &Recorded, current: &Recorded) -> String {
             "  its declared history (defaults, renames, removals, migrations) changed".into(),
         );
     }
+    let file = history::file(dir, &current.name, v, "schema");
     format!(
-        "{} v{v} changed since it was recorded, without a version bump:\n{}\n  a released version never changes: set `#[snapshot(version = {})]`, declare the change (docs/guide.md), then {BLESS_HINT}; if v{v} was never released, delete its recorded files and record again",
+        "{} v{v} changed since it was recorded, without a version bump:\n{}\n  a released version never changes: keep {} as it is, set `#[snapshot(version = {next})]`, declare each change as above (docs/guide.md), then {BLESS_HINT}\n  if v{v} was never released, delete {} and the golden fixture of v{v} (`{}/v{v}.nv` and `{}/v{v}.expected` in the fixtures directory), then record again",
         current.name,
         what.join("\n"),
-        v + 1
+        file.display(),
+        file.display(),
+        current.name,
+        current.name,
     )
 }
 
 /// Records the schema of every entry whose version is not recorded yet in
-/// `dir`. A recorded version is never rewritten: one that differs is a
-/// change without a version bump, and is refused as [`check`] would.
-/// Returns the files written.
+/// `dir`, and the releases not recorded yet. Refuses, writing nothing,
+/// when the checker finds anything else: a change that is not declared,
+/// a recorded version that changed, a release that changed. Returns the
+/// files written.
 pub fn bless(registry: &Registry, dir: &Path) -> Result<Vec<String>, SchemaError> {
+    let mut faults = Vec::new();
+    for name in registry.names() {
+        faults.extend(type_problems(registry, dir, name)?.faults);
+    }
+    faults.extend(release_problems(registry, dir)?.faults);
+    if !faults.is_empty() {
+        faults.push(format!(
+            "nothing was recorded in {}: fix the above first",
+            dir.display()
+        ));
+        return Err(SchemaError::Check { problems: faults });
+    }
     let mut written = Vec::new();
     for entry in registry.entries() {
         if let Some(path) = record_entry(entry, dir)? {
@@ -124,15 +162,27 @@ pub fn bless(registry: &Registry, dir: &Path) -> Result<Vec<String>, SchemaError
 /// recorded in `dir`: a release not recorded yet, or recorded with other
 /// versions (a released release never changes).
 pub fn check_releases(registry: &Registry, dir: &Path) -> Result<Vec<String>, SchemaError> {
+    let Problems {
+        unrecorded,
+        mut faults,
+    } = release_problems(registry, dir)?;
+    faults.extend(unrecorded);
+    Ok(faults)
+}
+
+fn release_problems(registry: &Registry, dir: &Path) -> Result<Problems, SchemaError> {
     let recorded = history::releases(dir)?;
-    let mut problems = Vec::new();
+    let mut out = Problems {
+        unrecorded: Vec::new(),
+        faults: Vec::new(),
+    };
     for (release, map) in registry.releases() {
         match recorded.iter().find(|(r, _)| r == release) {
-            None => problems.push(format!(
+            None => out.unrecorded.push(format!(
                 "release {release}: not recorded yet in {}; {BLESS_HINT}",
                 dir.join(history::RELEASES_FILE).display()
             )),
-            Some((_, old)) if old != map => problems.push(format!(
+            Some((_, old)) if old != map => out.faults.push(format!(
                 "release {release} changed since it was recorded: {}; a released \
                  release never changes: declare a new release instead",
                 release_changes(old, map)
@@ -140,7 +190,7 @@ pub fn check_releases(registry: &Registry, dir: &Path) -> Result<Vec<String>, Sc
             Some(_) => {}
         }
     }
-    Ok(problems)
+    Ok(out)
 }
 
 /// What differs between two maps of one release, for messages.
@@ -159,16 +209,9 @@ fn release_changes(old: &BTreeMap<String, u32>, new: &BTreeMap<String, u32>) -> 
     out.join(", ")
 }
 
-/// Records the registry's releases not recorded yet; refuses, as
-/// [`check_releases`] would, a recorded release that changed.
+/// Records the registry's releases not recorded yet ([`bless`] refused
+/// a recorded release that changed).
 fn record_releases(registry: &Registry, dir: &Path) -> Result<Option<String>, SchemaError> {
-    let problems: Vec<String> = check_releases(registry, dir)?
-        .into_iter()
-        .filter(|p| !p.contains("not recorded yet"))
-        .collect();
-    if !problems.is_empty() {
-        return Err(SchemaError::Check { problems });
-    }
     let mut all: BTreeMap<Release, BTreeMap<String, u32>> =
         history::releases(dir)?.into_iter().collect();
     let before = all.len();
@@ -197,7 +240,7 @@ fn record_entry(entry: &Entry, dir: &Path) -> Result<Option<String>, SchemaError
                 // Docs reworded since: the recorded file stays as released.
                 Ok(old) if old.same_shape(&current) => Ok(None),
                 Ok(old) => Err(SchemaError::Check {
-                    problems: vec![unbumped(&old, &current)],
+                    problems: vec![unbumped(&old, &current, dir)],
                 }),
                 Err(e) => Err(SchemaError::File {
                     path: path.display().to_string(),

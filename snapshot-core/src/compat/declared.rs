@@ -274,7 +274,7 @@ impl<'a> Converter<'a> {
     fn upgrade(&self, nv: &mut NvList, plan: &Plan<'_>) -> Result<(), Refused> {
         for s in plan.stored..plan.target {
             let next = self.schema(plan, s + 1)?;
-            if next.migrations.iter().any(|(from, _)| *from == s) {
+            if next.migrations.iter().any(|m| m.from == s) {
                 return Err(Self::needs_code(plan, s, s + 1));
             }
             for field in &next.fields {
@@ -337,7 +337,7 @@ impl<'a> Converter<'a> {
         }
         for s in (plan.target + 1..=plan.stored).rev() {
             let schema = self.schema(plan, s)?;
-            if schema.migrations.iter().any(|(from, _)| *from == s - 1) {
+            if schema.migrations.iter().any(|m| m.from == s - 1) {
                 return Err(Self::needs_code(plan, s, s - 1));
             }
             for field in &schema.fields {
@@ -490,9 +490,14 @@ fn oldest_reader(nv: &NvList, target: &Recorded) -> u32 {
     for (_, since) in &target.removed {
         oldest = oldest.max(*since);
     }
+    if let (Some(variants), Ok(name)) = (&target.variants, nv.get_string(VARIANT)) {
+        if let Some(v) = variants.iter().find(|v| v.name == name) {
+            oldest = oldest.max(v.since);
+        }
+    }
     // Saturating: the numbers come from a file, maybe a hostile image's.
-    for (from, _) in &target.migrations {
-        oldest = oldest.max(from.saturating_add(1));
+    for m in &target.migrations {
+        oldest = oldest.max(m.from.saturating_add(1));
     }
     oldest
 }

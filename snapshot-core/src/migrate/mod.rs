@@ -8,17 +8,18 @@
 //! their default when the record is decoded.
 //!
 //! Downgrading `s -> s-1` undoes that in reverse order: the renames of `s`
-//! are undone, the `down` migration runs, each field widened in `s` must
-//! hold a value that fits its older type, and each field added in `s` must
-//! hold its default, which is dropped; anything else is an error, because
-//! the older reader would lose or misread it.
+//! are undone, the `down` migration runs, each field widened in `s`, or
+//! that the migration says it converts, must hold a value that reads as
+//! its older type, and each field added in `s` must hold its default,
+//! which is dropped; an enum must hold a variant the target has. Anything
+//! else is an error, because the older reader would lose or misread it.
 
 use std::collections::BTreeMap;
 
 use crate::error::{Error, ErrorKind, MigrationError, Result, Step, ValueFault};
 use crate::model::Field;
 use crate::nvlist::{NvList, Value};
-use crate::record::{Meta, RecordSchemas, MIN_READER, VERSION};
+use crate::record::{Meta, RecordSchemas, MIN_READER, VARIANT, VERSION};
 use crate::schema::{MigrateFn, Schema};
 
 /// Checks, in a down migration, that the pair `name` fits the older type
@@ -135,6 +136,12 @@ pub(crate) fn downgrade(
                     .down
                     .ok_or_else(|| Error::value(ValueFault::NoDowngrade).in_step(step))?;
                 run(nv, down, step)?;
+                for c in &m.converts {
+                    let Some(older) = &c.from else { continue };
+                    if let Some(value) = nv.get(c.name) {
+                        (older.fits)(value).map_err(|e| e.in_field(c.name).in_step(step))?;
+                    }
+                }
             }
             // A field removed in this step existed in the older version,
             // which expects it back: only a down migration can say what it
@@ -167,6 +174,22 @@ pub(crate) fn downgrade(
                     .in_step(step));
             }
             nv.remove(name);
+        }
+    }
+    if let Ok(name) = nv.get_string(VARIANT) {
+        if let Some(v) = schema
+            .variants()
+            .iter()
+            .find(|v| v.name == name && v.since > to)
+        {
+            return Err(Error::value(ValueFault::VariantTooNew {
+                variant: v.name.to_owned(),
+                since: v.since,
+            })
+            .in_step(Step {
+                from: schema.version,
+                to,
+            }));
         }
     }
     nv.insert(VERSION, u64::from(to));

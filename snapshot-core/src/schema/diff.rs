@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::schema::text::{Recorded, RecordedField};
+use crate::schema::text::{Recorded, RecordedField, RecordedMigration};
 
 /// How one direction copes with a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,8 +57,10 @@ pub enum ChangeKind {
     VariantAdded,
     /// An enum variant the newer version no longer has.
     VariantRemoved,
-    /// An enum variant whose fields changed.
+    /// An enum variant whose fields (or declared `since`) changed.
     VariantChanged,
+    /// A struct became an enum, or an enum a struct.
+    KindChanged,
 }
 
 /// One classified change.
@@ -87,6 +89,7 @@ impl fmt::Display for Change {
             ChangeKind::VariantAdded => "variant added".to_owned(),
             ChangeKind::VariantRemoved => "variant removed".to_owned(),
             ChangeKind::VariantChanged => "variant fields changed".to_owned(),
+            ChangeKind::KindChanged => "kind changed".to_owned(),
         };
         write!(
             f,
@@ -100,7 +103,33 @@ impl fmt::Display for Change {
     }
 }
 
-/// The changes from `old` to `new`, two recorded versions of one type.
+impl Change {
+    /// Whether either direction is broken: the one test of a change that
+    /// the checker, bless, `schema diff` and the compat tests apply.
+    pub fn is_breaking(&self) -> bool {
+        self.upgrade == Compat::Breaking || self.downgrade == Compat::Breaking
+    }
+}
+
+/// The changes from `old` to `new`, two recorded versions of one type,
+/// `old` the older (callers refuse the arguments the other way round:
+/// every change would be classified backwards).
+///
+/// This is the one classification of the project: the checker, bless,
+/// `snapshot schema diff` and the compat tests all read it, and it says
+/// what the engine does, so that "compatible" never hides a misread:
+/// - upgrade is compatible as is when the engine needs no code (a
+///   default, a declared removal or rename, a widening), via migration
+///   when a declared migration of the steps between does it, and
+///   breaking otherwise;
+/// - downgrade is compatible as is when the engine writes for the older
+///   reader or refuses the one value it cannot (an added field holding
+///   its default, a declared widening, a variant with `since`), via
+///   migration when a `down` migration does it, and breaking otherwise;
+/// - a retype, and a reshaped or removed variant, count as via
+///   migration only when the migration names them in `converts(...)`:
+///   the engine then checks, writing for the older reader, that the
+///   field reads as its older type.
 pub fn diff(old: &Recorded, new: &Recorded) -> Vec<Change> {
     Differ { old, new }.run()
 }
@@ -111,38 +140,53 @@ struct Differ<'a> {
 }
 
 impl Differ<'_> {
-    /// Whether a migration is declared for a step between the two
-    /// versions: `(any up, any down)`.
-    fn migrations(&self) -> (bool, bool) {
+    /// The migrations of the steps between the two versions.
+    fn steps(&self) -> impl Iterator<Item = &RecordedMigration> {
         let (lo, hi) = (self.old.version, self.new.version);
-        let steps = self
-            .new
+        self.new
             .migrations
             .iter()
-            .filter(|(from, _)| *from >= lo && *from < hi);
-        steps.fold((false, false), |(_, down), (_, d)| (true, down || *d))
+            .filter(move |m| m.from >= lo && m.from < hi)
     }
 
-    fn via(&self, up: bool) -> Compat {
-        let (has_up, has_down) = self.migrations();
-        if (up && has_up) || (!up && has_down) {
+    /// The migration of the step into version `v`.
+    fn step_into(&self, v: u32) -> Option<&RecordedMigration> {
+        self.new
+            .migrations
+            .iter()
+            .find(|m| m.from.checked_add(1) == Some(v))
+    }
+
+    /// Both directions through migration `m`: up always, down when it has
+    /// one.
+    fn through(m: &RecordedMigration) -> (Compat, Compat) {
+        let down = if m.down {
             Compat::Migration
         } else {
             Compat::Breaking
-        }
+        };
+        (Compat::Migration, down)
     }
 
     /// The name `field` had in the older version.
     fn old_name<'f>(&self, field: &'f RecordedField) -> &'f str {
-        field
-            .renamed_from
-            .iter()
-            .find(|(_, renamed_in)| *renamed_in > self.old.version)
-            .map_or(&field.name, |(name, _)| name)
+        field.name_at(self.old.version)
     }
 
     fn run(&self) -> Vec<Change> {
         let mut changes = Vec::new();
+        if self.old.variants.is_some() != self.new.variants.is_some() {
+            changes.push(Change {
+                name: "(kind)".into(),
+                kind: ChangeKind::KindChanged,
+                upgrade: Compat::Breaking,
+                downgrade: Compat::Breaking,
+                note: "a struct became an enum or the other way round: give the record another \
+                       schema name"
+                    .into(),
+            });
+            return changes;
+        }
         let mut kept = Vec::new();
         for nf in &self.new.fields {
             let old_name = self.old_name(nf);
@@ -192,41 +236,101 @@ impl Differ<'_> {
         changes
     }
 
+    /// An old field of `nf`'s type gone in the version that adds `nf`:
+    /// perhaps a rename written as a removal and an addition.
+    fn lookalike(&self, nf: &RecordedField) -> Option<&RecordedField> {
+        self.old.fields.iter().find(|of| {
+            of.ty == nf.ty
+                && self.new.field(&of.name).is_none()
+                && !self
+                    .new
+                    .fields
+                    .iter()
+                    .any(|f| f.name_at(self.old.version) == of.name)
+                && self
+                    .new
+                    .removed
+                    .iter()
+                    .find(|(name, _)| *name == of.name)
+                    .is_none_or(|(_, since)| *since == nf.since)
+        })
+    }
+
     fn added(&self, nf: &RecordedField) -> Change {
         let b = self.new.version;
-        let (upgrade, downgrade, note) = if nf.since <= self.old.version {
-            (
-                Compat::Breaking,
-                Compat::Breaking,
-                format!(
-                    "says `since {}` but v{} does not have it: set `since = {b}`",
-                    nf.since, self.old.version
-                ),
-            )
-        } else if nf.default.is_some() {
-            (
-                Compat::AsIs,
-                Compat::AsIs,
-                "old snapshots read the default; written for the older reader only while it holds the default".into(),
-            )
-        } else {
-            let up = self.via(true);
-            let down = self.via(false);
-            let note = if up == Compat::Breaking {
-                format!("give it `#[snapshot(since = {b}, default)]`, or a migration from {} that stores it", b - 1)
-            } else if down == Compat::Breaking {
-                "add a `down` migration that consumes it to write for the older reader".into()
-            } else {
-                String::new()
-            };
-            (up, down, note)
-        };
-        Change {
+        let change = |upgrade, downgrade, note| Change {
             name: nf.name.clone(),
             kind: ChangeKind::Added,
             upgrade,
             downgrade,
             note,
+        };
+        if nf.since <= self.old.version {
+            let said = if nf.since == 1 {
+                "has no `since`".to_owned()
+            } else {
+                format!("says `since = {}`", nf.since)
+            };
+            return change(
+                Compat::Breaking,
+                Compat::Breaking,
+                format!(
+                    "{said} but v{} does not have it: declare `#[snapshot(since = {b}, default)]` \
+                     (or `default = path`)",
+                    self.old.version
+                ),
+            );
+        }
+        let migration = self.step_into(nf.since);
+        if let Some(of) = self.lookalike(nf) {
+            let rename = format!(
+                "did you mean `#[snapshot(rename_from = \"{}\", renamed_in = {})]`? `{}` ({}) is \
+                 removed in the same version",
+                of.name, nf.since, of.name, of.ty
+            );
+            return match migration {
+                Some(m) => {
+                    let (up, down) = Self::through(m);
+                    change(up, down, rename)
+                }
+                None => change(
+                    Compat::Breaking,
+                    Compat::AsIs,
+                    format!(
+                        "{rename}, and its value would be lost on upgrade; if the two are \
+                         unrelated, declare the `migrate(from = {}, ...)` that fills `{}`",
+                        nf.since - 1,
+                        nf.name
+                    ),
+                ),
+            };
+        }
+        if nf.default.is_some() {
+            return change(
+                Compat::AsIs,
+                Compat::AsIs,
+                "old snapshots read the default; written for the older reader only while it holds the default".into(),
+            );
+        }
+        match migration {
+            Some(m) if m.down => change(Compat::Migration, Compat::Migration, String::new()),
+            Some(_) => change(
+                Compat::Migration,
+                Compat::Breaking,
+                format!(
+                    "give `migrate(from = {})` a `down` that consumes it, to write for the older reader",
+                    nf.since - 1
+                ),
+            ),
+            None => change(
+                Compat::Breaking,
+                Compat::Breaking,
+                format!(
+                    "give it `#[snapshot(since = {}, default)]`, or a `migrate(from = {}, ...)` that stores it",
+                    nf.since,
+                    nf.since - 1
+                ),
+            ),
         }
     }
 
@@ -236,114 +340,187 @@ impl Differ<'_> {
             .new
             .removed
             .iter()
-            .any(|(name, since)| *name == of.name && *since > a && *since <= b);
-        let upgrade = if declared {
-            Compat::AsIs
-        } else {
-            self.via(true)
-        };
-        let downgrade = if of.default.is_some() && of.since > 1 {
-            Compat::AsIs
-        } else {
-            self.via(false)
-        };
-        let note = if upgrade == Compat::Breaking {
-            format!(
-                "declare `#[snapshot(removed(field = \"{}\", since = {b}))]`",
-                of.name
-            )
-        } else if downgrade == Compat::Breaking {
-            "the older reader needs it: add a `down` migration that restores it".into()
-        } else {
-            String::new()
-        };
-        Change {
+            .find(|(name, since)| *name == of.name && *since > a && *since <= b)
+            .map(|(_, since)| *since);
+        let change = |upgrade, downgrade, note| Change {
             name: of.name.clone(),
             kind: ChangeKind::Removed,
             upgrade,
             downgrade,
             note,
+        };
+        let Some(since) = declared else {
+            return change(
+                Compat::Breaking,
+                Compat::Breaking,
+                format!(
+                    "declare `#[snapshot(removed(field = \"{}\", since = {b}))]`, and a \
+                     `migrate(from = {}, up = ..., down = ...)` whose `down` restores it for the \
+                     older reader",
+                    of.name,
+                    b - 1
+                ),
+            );
+        };
+        match self.step_into(since) {
+            Some(m) if m.down => change(Compat::AsIs, Compat::Migration, String::new()),
+            _ => change(
+                Compat::AsIs,
+                Compat::Breaking,
+                format!(
+                    "the v{} reader expects it: declare `#[snapshot(migrate(from = {}, up = ..., \
+                     down = ...))]` whose `down` restores it (`up` is required too: one that \
+                     leaves the record as it is will do)",
+                    since - 1,
+                    since - 1
+                ),
+            ),
         }
     }
 
     fn retyped(&self, of: &RecordedField, nf: &RecordedField) -> Change {
-        let kind = ChangeKind::Retyped {
-            from: of.ty.clone(),
-            to: nf.ty.clone(),
-        };
         let b = self.new.version;
-        if widens(&of.ty, &nf.ty) {
-            let declared = nf
-                .widened_from
-                .as_ref()
-                .is_some_and(|(ty, v)| *ty == of.ty && *v > self.old.version);
-            let (downgrade, note) = if declared {
-                (
-                    Compat::AsIs,
-                    "a widening: written for the older reader while the value fits".to_owned(),
-                )
-            } else if self.migrations().1 {
-                (Compat::Migration, String::new())
-            } else {
-                (
-                    Compat::Breaking,
-                    format!("a widening: declare `#[snapshot(widened_from = {}, widened_in = {b})]` so values that do not fit are refused when writing for the older reader", of.ty),
-                )
-            };
-            return Change {
-                name: nf.name.clone(),
-                kind,
-                upgrade: Compat::AsIs,
-                downgrade,
-                note,
-            };
-        }
-        let upgrade = self.via(true);
-        let downgrade = self.via(false);
-        let note = if upgrade == Compat::Breaking {
-            format!(
-                "not a widening: declare `#[snapshot(migrate(from = {}, up = ..., down = ...))]` converting it",
-                b - 1
-            )
-        } else {
-            String::new()
-        };
-        Change {
+        let change = |upgrade, downgrade, note| Change {
             name: nf.name.clone(),
-            kind,
+            kind: ChangeKind::Retyped {
+                from: of.ty.clone(),
+                to: nf.ty.clone(),
+            },
             upgrade,
             downgrade,
             note,
+        };
+        let declared_widening = widens(&of.ty, &nf.ty)
+            && nf
+                .widened_from
+                .as_ref()
+                .is_some_and(|(ty, v)| *ty == of.ty && *v > self.old.version && *v <= b);
+        if declared_widening {
+            return change(
+                Compat::AsIs,
+                Compat::AsIs,
+                "a widening: written for the older reader while the value fits".into(),
+            );
         }
+        let converting = self
+            .steps()
+            .find(|m| m.converts(nf.name_at(m.from), Some(&of.ty)));
+        if let Some(m) = converting {
+            let (up, down) = Self::through(m);
+            let note = if down == Compat::Breaking {
+                format!(
+                    "give `migrate(from = {})` a `down` that converts it back",
+                    m.from
+                )
+            } else {
+                String::new()
+            };
+            return change(up, down, note);
+        }
+        let before = nf.name_at(b - 1);
+        let converts = format!("converts({before}: {})", of.ty);
+        let existing = self.step_into(b).map(|m| m.from);
+        if widens(&of.ty, &nf.ty) {
+            return change(
+                Compat::AsIs,
+                Compat::Breaking,
+                format!(
+                    "a widening: declare `#[snapshot(widened_from = {}, widened_in = {b})]`; \
+                     without it a value that does not fit {} would be written for the older reader",
+                    of.ty, of.ty
+                ),
+            );
+        }
+        let note = match existing {
+            Some(from) => format!(
+                "not a widening, and `migrate(from = {from})` does not say it converts the field: \
+                 add `{converts}` to it"
+            ),
+            None => format!(
+                "not a widening: declare `#[snapshot(migrate(from = {}, up = ..., down = ..., \
+                 {converts}))]` converting it",
+                b - 1
+            ),
+        };
+        change(Compat::Breaking, Compat::Breaking, note)
     }
 
     fn variants(&self, changes: &mut Vec<Change>) {
         let (Some(old), Some(new)) = (&self.old.variants, &self.new.variants) else {
             return;
         };
+        let b = self.new.version;
+        let converting = |name: &str| self.steps().find(|m| m.converts(name, None));
+        let converts_hint = |name: &str| {
+            format!(
+                "declare a `migrate(from = {}, up = ..., down = ..., converts({name}))` that \
+                 converts it",
+                b - 1
+            )
+        };
         for nv in new {
-            let (kind, upgrade, downgrade) = match old.iter().find(|o| o.name == nv.name) {
-                None => (ChangeKind::VariantAdded, Compat::AsIs, self.via(false)),
-                Some(ov) if ov.fields != nv.fields => {
-                    (ChangeKind::VariantChanged, self.via(true), self.via(false))
-                }
-                Some(_) => continue,
-            };
-            changes.push(Change {
+            let change = |kind, upgrade, downgrade, note| Change {
                 name: nv.name.clone(),
                 kind,
                 upgrade,
                 downgrade,
-                note: String::new(),
-            });
+                note,
+            };
+            match old.iter().find(|o| o.name == nv.name) {
+                None if nv.since > self.old.version => changes.push(change(
+                    ChangeKind::VariantAdded,
+                    Compat::AsIs,
+                    Compat::AsIs,
+                    "a record holding it is refused when written for the older reader".into(),
+                )),
+                None => changes.push(change(
+                    ChangeKind::VariantAdded,
+                    Compat::AsIs,
+                    Compat::Breaking,
+                    format!(
+                        "declare `#[snapshot(since = {b})]` on the variant, so that a record \
+                         holding it is refused when written for the older reader"
+                    ),
+                )),
+                Some(ov) if ov.fields != nv.fields => {
+                    let (up, down, note) = match converting(&nv.name) {
+                        Some(m) => {
+                            let (up, down) = Self::through(m);
+                            (up, down, String::new())
+                        }
+                        None => (Compat::Breaking, Compat::Breaking, converts_hint(&nv.name)),
+                    };
+                    changes.push(change(ChangeKind::VariantChanged, up, down, note));
+                }
+                Some(_) if nv.since > self.old.version => changes.push(change(
+                    ChangeKind::VariantChanged,
+                    Compat::AsIs,
+                    Compat::Breaking,
+                    format!(
+                        "says `since = {}` but v{} has it already",
+                        nv.since, self.old.version
+                    ),
+                )),
+                Some(_) => {}
+            }
         }
         for ov in old.iter().filter(|o| !new.iter().any(|n| n.name == o.name)) {
+            let (upgrade, note) = match converting(&ov.name) {
+                Some(_) => (Compat::Migration, String::new()),
+                None => (
+                    Compat::Breaking,
+                    format!(
+                        "old records holding it could not be read: {}",
+                        converts_hint(&ov.name)
+                    ),
+                ),
+            };
             changes.push(Change {
                 name: ov.name.clone(),
                 kind: ChangeKind::VariantRemoved,
-                upgrade: self.via(true),
+                upgrade,
                 downgrade: Compat::AsIs,
-                note: String::new(),
+                note,
             });
         }
     }
@@ -376,7 +553,7 @@ mod tests {
 
     #[test]
     fn classifies_every_kind_of_change() {
-        let v3 = rec("schema vrtc 3\nkind struct\nfield nvram: Vec<u8>\n  since 2\n  default Default::default()\nfield base_time: i64\n  renamed_from base_rtctime 3\nfield status: u32\n  widened_from u16 2\nfield addr: u32\nremoved century 3\nmigration 1 up down\n");
+        let v3 = rec("schema vrtc 3\nkind struct\nfield nvram: Vec<u8>\n  since 2\n  default Default::default()\nfield base_time: i64\n  renamed_from base_rtctime 3\nfield status: u32\n  widened_from u16 2\nfield addr: u32\nremoved century 3\nmigration 1 up down\n  converts base_rtctime: i32\nmigration 2 up down\n");
         let changes = diff(&rec(V1), &v3);
         let text: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
         assert_eq!(text[0], "nvram: added; upgrade compatible, downgrade compatible (old snapshots read the default; written for the older reader only while it holds the default)");
@@ -386,7 +563,7 @@ mod tests {
         );
         assert_eq!(
             text[2],
-            "base_time: retyped i32 -> i64; upgrade compatible, downgrade via migration"
+            "base_time: retyped i32 -> i64; upgrade via migration, downgrade via migration"
         );
         assert_eq!(text[3], "status: retyped u16 -> u32; upgrade compatible, downgrade compatible (a widening: written for the older reader while the value fits)");
         assert_eq!(changes[4].kind, ChangeKind::Removed);

@@ -44,6 +44,9 @@ pub enum Body {
 pub struct Variant {
     /// The variant's name, which identifies it when stored.
     pub name: &'static str,
+    /// The version that added the variant (1 for an original one): a
+    /// record holding it cannot be written for an older reader.
+    pub since: u32,
     /// Its fields (none for a unit variant).
     pub fields: Vec<FieldSchema>,
 }
@@ -77,7 +80,7 @@ pub struct Widened {
     /// The first version with the wider type.
     pub widened_in: u32,
     /// Whether a stored value fits the older type; the error says why not.
-    pub fits: fn(&Value) -> crate::Result<()>,
+    pub fits: FitsFn,
 }
 
 /// The default of an added field.
@@ -123,7 +126,36 @@ pub struct Migration {
     /// undone the step's renames; without it the step cannot be
     /// downgraded.
     pub down: Option<MigrateFn>,
+    /// What the step changes that the engine cannot: fields it retypes
+    /// and variants it reshapes or drops. The checker accepts such a
+    /// change only when a migration names it, and a record written for
+    /// the older reader is checked against the older field types after
+    /// `down` ran.
+    pub converts: Vec<Converts>,
 }
+
+/// A field retyped, or a variant reshaped or removed, by a migration
+/// (`converts(timeout_ms: u32, Burst)`).
+#[derive(Clone, Debug)]
+pub struct Converts {
+    /// The field's stored name before the step, or the variant's name.
+    pub name: &'static str,
+    /// For a field: its type before the step.
+    pub from: Option<OlderType>,
+}
+
+/// A field's type before a step: its name, and a check that a stored
+/// value reads as that type.
+#[derive(Clone, Debug)]
+pub struct OlderType {
+    /// The type, as written in the source.
+    pub ty: &'static str,
+    /// Whether a stored value reads as `ty`; the error says why not.
+    pub fits: FitsFn,
+}
+
+/// Whether a stored value reads as a given type: `Field::from_value` of it.
+pub type FitsFn = fn(&Value) -> crate::Result<()>;
 
 impl Schema {
     /// The fields of a struct; none for an enum, whose variant fields have
@@ -138,6 +170,14 @@ impl Schema {
     /// The migration of the step `from` -> `from + 1`, if one is declared.
     pub fn migration(&self, from: u32) -> Option<&Migration> {
         self.migrations.iter().find(|m| m.from == from)
+    }
+
+    /// The variants of an enum; none for a struct.
+    pub fn variants(&self) -> &[Variant] {
+        match &self.body {
+            Body::Enum(variants) => variants,
+            Body::Struct(_) => &[],
+        }
     }
 }
 

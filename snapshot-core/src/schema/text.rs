@@ -47,8 +47,30 @@ pub struct Recorded {
     pub variants: Option<Vec<RecordedVariant>>,
     /// Fields removed in the history: `(name, version removed)`.
     pub removed: Vec<(String, u32)>,
-    /// Declared migrations: `(from, has a down step)`.
-    pub migrations: Vec<(u32, bool)>,
+    /// Declared migrations, by ascending `from`.
+    pub migrations: Vec<RecordedMigration>,
+}
+
+/// A declared migration, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedMigration {
+    /// The older version of the step `from -> from + 1`.
+    pub from: u32,
+    /// Whether it has a `down` step.
+    pub down: bool,
+    /// What it converts: a field's name before the step with its type
+    /// then, or a variant's name alone.
+    pub converts: Vec<(String, Option<String>)>,
+}
+
+impl RecordedMigration {
+    /// Whether the migration converts the field `name` from `ty`, or the
+    /// variant `name` (`ty` is `None`).
+    pub fn converts(&self, name: &str, ty: Option<&str>) -> bool {
+        self.converts
+            .iter()
+            .any(|(n, t)| n == name && t.as_deref() == ty)
+    }
 }
 
 /// One field of a recorded struct schema.
@@ -91,6 +113,8 @@ impl RecordedField {
 pub struct RecordedVariant {
     /// The variant's name.
     pub name: String,
+    /// The version that added it.
+    pub since: u32,
     /// Its fields, `(name, type)`.
     pub fields: Vec<(String, String)>,
 }
@@ -124,6 +148,7 @@ impl Recorded {
                         .iter()
                         .map(|v| RecordedVariant {
                             name: v.name.to_owned(),
+                            since: v.since,
                             fields: v
                                 .fields
                                 .iter()
@@ -147,7 +172,15 @@ impl Recorded {
             migrations: schema
                 .migrations
                 .iter()
-                .map(|m| (m.from, m.down.is_some()))
+                .map(|m| RecordedMigration {
+                    from: m.from,
+                    down: m.down.is_some(),
+                    converts: m
+                        .converts
+                        .iter()
+                        .map(|c| (c.name.to_owned(), c.from.as_ref().map(|t| t.ty.to_owned())))
+                        .collect(),
+                })
                 .collect(),
         }
     }
@@ -194,6 +227,9 @@ impl Recorded {
                     } else {
                         let _ = writeln!(out, "variant {}({})", v.name, fields.join(", "));
                     }
+                    if v.since != 1 {
+                        let _ = writeln!(out, "  since {}", v.since);
+                    }
                 }
             }
         }
@@ -221,9 +257,15 @@ impl Recorded {
         for (name, since) in &self.removed {
             let _ = writeln!(out, "removed {name} {since}");
         }
-        for (from, down) in &self.migrations {
-            let down = if *down { " down" } else { "" };
-            let _ = writeln!(out, "migration {from} up{down}");
+        for m in &self.migrations {
+            let down = if m.down { " down" } else { "" };
+            let _ = writeln!(out, "migration {} up{down}", m.from);
+            for (name, ty) in &m.converts {
+                let _ = match ty {
+                    Some(ty) => writeln!(out, "  converts {name}: {ty}"),
+                    None => writeln!(out, "  converts {name}"),
+                };
+            }
         }
         out
     }
@@ -259,6 +301,14 @@ fn parse_value_text(text: &str) -> Result<Value, snapshot_nvlist::Error> {
     }
 }
 
+/// The kind of the last unindented line, which indented lines extend.
+enum Item {
+    None,
+    Field,
+    Variant,
+    Migration,
+}
+
 #[derive(Default)]
 struct Parser {
     line: usize,
@@ -282,6 +332,8 @@ impl Parser {
 
     fn run(&mut self, text: &str) -> Result<Recorded, SchemaError> {
         let mut rec: Option<Recorded> = None;
+        // What the indented lines that follow belong to.
+        let mut last = Item::None;
         for (i, raw) in text.lines().enumerate() {
             self.line = i + 1;
             if raw.trim().is_empty() || raw.trim_start().starts_with('#') {
@@ -308,6 +360,36 @@ impl Parser {
                 continue;
             };
             if indented {
+                match (&last, key) {
+                    (Item::Variant, "since") => {
+                        if let Some(v) = r.variants.as_mut().and_then(|v| v.last_mut()) {
+                            v.since = self.version(words.next(), "since")?;
+                        }
+                        continue;
+                    }
+                    (Item::Migration, "converts") => {
+                        let (name, ty) = match rest.split_once(':') {
+                            Some((n, t)) => (n.trim(), Some(t.trim().to_owned())),
+                            None => (rest.trim(), None),
+                        };
+                        if name.is_empty() || ty.as_deref() == Some("") {
+                            return Err(
+                                self.err("expected `converts NAME: TYPE` or `converts VARIANT`")
+                            );
+                        }
+                        if let Some(m) = r.migrations.last_mut() {
+                            m.converts.push((name.to_owned(), ty));
+                        }
+                        continue;
+                    }
+                    (Item::Field, _) => {}
+                    _ => {
+                        return Err(self.err(format!(
+                            "`{key}` does not belong here: indented lines follow a field, \
+                             a variant (`since`) or a migration (`converts`)"
+                        )))
+                    }
+                }
                 let field = r
                     .fields
                     .last_mut()
@@ -335,6 +417,12 @@ impl Parser {
                 }
                 continue;
             }
+            last = match key {
+                "field" => Item::Field,
+                "variant" => Item::Variant,
+                "migration" => Item::Migration,
+                _ => Item::None,
+            };
             match key {
                 "kind" => match rest.trim() {
                     "struct" => r.variants = None,
@@ -378,7 +466,14 @@ impl Parser {
                         Some("down") => true,
                         Some(other) => return Err(self.err(format!("unexpected `{other}`"))),
                     };
-                    r.migrations.push((from, down));
+                    if r.migrations.last().is_some_and(|m| m.from >= from) {
+                        return Err(self.err("migrations are listed once each, by ascending FROM"));
+                    }
+                    r.migrations.push(RecordedMigration {
+                        from,
+                        down,
+                        converts: Vec::new(),
+                    });
                 }
                 other => return Err(self.err(format!("unknown line `{other}`"))),
             }
@@ -390,6 +485,7 @@ impl Parser {
         let Some((name, rest)) = text.split_once('(') else {
             return Ok(RecordedVariant {
                 name: text.to_owned(),
+                since: 1,
                 fields: Vec::new(),
             });
         };
@@ -407,6 +503,7 @@ impl Parser {
             .collect::<Result<_, SchemaError>>()?;
         Ok(RecordedVariant {
             name: name.to_owned(),
+            since: 1,
             fields,
         })
     }
@@ -448,6 +545,7 @@ field status: u32
 field pairs: Vec<(u8, [u16; 4])>
 removed century 3
 migration 1 up down
+  converts timeout: u16
 migration 2 up
 ";
 
@@ -457,7 +555,10 @@ migration 2 up
         assert_eq!(rec.version, 3);
         assert_eq!(rec.fields[0].since, 2);
         assert_eq!(rec.fields[3].ty, "Vec<(u8, [u16; 4])>");
-        assert_eq!(rec.migrations, [(1, true), (2, false)]);
+        let steps: Vec<_> = rec.migrations.iter().map(|m| (m.from, m.down)).collect();
+        assert_eq!(steps, [(1, true), (2, false)]);
+        assert!(rec.migrations[0].converts("timeout", Some("u16")));
+        assert!(!rec.migrations[0].converts("timeout", Some("u32")));
         assert_eq!(rec.fields[1].doc, "Nanoseconds since the epoch.");
         assert!(rec.without_docs().fields[1].doc.is_empty());
         assert_eq!(rec.to_text(), RTC);
@@ -465,10 +566,12 @@ migration 2 up
 
     #[test]
     fn enum_round_trips() {
-        let text = "schema mode 1\nkind enum\nvariant Off\nvariant Periodic(period: u64, map: Vec<(u8, u8)>)\n";
+        let text = "schema mode 2\nkind enum\nvariant Off\nvariant Periodic(period: u64, map: Vec<(u8, u8)>)\nvariant Burst\n  since 2\nmigration 1 up down\n  converts Periodic\n";
         let rec = Recorded::parse(text).unwrap();
         let v = &rec.variants.as_ref().unwrap()[1];
         assert_eq!(v.fields[1], ("map".into(), "Vec<(u8, u8)>".into()));
+        assert_eq!(rec.variants.as_ref().unwrap()[2].since, 2);
+        assert!(rec.migrations[0].converts("Periodic", None));
         assert_eq!(rec.to_text(), text);
     }
 
@@ -481,6 +584,15 @@ migration 2 up
             err.to_string(),
             "line 1: version `0` is not a version (1 or more)"
         );
+        let err = Recorded::parse("schema a 2\nkind struct\nremoved b 2\n  since 2\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("line 4: `since` does not belong here"),
+            "{err}"
+        );
+        let err = Recorded::parse("schema a 3\nkind struct\nmigration 2 up\nmigration 1 up\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("by ascending FROM"), "{err}");
         let err = Recorded::parse("  since 2\n").unwrap_err();
         assert!(err.to_string().starts_with("line 1: a schema file starts"));
     }
