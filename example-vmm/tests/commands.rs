@@ -191,10 +191,35 @@ fn schema_check_passes_on_the_history_and_fails_on_a_changed_type() {
         &fixtures,
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // It says whose types it checked, and which build: a stale one shows.
+    let text = out.stdout_text();
+    assert!(
+        text.starts_with("checking the 13 types of example-vmm ("),
+        "{text}"
+    );
+    assert!(text.contains(" ago) against "), "{text}");
+
+    // History of a type the tool does not have: a stale build, or a type
+    // dropped from the registry.
+    copy_dir(&schemas(), &env.path("schemas"));
+    std::fs::create_dir(env.path("schemas/vgone")).unwrap();
+    std::fs::write(
+        env.path("schemas/vgone/v1.schema"),
+        "schema vgone 1\nkind struct\nfield a: u8\n",
+    )
+    .unwrap();
+    let out = env.run(&["schema", "check", "--fixtures", &fixtures]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("schemas/vgone: history of `vgone`, which is not a type of this program"),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_dir_all(env.path("schemas/vgone")).unwrap();
 
     // The recorded v3 of vrtc no longer matches the code: as if the
     // struct had changed without a bump.
-    copy_dir(&schemas(), &env.path("schemas"));
     let path = env.path("schemas/vrtc/v3.schema");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("field base_uptime: u64\n", "")).unwrap();
@@ -228,7 +253,7 @@ fn schema_record_writes_only_what_is_new() {
     let out = env.run(&["schema", "bless", "--schemas", "s", "--fixtures", "f"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout_text().contains("wrote s/vrtc/v1.schema"),
+        out.stdout_text().contains("recorded s/vrtc/v1.schema"),
         "{}",
         out.stdout_text()
     );

@@ -44,9 +44,10 @@ pub use exit::UsageError;
 
 /// What a command runs with: the VMM's record types, when the tool is a
 /// VMM's own.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Vmm {
     registry: Option<Registry>,
+    program: String,
 }
 
 impl Vmm {
@@ -65,6 +66,11 @@ impl Vmm {
     pub fn registry_if_any(&self) -> Option<&Registry> {
         self.registry.as_ref()
     }
+
+    /// The tool's name, as in its help and messages.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
 }
 
 /// A `snapshot` tool: the generic one, or a VMM's own with its registry.
@@ -79,17 +85,22 @@ impl Tool {
     pub fn generic() -> Tool {
         Tool {
             name: "snapshot".into(),
-            vmm: Vmm::default(),
+            vmm: Vmm {
+                registry: None,
+                program: "snapshot".into(),
+            },
         }
     }
 
     /// A VMM's own tool, named `name` in help and messages.
     pub fn for_vmm(name: impl Into<String>, registry: Registry) -> Tool {
+        let name = name.into();
         Tool {
-            name: name.into(),
             vmm: Vmm {
                 registry: Some(registry),
+                program: name.clone(),
             },
+            name,
         }
     }
 

@@ -82,3 +82,33 @@ fn schema_diff_refuses_the_newer_file_first() {
         out.stdout_text()
     );
 }
+
+#[test]
+fn schema_diff_exits_1_on_a_change_that_breaks_either_direction() {
+    let env = Env::new();
+    let old = env.write("v1.schema", "schema d 1\nkind struct\nfield a: u8\n");
+    // Widened without saying so: old snapshots read, but values written
+    // for the older reader would not fit.
+    let new = env.write("v2.schema", "schema d 2\nkind struct\nfield a: u16\n");
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let out = env.run(&["schema", "diff", old, new]);
+    assert_eq!(out.code, 1, "{}", out.stdout_text());
+    assert!(
+        out.stdout_text()
+            .contains("a: retyped u8 -> u16; upgrade compatible, downgrade BREAKING"),
+        "{}",
+        out.stdout_text()
+    );
+    assert!(
+        out.stdout_text()
+            .contains("declare `#[snapshot(widened_from = u8, widened_in = 2)]`"),
+        "{}",
+        out.stdout_text()
+    );
+    let declared = env.write(
+        "v2d.schema",
+        "schema d 2\nkind struct\nfield a: u16\n  widened_from u8 2\n",
+    );
+    let out = env.run(&["schema", "diff", old, declared.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stdout_text());
+}

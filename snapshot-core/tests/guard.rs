@@ -398,3 +398,63 @@ fn writing_for_an_older_reader_fails_before_it_writes_what_it_cannot_read() {
     let burst = variant_added::Mode::Burst.to_nvlist();
     assert!(!burst.contains(".min_reader"), "{burst:?}");
 }
+
+mod unbumped {
+    use super::*;
+
+    #[derive(Snapshot, Debug, PartialEq)]
+    #[snapshot(name = "dev", version = 1)]
+    pub struct Dev {
+        pub level: u8,
+        pub count: u32,
+        pub timeout_ms: u32,
+        pub extra: u8,
+    }
+
+    impl Sample for Dev {
+        fn sample() -> Self {
+            Dev {
+                level: 3,
+                count: 9,
+                timeout_ms: 250,
+                extra: 1,
+            }
+        }
+    }
+}
+
+#[test]
+fn a_change_without_a_bump_gives_the_versions_of_the_bump_and_names_the_files() {
+    guarded::<v1::Dev, unbumped::Dev>(&[
+        "dev v1 changed since it was recorded, without a version bump",
+        "set `#[snapshot(version = 2)]`",
+        "extra: added; upgrade BREAKING, downgrade BREAKING (has no `since` but v1 does not have \
+         it: declare `#[snapshot(since = 2, default)]`",
+        "dev/v1.schema as it is",
+        "if v1 was never released, delete ",
+        "`dev/v1.nv` and `dev/v1.expected`",
+    ]);
+}
+
+#[test]
+fn history_of_a_type_the_program_lacks_fails_the_compat_tests() {
+    let dir = recorded_v1::<v1::Dev>();
+    let other = recorded_v1::<v1::Mode>();
+    std::fs::rename(other.path().join("mode"), dir.path().join("mode")).unwrap();
+    let reg = registry::<v1::Dev>();
+    let text = problems(compat::check_all(&reg, dir.path(), dir.path()).unwrap_err());
+    assert!(
+        text.contains("mode: history of `mode`, which is not a type of this program"),
+        "{text}"
+    );
+    let suite = Suite {
+        registry: reg,
+        schemas: dir.path().to_path_buf(),
+        fixtures: dir.path().to_path_buf(),
+    };
+    let failure =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| suite.test_listed(&["dev"])))
+            .unwrap_err();
+    let failure = failure.downcast_ref::<String>().unwrap();
+    assert!(failure.contains("history of `mode`"), "{failure}");
+}

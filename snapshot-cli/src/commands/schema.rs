@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use snapshot_core::compat;
-use snapshot_core::schema::{diff, Compat, Recorded};
+use snapshot_core::schema::{diff, Recorded};
 
 use crate::exit::UsageError;
 use crate::Vmm;
@@ -16,12 +16,15 @@ use crate::Vmm;
 pub enum Command {
     /// List the changes from one recorded schema file to another, each
     /// classified for upgrade (old snapshot, new build) and downgrade (new
-    /// build writing for the old one). Exit 1 when a change breaks upgrade.
+    /// build writing for the old one). Exit 1 when a change breaks either
+    /// direction; exit 2 when OLD is the newer version.
     Diff(DiffArgs),
     /// Check the VMM's types against the recorded history and the golden
-    /// fixtures (a VMM's own tool): exit 1 naming each type changed without a version
-    /// bump, each bump lacking what its change needs, each recorded
-    /// version or fixture no longer readable.
+    /// fixtures (a VMM's own tool): exit 1 naming each type changed
+    /// without a version bump, each change not declared, each recorded
+    /// version or fixture no longer readable, and each folder of history
+    /// for a type the tool does not have. Says which build's types it
+    /// checked.
     Check(HistoryArgs),
     /// Bless: record the schemas and golden fixtures of new versions of the VMM's
     /// types (a VMM's own tool; recorded versions are never rewritten).
@@ -59,7 +62,16 @@ pub fn run(command: Command, vmm: &Vmm) -> Result<ExitCode> {
                 ))
                 .into());
             }
-            compat::check_all(vmm.registry("schema check")?, &args.schemas, &args.fixtures)
+            let registry = vmm.registry("schema check")?;
+            println!(
+                "checking the {} types of {} ({}) against {} and {}",
+                registry.names().len(),
+                vmm.program(),
+                build(),
+                args.schemas.display(),
+                args.fixtures.display()
+            );
+            compat::check_all(registry, &args.schemas, &args.fixtures)
                 .with_context(|| args.schemas.display().to_string())?;
             println!("every type matches its recorded history");
             Ok(ExitCode::SUCCESS)
@@ -69,7 +81,7 @@ pub fn run(command: Command, vmm: &Vmm) -> Result<ExitCode> {
             let mut written = compat::bless_schemas(registry, &args.schemas)?;
             written.extend(compat::bless_fixtures(registry, &args.fixtures)?);
             for path in &written {
-                println!("wrote {path}");
+                println!("recorded {path}");
             }
             if written.is_empty() {
                 println!("nothing new to record");
@@ -77,6 +89,27 @@ pub fn run(command: Command, vmm: &Vmm) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Which build is running, so that a stale one is seen: the executable
+/// and how long ago it was built.
+fn build() -> String {
+    let Ok(exe) = std::env::current_exe() else {
+        return "executable unknown".into();
+    };
+    let age = std::fs::metadata(&exe)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .map(|d| d.as_secs());
+    let age = match age {
+        Some(s) if s < 120 => format!("built {s} s ago"),
+        Some(s) if s < 7200 => format!("built {} min ago", s / 60),
+        Some(s) if s < 2 * 86_400 => format!("built {} h ago", s / 3600),
+        Some(s) => format!("built {} days ago", s / 86_400),
+        None => "build time unknown".into(),
+    };
+    format!("{}, {age}", exe.display())
 }
 
 fn read(path: &Path) -> Result<Recorded> {
@@ -122,7 +155,7 @@ fn run_diff(args: &DiffArgs) -> Result<ExitCode> {
     for change in &changes {
         println!("  {change}");
     }
-    let breaking = changes.iter().any(|c| c.upgrade == Compat::Breaking);
+    let breaking = changes.iter().any(|c| c.is_breaking());
     Ok(ExitCode::from(if breaking {
         crate::exit::FAILED
     } else {

@@ -42,15 +42,14 @@ impl History {
     /// the `schemas/` layout. A file that does not parse is an error
     /// naming it.
     pub fn add_dir(&mut self, dir: &Path) -> Result<(), SchemaError> {
-        let entries = std::fs::read_dir(dir).map_err(|e| history::io(dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| history::io(dir, e))?;
-            if !entry.file_type().map_err(|e| history::io(dir, e))?.is_dir() {
-                continue;
-            }
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
+        if !dir.is_dir() {
+            // Not "no history": a mistyped path must not pass for one.
+            return Err(history::io(
+                dir,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+            ));
+        }
+        for name in history::names(dir)? {
             for rec in history::schemas(dir, &name)? {
                 self.schemas.insert((rec.name.clone(), rec.version), rec);
             }

@@ -38,6 +38,28 @@ pub(crate) fn io(path: &Path, source: std::io::Error) -> SchemaError {
     }
 }
 
+/// The type names `dir` holds history for (its subdirectories), sorted;
+/// none when `dir` does not exist.
+pub fn names(dir: &Path) -> Result<Vec<String>, SchemaError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(dir, e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io(dir, e))?;
+        if !entry.file_type().map_err(|e| io(dir, e))?.is_dir() {
+            continue;
+        }
+        if let Some(name) = entry.file_name().to_str() {
+            names.push(name.to_owned());
+        }
+    }
+    names.sort_unstable();
+    Ok(names)
+}
+
 /// The versions recorded for `name` in `dir` with extension `ext`, sorted.
 pub fn versions(dir: &Path, name: &str, ext: &str) -> Result<Vec<u32>, SchemaError> {
     let found = snapshot_layout::versions(dir, name, ext).map_err(|e| io(&dir.join(name), e))?;

@@ -39,6 +39,7 @@ pub fn check_all(
     fixtures: &std::path::Path,
 ) -> Result<(), crate::SchemaError> {
     let mut problems = check_releases(registry, schemas)?;
+    problems.extend(unknown_history(registry, schemas, fixtures)?);
     for name in registry.names() {
         problems.extend(check_type(registry, schemas, name)?);
         problems.extend(check_decode(registry, fixtures, name)?);
@@ -48,6 +49,47 @@ pub fn check_all(
         Ok(())
     } else {
         Err(crate::SchemaError::Check { problems })
+    }
+}
+
+/// The history on disk of types `registry` does not have: schema and
+/// fixture folders of other names. Either the tool was built before the
+/// type was added (a stale build checks nothing of it), or the type was
+/// dropped from the program, and images holding it can no longer be
+/// resumed: both must be said, not passed over.
+pub fn unknown_history(
+    registry: &Registry,
+    schemas: &std::path::Path,
+    fixtures: &std::path::Path,
+) -> Result<Vec<String>, crate::SchemaError> {
+    let known = registry.names();
+    let mut problems = Vec::new();
+    for dir in [schemas, fixtures] {
+        for name in history::names(dir)? {
+            if !known.contains(&name.as_str()) {
+                problems.push(format!(
+                    "{}: history of `{name}`, which is not a type of this program: a build \
+                     older than the type, or a type dropped from the registry (images holding \
+                     it could no longer be resumed); rebuild the tool, or add the type back",
+                    dir.join(&name).display()
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// Says what bless recorded (each file is `DIR/NAME/vN.EXT`: the type and
+/// version), on the process's standard error itself: the test harness
+/// captures what tests print, and this must be seen.
+fn report_blessed(written: &[String]) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    if written.is_empty() {
+        let _ = writeln!(err, "{BLESS_VAR}: nothing new to record");
+    }
+    for path in written {
+        let _ = writeln!(err, "{BLESS_VAR}: recorded {path}");
     }
 }
 
@@ -90,8 +132,11 @@ impl Suite {
             // Tests run in parallel threads: record once per process, so
             // that no test reads a file another is writing.
             static RECORDED: OnceLock<Result<(), String>> = OnceLock::new();
-            let recorded =
-                RECORDED.get_or_init(|| self.bless().map(drop).map_err(|e| e.to_string()));
+            let recorded = RECORDED.get_or_init(|| {
+                let written = self.bless().map_err(|e| e.to_string())?;
+                report_blessed(&written);
+                Ok(())
+            });
             if let Err(e) = recorded {
                 panic!("{e}");
             }
@@ -139,7 +184,8 @@ impl Suite {
     }
 
     /// The test that the listed names are exactly the registry's, so that
-    /// a new type cannot go untested.
+    /// a new type cannot go untested, and that the history on disk holds
+    /// no type the registry lacks.
     pub fn test_listed(&self, listed: &[&str]) {
         let mut listed = listed.to_vec();
         listed.sort_unstable();
@@ -148,5 +194,8 @@ impl Suite {
             listed, names,
             "compat_tests! must list every type of the registry"
         );
+        self.assert("the history", |s| {
+            unknown_history(&s.registry, &s.schemas, &s.fixtures)
+        });
     }
 }
