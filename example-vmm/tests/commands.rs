@@ -87,7 +87,7 @@ fn typed_dump_needs_a_schemas_section() {
     let out = env.run(&["build", "-o", "x.snap", "--devices", "d.nv"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let out = env.run(&["dump", "--typed", "x.snap"]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr.contains("--typed needs a `schemas` section"),
         "{}",
@@ -551,4 +551,145 @@ fn migrate_from_the_history_refuses_a_step_that_needs_code() {
     let out = env.run(&["migrate", "demo/vm.snap", "-o", "out.snap"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout_text().contains("devices.vrtc: vrtc v2 -> v3"));
+}
+
+#[test]
+fn set_checks_the_value_against_the_records_schema() {
+    let env = Env::new();
+    demo(&env);
+    let get = |path: &str| env.run(&["get", "demo/vm.snap", path]).stdout_text();
+    // `vrtc` v2 stores `addr` as u8: too wide, and negative, are refused,
+    // naming the field, its type and the record's schema; nothing changes.
+    for value in ["99999999999", "-1", "256"] {
+        let out = env.run(&["set", "demo/vm.snap", &format!("devices.vrtc.addr={value}")]);
+        assert_eq!(out.code, 1, "{value}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("devices.vrtc.addr: `addr` is a u8 in `vrtc` v2: ")
+                && out.stderr.contains("does not fit u8"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(get("devices.vrtc.addr"), "12\n");
+    let out = env.run(&["set", "demo/vm.snap", "devices.vrtc.addr=0x71"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    assert_eq!(get("devices.vrtc.addr"), "113\n");
+    // A fixed-size array keeps its length; a field that does not exist
+    // is named with the fields that do.
+    let out = env.run(&["set", "demo/vm.snap", "devices.vrtc.regs=<0102>"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("`regs` is a [u8; 128] in `vrtc` v2: expected 128 items, found 2"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run(&["set", "demo/vm.snap", "devices.vrtc.adr=1"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("`adr` is not a field of `vrtc` v2 (its fields: addr, "),
+        "{}",
+        out.stderr
+    );
+    // Without the check, for repairs.
+    let out = env.run(&[
+        "set",
+        "demo/vm.snap",
+        "devices.vrtc.addr=256",
+        "--unchecked",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(get("devices.vrtc.addr"), "256\n");
+    let out = env.run(&["verify", "demo/vm.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn set_stores_a_field_left_out_for_its_default_and_raises_the_reader() {
+    let env = Env::new();
+    demo(&env);
+    let get = |path: &str| env.run(&["get", "demo/vm.snap", path]);
+    // `tsc_deadline` (added in `vlapic` v2) holds its default: not stored,
+    // so that a version-1 build can read the record.
+    assert_eq!(get("devices.vlapic0.tsc_deadline").code, 1);
+    assert_eq!(get(r#"devices.vlapic0.".min_reader""#).stdout_text(), "1\n");
+    let out = env.run(&["set", "demo/vm.snap", "devices.vlapic0.tsc_deadline=12345"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(get("devices.vlapic0.tsc_deadline").stdout_text(), "12345\n");
+    // Now only a version-2 reader keeps it: the record says so (no
+    // `.min_reader`: its own version), and the typed view shows it.
+    assert_eq!(get(r#"devices.vlapic0.".min_reader""#).code, 1);
+    let out = env.run(&["dump", "--typed", "demo/vm.snap", "devices"]);
+    let text = out.stdout_text();
+    assert!(text.contains("  tsc_deadline: u64 = 12345"), "{text}");
+    assert!(text.contains("# vlapic v2 (8 fields)\n"), "{text}");
+    // And the 1.0 release's types refuse the record by version, cleanly,
+    // instead of dropping the value.
+    let out = env.run(&[
+        "migrate",
+        "demo/vm.snap",
+        "--to-release",
+        "1.0",
+        "-o",
+        "old.snap",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("devices.vlapic0"), "{}", out.stderr);
+    assert!(out.stderr.contains("tsc_deadline"), "{}", out.stderr);
+}
+
+#[test]
+fn set_and_dump_typed_without_schemas_in_the_image() {
+    let env = Env::new();
+    demo(&env);
+    let out = env.run(&["migrate", "demo/vm.snap", "-o", "latest.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // An image without schemas: the value is set, and the tool says it
+    // could not check it.
+    let out = env.run(&["extract", "latest.snap", "devices", "-o", "devices.nv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = env.run(&["build", "--devices", "devices.nv", "-o", "bare.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = env.run(&["set", "bare.snap", "devices.vrtc.addr=7"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the image has no schema of `vrtc` v3 (in its `schemas` section): the value is not checked"),
+        "{}",
+        out.stderr
+    );
+
+    // The typed view of it comes from the schema files: no copy of the
+    // program's older structs is needed.
+    let out = env.run(&["dump", "--typed", "bare.snap", "devices"]);
+    assert_eq!(out.code, 2, "{}", out.stdout_text());
+    assert!(out.stderr.contains("(--schemas DIR)"), "{}", out.stderr);
+    let dir = schemas().display().to_string();
+    let out = env.run(&["dump", "--typed", "bare.snap", "devices", "--schemas", &dir]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout_text();
+    assert!(text.contains("# vrtc v3 (5 fields)\n"), "{text}");
+    assert!(text.contains("  addr: u8 = 7\n"), "{text}");
+    // A version no file records is said to be untyped.
+    let gone = env.path("partial");
+    copy_dir(&schemas(), &gone);
+    std::fs::remove_dir_all(gone.join("vrtc")).unwrap();
+    let out = env.run(&[
+        "dump",
+        "--typed",
+        "bare.snap",
+        "devices",
+        "--schemas",
+        "partial",
+    ]);
+    assert!(
+        out.stdout_text()
+            .contains("# vrtc v3: no recorded schema (neither in the image nor in the schema directory): untyped"),
+        "{}",
+        out.stdout_text()
+    );
 }

@@ -3,18 +3,19 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use snapshot_core::image::SectionKind;
+use snapshot_core::image::{Image, SectionKind};
 use snapshot_core::text;
 
-use snapshot_core::compat::{read_schemas, SCHEMAS_SECTION};
+use snapshot_core::compat::{read_schemas, History, SCHEMAS_SECTION};
 
 use crate::commands::common::{open, IdentArgs};
 use crate::commands::typed;
+use crate::exit::UsageError;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -30,8 +31,62 @@ pub struct Args {
     /// wrote the image reads them (not packable text).
     #[arg(long)]
     typed: bool,
+    /// With --typed, also the schema files of DIR (the `schemas/` layout)
+    /// for record versions the image's `schemas` section lacks; by default
+    /// `schemas` when that directory exists.
+    #[arg(long, value_name = "DIR", requires = "typed")]
+    schemas: Option<PathBuf>,
     #[command(flatten)]
     ident: IdentArgs,
+}
+
+/// The schemas `--typed` works from: the image's own, then those of the
+/// schema directory for versions the image lacks.
+fn typed_schemas(image: &Image, args: &Args) -> Result<typed::Schemas> {
+    let name = args.image.display().to_string();
+    let has_section = image
+        .header()
+        .sections
+        .iter()
+        .any(|s| s.name == SCHEMAS_SECTION);
+    let mut schemas = match has_section {
+        true => read_schemas(
+            &image
+                .read_nvlist(SCHEMAS_SECTION)
+                .with_context(|| name.clone())?,
+        ),
+        false => typed::Schemas::new(),
+    };
+    let default = Path::new("schemas");
+    let dir = args
+        .schemas
+        .as_deref()
+        .or_else(|| default.is_dir().then_some(default));
+    match dir {
+        Some(dir) if !dir.is_dir() => {
+            return Err(UsageError(format!("no schema history at {}", dir.display())).into())
+        }
+        Some(dir) => {
+            let mut history = History::new();
+            history
+                .add_dir(dir)
+                .with_context(|| format!("schema history {}", dir.display()))?;
+            for rec in history.schemas() {
+                schemas
+                    .entry((rec.name.clone(), rec.version))
+                    .or_insert_with(|| rec.clone());
+            }
+        }
+        None if !has_section => {
+            return Err(UsageError(format!(
+                "{name}: --typed needs a `{SCHEMAS_SECTION}` section or the schema files \
+                 (--schemas DIR)"
+            ))
+            .into())
+        }
+        None => {}
+    }
+    Ok(schemas)
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -43,13 +98,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let mut out = String::new();
     let mut json = serde_json::Map::new();
-    let schemas = if args.typed {
-        let section = image
-            .read_nvlist(SCHEMAS_SECTION)
-            .with_context(|| format!("{name}: --typed needs a `{SCHEMAS_SECTION}` section"))?;
-        Some(read_schemas(&section))
-    } else {
-        None
+    let schemas = match args.typed {
+        true => Some(typed_schemas(&image, &args)?),
+        false => None,
     };
     for s in &sections {
         match s.kind {

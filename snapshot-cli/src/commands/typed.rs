@@ -29,6 +29,13 @@ pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut String) {
             _ => String::new(),
         };
         let _ = writeln!(out, "{pad}# {} v{} ({shape}{readable})", s.name, s.version);
+    } else if let Some(meta) = meta {
+        let _ = writeln!(
+            out,
+            "{pad}# {} v{}: no recorded schema (neither in the image nor in the schema \
+             directory): untyped",
+            meta.name, meta.version
+        );
     }
     for (name, value) in nv.iter() {
         let name = name.to_string();

@@ -20,7 +20,7 @@ use super::history::{self, ReleaseMap};
 use super::image::read_schemas;
 use crate::error::{prepend_field, prepend_index, SchemaError};
 use crate::migrate::{nested_step, NestedStep};
-use crate::model::Field;
+use crate::model::by_name::reads_as;
 use crate::record::{is_meta, Meta, MIN_READER, SCHEMA, VARIANT, VERSION};
 use crate::schema::Recorded;
 
@@ -69,6 +69,11 @@ impl History {
     /// The recorded schema of `name` at `version`.
     pub fn get(&self, name: &str, version: u32) -> Option<&Recorded> {
         self.schemas.get(&(name.to_owned(), version))
+    }
+
+    /// Every recorded schema, by name and version.
+    pub fn schemas(&self) -> impl Iterator<Item = &Recorded> {
+        self.schemas.values()
     }
 
     /// The newest recorded version of `name`.
@@ -468,7 +473,7 @@ fn check_fields(nv: &NvList, target: &Recorded, plan: &Plan<'_>) -> Result<(), R
 /// writer computes it: any rename, removal or migration in the history
 /// changes the shape an older reader expects, and so does a stored added
 /// field or a value too wide for a widened field's older type.
-fn oldest_reader(nv: &NvList, target: &Recorded) -> u32 {
+pub(crate) fn oldest_reader(nv: &NvList, target: &Recorded) -> u32 {
     let mut oldest = 1;
     for f in &target.fields {
         for (_, renamed_in) in &f.renamed_from {
@@ -545,26 +550,11 @@ fn field_order<'s>(schema: &'s Recorded, nv: &NvList, version: u32) -> Vec<&'s s
     }
 }
 
-/// Whether a stored value fits the integer type named `ty`, by the data
-/// model's own reading of that type; `None` for a type the history cannot
-/// check without the program's code.
+/// Whether a stored value reads as the type named `ty`, by the data
+/// model's own reading of it; `None` for a type the history cannot check
+/// without the program's code.
 fn fits(ty: &str, value: &Value) -> Option<bool> {
-    fn reads<T: Field>(value: &Value) -> bool {
-        T::from_value(value).is_ok()
-    }
-    Some(match ty {
-        "u8" => reads::<u8>(value),
-        "u16" => reads::<u16>(value),
-        "u32" => reads::<u32>(value),
-        "u64" => reads::<u64>(value),
-        "usize" => reads::<usize>(value),
-        "i8" => reads::<i8>(value),
-        "i16" => reads::<i16>(value),
-        "i32" => reads::<i32>(value),
-        "i64" => reads::<i64>(value),
-        "isize" => reads::<isize>(value),
-        _ => return None,
-    })
+    reads_as(ty, value).map(|r| r.is_ok())
 }
 
 fn show(value: &Value) -> String {

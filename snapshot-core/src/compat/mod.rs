@@ -9,6 +9,7 @@
 
 mod check;
 mod declared;
+pub mod edit;
 mod fixtures;
 pub mod history;
 mod image;

@@ -10,6 +10,7 @@
 //! `NULL` pairs, and records are nested nvlists that carry their schema name
 //! and version.
 
+pub mod by_name;
 mod scalar;
 mod seq;
 
