@@ -17,3 +17,7 @@ mod compat;
 /// The compatibility guard: every unsafe change refused, every declared
 /// change accepted, and the classification agreeing with the engine.
 mod guard;
+
+/// The classification of changes against what the engine does with
+/// random values, in both directions.
+mod classify;

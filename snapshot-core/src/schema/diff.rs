@@ -431,18 +431,31 @@ impl Differ<'_> {
                 ),
             );
         }
+        // A narrowing: the older type holds every newer value, but not
+        // the other way round.
+        let upgrade_only = widens(&nf.ty, &of.ty);
+        let what = if upgrade_only {
+            "a narrowing: older values may not fit"
+        } else {
+            "not a widening"
+        };
         let note = match existing {
             Some(from) => format!(
-                "not a widening, and `migrate(from = {from})` does not say it converts the field: \
+                "{what}, and `migrate(from = {from})` does not say it converts the field: \
                  add `{converts}` to it"
             ),
             None => format!(
-                "not a widening: declare `#[snapshot(migrate(from = {}, up = ..., down = ..., \
+                "{what}: declare `#[snapshot(migrate(from = {}, up = ..., down = ..., \
                  {converts}))]` converting it",
                 b - 1
             ),
         };
-        change(Compat::Breaking, Compat::Breaking, note)
+        let downgrade = if upgrade_only {
+            Compat::AsIs
+        } else {
+            Compat::Breaking
+        };
+        change(Compat::Breaking, downgrade, note)
     }
 
     fn variants(&self, changes: &mut Vec<Change>) {
@@ -526,19 +539,47 @@ impl Differ<'_> {
     }
 }
 
-/// Whether values of type `from` read as `to` with no help (the data
-/// model stores each family in one representation; see
-/// `docs/data-model.md`, section 3).
+/// Whether every value of type `from` reads as `to` with no help, as the
+/// data model stores numbers (`docs/data-model.md`, section 3): within a
+/// family (`u8` to `u64`, `i16` to `i64`, `f32` to `f64`), and from an
+/// unsigned type to a wider signed one (`u8` to `i16`). Not `u64` to
+/// `i128`: a 64-bit number reads as signed there.
 pub fn widens(from: &str, to: &str) -> bool {
-    const FAMILIES: [&[&str]; 3] = [
-        &["u8", "u16", "u32", "u64", "u128"],
-        &["i8", "i16", "i32", "i64", "i128"],
-        &["f32", "f64"],
-    ];
-    FAMILIES.iter().any(|family| {
-        let pos = |t| family.iter().position(|x| *x == t);
-        matches!((pos(from), pos(to)), (Some(a), Some(b)) if a < b)
-    })
+    if from == to {
+        return false;
+    }
+    if (from, to) == ("f32", "f64") {
+        return true;
+    }
+    if to == "i128" && matches!(from, "u64" | "usize") {
+        return false;
+    }
+    match (range(from), range(to)) {
+        (Some((min_a, max_a)), Some((min_b, max_b))) => min_b <= min_a && max_a <= max_b,
+        _ => false,
+    }
+}
+
+/// The values of an integer type: `(min, max)`.
+fn range(ty: &str) -> Option<(i128, u128)> {
+    let bits = |t: &str| -> Option<u32> {
+        match t {
+            "usize" | "isize" => Some(64),
+            _ => t
+                .get(1..)?
+                .parse()
+                .ok()
+                .filter(|b| [8, 16, 32, 64, 128].contains(b)),
+        }
+    };
+    match ty.as_bytes().first()? {
+        b'u' => Some((0, u128::MAX >> (128 - bits(ty)?))),
+        b'i' => {
+            let b = bits(ty)?;
+            Some((i128::MIN >> (128 - b), (u128::MAX >> (129 - b))))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -619,7 +660,13 @@ mod tests {
         assert!(widens("i32", "i128"));
         assert!(widens("f32", "f64"));
         assert!(!widens("u32", "u16"));
-        assert!(!widens("u32", "i64"));
+        assert!(widens("u32", "i64"));
+        assert!(widens("u8", "i16"));
+        assert!(!widens("u8", "i8"));
+        assert!(!widens("i8", "u64"));
+        assert!(!widens("u64", "i128"));
+        assert!(widens("u64", "u128"));
+        assert!(!widens("u16", "u16"));
         assert!(!widens("Vec<u8>", "Vec<u16>"));
     }
 }
