@@ -94,6 +94,34 @@ use syn::{parse_macro_input, DeriveInput};
 /// assert_eq!(Rtc::from_nvlist(&v1).unwrap(), Rtc { base: 5000 });
 /// ```
 ///
+/// `converts(field: OldType, Variant, ...)` in a `migrate` names what the
+/// migration does that the engine cannot see: each field it retypes (by
+/// its stored name before the step, with its type then) and each enum
+/// variant it reshapes or removes. The checker accepts a retype only so,
+/// and writing for an older reader checks, after `down`, that the field
+/// reads as `OldType`:
+///
+/// ```
+/// use snapshot_core::{MigrationError, NvList, Snapshot};
+///
+/// #[derive(Snapshot, Debug, PartialEq)]
+/// #[snapshot(name = "timer", version = 2)]
+/// #[snapshot(migrate(from = 1, up = keep, down = keep, converts(timeout_ms: u32)))]
+/// struct Timer {
+///     timeout_ms: u64,
+/// }
+///
+/// fn keep(_: &mut NvList) -> Result<(), MigrationError> {
+///     Ok(())
+/// }
+///
+/// let err = Timer { timeout_ms: 1 << 40 }.to_nvlist_for(1).unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "timer.timeout_ms: 1099511627776 does not fit u32 (converting v2 -> v1)"
+/// );
+/// ```
+///
 /// # Field attributes
 ///
 /// `since = N` marks a field added in version `N`. It needs `default`
@@ -193,8 +221,10 @@ use syn::{parse_macro_input, DeriveInput};
 /// # Enums
 ///
 /// Variants are stored by name in a `.variant` pair, their fields beside
-/// it, so reordering variants is harmless. Variants take no attributes and
-/// their fields only `skip`; the enum's migrations carry its history.
+/// it, so reordering variants is harmless. A variant added after the first
+/// version says so with `#[snapshot(since = N)]`: a record holding it needs
+/// a reader of version `N`, and writing it for an older one fails. Variant
+/// fields take only `skip`; the enum's migrations carry their history.
 ///
 /// ```
 /// use snapshot_core::Snapshot;
