@@ -15,10 +15,10 @@ use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::Header;
 use crate::memory::MemoryStats;
 use crate::reader::Image;
-use crate::section::{Extent, SectionKind};
+use crate::section::{Codec, Extent, MemoryLayout, SectionKind};
 use crate::storage::Storage;
 use crate::writer::{MemoryOptions, MemoryWriter};
-use crate::{align_up, HEADER_AREA, SLOT_SIZE};
+use crate::{align_up, HEADER_AREA, MAX_LOADED_SECTION, SLOT_SIZE};
 use snapshot_nvlist::path::{parse_value, ValuePath};
 use snapshot_nvlist::{NvList, Type, Value};
 use std::io::Read;
@@ -27,33 +27,6 @@ impl<S: Storage> Image<S> {
     /// Replaces the bytes of the nvlist or raw section `name`. An nvlist
     /// section's bytes must unpack; they are stored as given.
     pub fn replace_section(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
-        let entry = self.section(name)?;
-        let part = ImagePart::Section(name.into());
-        match entry.kind {
-            SectionKind::NvList => {
-                NvList::unpack(bytes).map_err(|e| {
-                    Error::image(
-                        part.clone(),
-                        e.offset().unwrap_or(0),
-                        ImageFault::BadNvlist(e),
-                    )
-                })?;
-            }
-            SectionKind::Raw => {}
-            SectionKind::Memory => {
-                return Err(Error::image(
-                    part,
-                    entry.offset,
-                    ImageFault::WrongSectionType {
-                        expected: "nvlist or raw",
-                        found: "memory".into(),
-                    },
-                ))
-            }
-        }
-        if bytes.is_empty() {
-            return Err(Error::image(part, 0, ImageFault::Empty));
-        }
         self.commit_section(name, bytes)
     }
 
@@ -121,9 +94,12 @@ impl<S: Storage> Image<S> {
     }
 
     /// Writes `bytes` as the new content of section `name` and commits a
-    /// new generation.
+    /// new generation. The bytes are checked first with the reader's own
+    /// rules, and the new header encoded, so that an edit never commits a
+    /// section the reader would refuse, and a refused edit writes nothing.
     fn commit_section(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         self.check_not_stale()?;
+        self.check_content(name, bytes)?;
         let offset = self.allocate(bytes.len() as u64)?;
         let (header, slot_bytes) = self.next_header(|h| {
             let entry = h
@@ -142,6 +118,42 @@ impl<S: Storage> Image<S> {
         self.commit(header, slot_bytes, offset + bytes.len() as u64)
     }
 
+    /// Refuses new content for section `name` that a reader would refuse:
+    /// larger than a section is loaded, or (for an nvlist section) not a
+    /// packed nvlist the checked decoder accepts, nesting limit included.
+    fn check_content(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let entry = self.section(name)?;
+        let part = ImagePart::Section(name.into());
+        if bytes.is_empty() {
+            return Err(Error::image(part, 0, ImageFault::Empty));
+        }
+        let size = bytes.len() as u64;
+        if size > MAX_LOADED_SECTION {
+            return Err(Error::image(
+                part,
+                0,
+                ImageFault::SectionTooLarge {
+                    size,
+                    limit: MAX_LOADED_SECTION,
+                },
+            ));
+        }
+        match entry.kind {
+            SectionKind::NvList => NvList::unpack(bytes)
+                .map(drop)
+                .map_err(|e| Error::image(part, e.offset().unwrap_or(0), ImageFault::BadNvlist(e))),
+            SectionKind::Raw => Ok(()),
+            SectionKind::Memory => Err(Error::image(
+                part,
+                entry.offset,
+                ImageFault::WrongSectionType {
+                    expected: "nvlist or raw",
+                    found: "memory".into(),
+                },
+            )),
+        }
+    }
+
     /// Replaces the memory section `name` with the bytes of `source`,
     /// streamed one chunk at a time. The new memory goes after every
     /// extent of the current generation; the old one's space is reused by
@@ -154,12 +166,42 @@ impl<S: Storage> Image<S> {
         progress: &mut dyn FnMut(u64),
     ) -> Result<MemoryStats> {
         self.check_not_stale()?;
-        let extra = self.typed_section(name, SectionKind::Memory)?.extra.clone();
+        let old = self.typed_section(name, SectionKind::Memory)?.clone();
         let offset = self.after_current();
-        let mut writer = MemoryWriter::new(options, offset, name)?;
-        writer.stream(&mut self.storage, source, progress)?;
-        let (mut entry, stats) = writer.finish(&mut self.storage)?;
-        entry.extra = extra;
+        // The header the edit will commit, tried before any data is
+        // written: numbers pack to fixed widths, so an entry of the same
+        // keys (zstd assumed when allowed, the larger header) encodes to
+        // at least the final size. An index that no longer fits, or a
+        // generation at its maximum, refuses the edit with the file as it
+        // was.
+        let mut trial = old.clone();
+        trial.offset = offset;
+        trial.memory = Some(MemoryLayout {
+            chunk_size: options.chunk_size,
+            table_offset: offset,
+        });
+        if options.zstd_level.is_some() {
+            trial.codec = Codec::Zstd;
+        }
+        self.next_header(|h| {
+            if let Some(s) = h.sections.iter_mut().find(|s| s.name == name) {
+                *s = trial;
+            }
+            h.update_features();
+        })?;
+        let written = MemoryWriter::new(options, offset, name).and_then(|mut writer| {
+            writer.stream(&mut self.storage, source, progress)?;
+            writer.finish(&mut self.storage)
+        });
+        let (mut entry, stats) = match written {
+            Ok(done) => done,
+            Err(e) => {
+                // Nothing refers to what was appended: give it back.
+                let _ = self.storage.set_len(self.file_len);
+                return Err(e);
+            }
+        };
+        entry.extra = old.extra;
         let layout = entry.memory.expect("memory layout");
         let end = layout.table_offset + 16 * stats.chunks;
         let (header, slot_bytes) = self.next_header(|h| {

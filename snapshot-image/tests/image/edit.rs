@@ -141,3 +141,89 @@ fn memory_is_replaced_whole_and_other_sections_stay() {
         )
         .is_err());
 }
+
+/// A list nested `depth` levels deep.
+fn nested(depth: usize) -> snapshot_nvlist::Value {
+    let mut nv = NvList::new().with("leaf", 1u64);
+    for _ in 1..depth {
+        nv = NvList::new().with("n", nv);
+    }
+    snapshot_nvlist::Value::NvList(nv)
+}
+
+#[test]
+fn an_edit_the_reader_would_refuse_writes_nothing() {
+    let s = sample(false);
+    let mut image = open(s.image.clone()).unwrap();
+    let path = snapshot_nvlist::ValuePath::parse("devices.vhpet.deep").unwrap();
+    // Deeper than the decoder accepts: the edit is refused, and the file
+    // is as it was, byte for byte.
+    let mut list = image.read_nvlist("devices").unwrap();
+    list.insert("deep", nested(300));
+    let err = image.replace_section("devices", &list.pack()).unwrap_err();
+    assert!(err.to_string().contains("section `devices`"), "{err}");
+    let mut list = image.read_nvlist("devices").unwrap();
+    list.get_nvlist_mut("vhpet").unwrap().insert("deep", 1u64);
+    image.replace_section("devices", &list.pack()).unwrap();
+    let before = image.into_storage();
+    let mut image = open(before.clone()).unwrap();
+    let err = image.set_value(&path, nested(300), true).unwrap_err();
+    assert!(err.to_string().contains("nest deeper than 256"), "{err}");
+    assert_eq!(image.into_storage(), before);
+
+    // A raw section larger than any reader loads.
+    let mut image = open(before.clone()).unwrap();
+    let huge = vec![0u8; (snapshot_image::MAX_LOADED_SECTION + 1) as usize];
+    let err = image.replace_section("extra", &huge).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("exceeds the 1073741824-byte limit"),
+        "{err}"
+    );
+    drop(huge);
+    assert_eq!(image.into_storage(), before);
+}
+
+#[test]
+fn a_refused_memory_replacement_writes_nothing() {
+    use snapshot_image::MemoryOptions;
+    let s = sample(false);
+    // The generation at its maximum: no next generation to commit.
+    let forged = forge(&s.image, |nv| {
+        nv.insert("generation", u64::MAX);
+    });
+    let mut image = open(forged.clone()).unwrap();
+    let new = vec![0xabu8; 4 << 20];
+    let options = MemoryOptions {
+        chunk_size: 4096,
+        zstd_level: None,
+    };
+    let err = image
+        .replace_memory("memory", &mut new.as_slice(), options, &mut |_| {})
+        .unwrap_err();
+    assert!(err.to_string().contains("generation"), "{err}");
+    assert_eq!(
+        image.into_storage(),
+        forged,
+        "nothing written, nothing grown"
+    );
+
+    // A source that fails half way: what was appended is given back.
+    struct Failing(usize);
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("source went away"));
+            }
+            self.0 -= 1;
+            buf.fill(7);
+            Ok(buf.len())
+        }
+    }
+    let mut image = open(s.image.clone()).unwrap();
+    let err = image
+        .replace_memory("memory", &mut Failing(100), options, &mut |_| {})
+        .unwrap_err();
+    assert!(err.to_string().contains("source went away"), "{err:?}");
+    assert_eq!(image.into_storage(), s.image);
+}
