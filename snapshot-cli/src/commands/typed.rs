@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use snapshot_core::nvlist::MAX_DEPTH;
 use snapshot_core::record::{Meta, VARIANT};
 use snapshot_core::schema::Recorded;
 use snapshot_core::{text, NvList, Value};
@@ -85,14 +86,42 @@ pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut String) {
     }
 }
 
-/// A value as its Rust type reads it.
+/// A value as its Rust type reads it. Options are peeled in a loop, at
+/// most as deep as a decoded value can nest: a type name from a file
+/// may nest a million levels.
 fn typed(ty: &str, value: &Value) -> String {
-    if let Some(inner) = ty.strip_prefix("Option<").and_then(|t| t.strip_suffix('>')) {
-        return match value {
-            Value::Null => "None".into(),
-            v => format!("Some({})", typed(inner, v)),
-        };
+    let (mut ty, mut value) = (ty.trim(), value);
+    let mut somes = 0;
+    while let Some(inner) = ty.strip_prefix("Option<").and_then(|t| t.strip_suffix('>')) {
+        if somes == MAX_DEPTH {
+            return untyped(value);
+        }
+        match value {
+            Value::Null => return wrap(somes, "None"),
+            // `Some(x)` of a type that may itself be NULL is `{some: x}`.
+            Value::NvList(nv) if nv.len() == 1 => match nv.get("some") {
+                Some(inner_value) if inner.trim().starts_with("Option<") => value = inner_value,
+                _ => {}
+            },
+            _ => {}
+        }
+        somes += 1;
+        ty = inner.trim();
     }
+    wrap(somes, &scalar_or_array(ty, value))
+}
+
+/// `text` inside `n` `Some(...)`.
+fn wrap(n: usize, text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 6 * n);
+    out.push_str(&"Some(".repeat(n));
+    out.push_str(text);
+    out.push_str(&")".repeat(n));
+    out
+}
+
+/// A value of a type that is not an `Option`.
+fn scalar_or_array(ty: &str, value: &Value) -> String {
     match (value, element(ty)) {
         (Value::Number(n), _) => scalar(ty, *n).unwrap_or_else(|| untyped(value)),
         (Value::NumberArray(items), Some(elem)) => {
@@ -190,6 +219,14 @@ mod tests {
         assert_eq!(typed("f64", &Value::Number(1.5f64.to_bits())), "1.5");
         assert_eq!(typed("Option<u8>", &Value::Null), "None");
         assert_eq!(typed("Option<u8>", &Value::Number(14)), "Some(14)");
+        let some_none = Value::NvList(NvList::new().with("some", Value::Null));
+        assert_eq!(typed("Option<Option<u8>>", &some_none), "Some(None)");
+        // A type nested far deeper than any value: no recursion, no
+        // quadratic text; past the nesting limit, shown untyped.
+        let deep = format!("{}u8{}", "Option<".repeat(1_000_000), ">".repeat(1_000_000));
+        assert_eq!(typed(&deep, &Value::Number(3)), "3");
+        let shallow = format!("{}u8{}", "Option<".repeat(3), ">".repeat(3));
+        assert_eq!(typed(&shallow, &Value::Number(3)), "Some(Some(Some(3)))");
         assert_eq!(typed("u64", &Value::Number(0x10000)), "0x10000");
         assert_eq!(typed("u16", &Value::Number(1500)), "1500");
         assert_eq!(
