@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use snapshot_core::text::shown;
+
 /// Everything went well.
 pub const OK: u8 = 0;
 /// A check failed, or the input is invalid.
@@ -48,7 +50,7 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
 pub fn report(tool: &str, err: &anyhow::Error) -> ExitCode {
     let code = code_for(err);
     if code != OK {
-        eprintln!("{tool}: error: {}", message(err));
+        eprintln!("{tool}: error: {}", guarded(&message(err)));
     }
     ExitCode::from(code)
 }
@@ -69,6 +71,16 @@ pub fn message(err: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+/// `message` with each of its lines shown escaped: the libraries escape
+/// the names from files they put in messages, and this last guard keeps
+/// any they missed from reaching the terminal raw. Showing is idempotent,
+/// so names escaped already are not garbled; the line breaks a message
+/// is written with stay.
+fn guarded(message: &str) -> String {
+    let lines: Vec<String> = message.split('\n').map(|l| shown(l).to_string()).collect();
+    lines.join("\n")
 }
 
 #[cfg(test)]
@@ -129,6 +141,14 @@ mod tests {
         let e = snapshot_core::image::Image::open(&path, &Default::default()).unwrap_err();
         assert!(e.io_error().is_none());
         assert_eq!(code_for(&anyhow::Error::new(e)), FAILED);
+    }
+
+    #[test]
+    fn messages_reach_the_terminal_escaped_with_their_own_line_breaks() {
+        assert_eq!(
+            guarded("schema check failed:\n  `a\x1b[2J` v1\tdropped"),
+            "schema check failed:\n  `a\\x1b[2J` v1\\tdropped"
+        );
     }
 
     #[test]

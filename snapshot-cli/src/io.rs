@@ -1,6 +1,7 @@
 //! Reading inputs and writing outputs, `-` meaning stdin or stdout.
 
-use std::io::{Read, Write};
+use std::fmt;
+use std::io::{BufWriter, Read, StdoutLock, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -40,5 +41,57 @@ pub fn display(path: &Path) -> String {
         "<stdin>".into()
     } else {
         path.display().to_string()
+    }
+}
+
+/// Text written to standard output as it is rendered, through a buffer:
+/// printers render into it as a `fmt::Write`, so a command holds a buffer
+/// of output, never the whole of it, however large a section's text is.
+pub struct Stream {
+    out: BufWriter<StdoutLock<'static>>,
+    /// The I/O error that stopped the output, which `fmt::Error` cannot
+    /// carry.
+    error: Option<std::io::Error>,
+}
+
+impl Stream {
+    /// Standard output.
+    pub fn stdout() -> Stream {
+        Stream {
+            out: BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+            error: None,
+        }
+    }
+
+    /// The I/O writer under the text, for output that is not text (JSON).
+    pub fn bytes(&mut self) -> &mut impl Write {
+        &mut self.out
+    }
+
+    /// `rendered` as a result that keeps the I/O error behind a failed
+    /// render (a closed pipe is reported as such).
+    pub fn check(&mut self, rendered: fmt::Result) -> Result<()> {
+        match (rendered, self.error.take()) {
+            (Ok(()), _) => Ok(()),
+            (Err(_), Some(e)) => Err(e.into()),
+            (Err(e), None) => Err(e.into()),
+        }
+    }
+
+    /// Flushes what is buffered.
+    pub fn finish(mut self) -> Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e.into());
+        }
+        Ok(self.out.flush()?)
+    }
+}
+
+impl fmt::Write for Stream {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.out.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            fmt::Error
+        })
     }
 }

@@ -7,6 +7,9 @@ mod util;
 
 /// `--help` and usage errors.
 mod general;
+/// Images with valid checksums and hostile contents: every command on
+/// each, its memory and time measured.
+mod hostile;
 /// `snapshot migrate` from the schema history alone.
 mod migrate;
 /// `snapshot nv dump` and `snapshot nv pack`.

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use snapshot_nvlist::text::shown;
 use snapshot_nvlist::Type;
 
 /// The result type of this crate.
@@ -191,7 +192,12 @@ impl fmt::Display for ValueFault {
             }
             ValueFault::Duplicate => f.write_str("stored twice"),
             ValueFault::WrongSchema { expected, found } => {
-                write!(f, "record of schema `{found}`, expected `{expected}`")
+                write!(
+                    f,
+                    "record of schema `{}`, expected `{}`",
+                    shown(found),
+                    shown(expected)
+                )
             }
             ValueFault::BadVersion { value: 0, .. } => f.write_str("version 0 does not exist"),
             ValueFault::BadVersion { value, max } => {
@@ -221,17 +227,18 @@ impl fmt::Display for ValueFault {
                 "added in version {since} and holds a non-default value \
                  that an older reader would lose"
             ),
-            ValueFault::UnknownVariant(name) => write!(f, "unknown variant `{name}`"),
+            ValueFault::UnknownVariant(name) => write!(f, "unknown variant `{}`", shown(name)),
             ValueFault::VariantTooNew { variant, since } => write!(
                 f,
-                "variant `{variant}` was added in version {since}: an older reader does not \
-                 know it"
+                "variant `{}` was added in version {since}: an older reader does not know it",
+                shown(variant)
             ),
             ValueFault::AmbiguousRecord(name) => write!(
                 f,
-                "the instances of the generic record `{name}` differ in their defaults, and a \
+                "the instances of the generic record `{}` differ in their defaults, and a \
                  stored record does not say which one wrote it: write the record holding it \
-                 with `to_nvlist_for`"
+                 with `to_nvlist_for`",
+                shown(name)
             ),
         }
     }
@@ -297,7 +304,9 @@ impl fmt::Display for MigrationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.0 {
             MigrationErrorKind::NvList(e) => fmt::Display::fmt(e, f),
-            MigrationErrorKind::Invalid { name, reason } => write!(f, "`{name}`: {reason}"),
+            MigrationErrorKind::Invalid { name, reason } => {
+                write!(f, "`{}`: {reason}", shown(name))
+            }
         }
     }
 }
@@ -468,14 +477,14 @@ impl fmt::Display for Error {
         match &*self.0 {
             ErrorKind::NvList(e) => fmt::Display::fmt(e, f),
             ErrorKind::Value { path, step, fault } => {
-                write!(f, "{path}: {fault}")?;
+                write!(f, "{}: {fault}", shown(path))?;
                 match step {
                     Some(step) => write!(f, " (converting {step})"),
                     None => Ok(()),
                 }
             }
             ErrorKind::Migration { path, step, source } => {
-                write!(f, "{path}: migration {step} failed: {source}")
+                write!(f, "{}: migration {step} failed: {source}", shown(path))
             }
         }
     }
@@ -517,7 +526,7 @@ pub enum SchemaError {
         problems: Vec<String>,
     },
     /// A record of an image cannot be rewritten for the target.
-    #[error("{path}: {message}")]
+    #[error("{}: {message}", shown(.path))]
     Migrate {
         /// `section.key` of the record.
         path: String,

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use snapshot_nvlist::text::shown;
+
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -53,13 +55,13 @@ pub enum ImagePart {
     #[error("index")]
     Index,
     /// A named section.
-    #[error("section `{0}`")]
+    #[error("section `{}`", shown(.0))]
     Section(String),
     /// The chunk table of a memory section.
-    #[error("section `{0}`, chunk table")]
+    #[error("section `{}`, chunk table", shown(.0))]
     ChunkTable(String),
     /// One chunk of a memory section.
-    #[error("section `{section}`, chunk {index}")]
+    #[error("section `{}`, chunk {index}", shown(.section))]
     Chunk {
         /// The memory section.
         section: String,
@@ -96,7 +98,11 @@ pub enum ImageFault {
     #[error("IDENT is not NUL-padded UTF-8")]
     BadIdent,
     /// The image was written by another producer.
-    #[error("IDENT `{found}` is not `{expected}` (another producer's image; force to read it)")]
+    #[error(
+        "IDENT `{}` is not `{}` (another producer's image; force to read it)",
+        shown(.found),
+        shown(.expected)
+    )]
     ForeignIdent {
         /// The IDENT in the file.
         found: String,
@@ -119,7 +125,7 @@ pub enum ImageFault {
     #[error("not a packed nvlist: {0}")]
     BadNvlist(snapshot_nvlist::Error),
     /// A required key is missing or has the wrong type.
-    #[error("key `{key}` is missing or not {expected}")]
+    #[error("key `{}` is missing or not {expected}", shown(.key))]
     BadKey {
         /// The key (`sections[2].offset`).
         key: String,
@@ -127,10 +133,13 @@ pub enum ImageFault {
         expected: &'static str,
     },
     /// The format version is not `MAJOR.MINOR`.
-    #[error("format version `{0}` is not MAJOR.MINOR")]
+    #[error("format version `{}` is not MAJOR.MINOR", shown(.0))]
     BadVersion(String),
     /// The format's major version is not one this reader knows.
-    #[error("format version {found} is not supported (this reader knows {supported})")]
+    #[error(
+        "format version {} is not supported (this reader knows {supported})",
+        shown(.found)
+    )]
     UnsupportedVersion {
         /// The version in the file.
         found: String,
@@ -138,14 +147,17 @@ pub enum ImageFault {
         supported: String,
     },
     /// The image uses incompatible features this reader lacks.
-    #[error("uses incompatible features this reader lacks: {}", .0.join(", "))]
+    #[error(
+        "uses incompatible features this reader lacks: {}",
+        shown(&.0.join(", "))
+    )]
     UnknownFeatures(Vec<String>),
     /// A section type this reader does not know.
-    #[error("unknown section type `{0}`")]
+    #[error("unknown section type `{}`", shown(.0))]
     UnknownSectionType(String),
     /// A codec this reader does not know, or that the section type does
     /// not allow.
-    #[error("unknown or disallowed codec `{0}`")]
+    #[error("unknown or disallowed codec `{}`", shown(.0))]
     UnknownCodec(String),
     /// Two sections share a name.
     #[error("a second section of this name")]
@@ -187,7 +199,7 @@ pub enum ImageFault {
     #[error("no such section")]
     NoSuchSection,
     /// The section is of another type than the operation needs.
-    #[error("section is of type `{found}`, not {expected}")]
+    #[error("section is of type `{}`, not {expected}", shown(.found))]
     WrongSectionType {
         /// The type needed.
         expected: &'static str,

@@ -14,6 +14,7 @@ use crate::memory::{chunk_len, ChunkEntry, ChunkKind, MemoryStats, ENTRY_SIZE};
 use crate::section::{validate_layout, Codec, SectionEntry, SectionKind};
 use crate::storage::{lock_for_edit, Storage};
 use crate::{DEFAULT_IDENT, HEADER_AREA, MAX_LOADED_SECTION, SLOT_SIZE};
+use snapshot_nvlist::text::shown;
 use snapshot_nvlist::NvList;
 
 /// Which producers' images to open.
@@ -111,7 +112,7 @@ impl Image<std::fs::File> {
                 .len(len)
                 .map(&self.storage)
         }
-        .map_err(|e| Error::io(format!("mapping section `{name}`"), e))
+        .map_err(|e| Error::io(format!("mapping section `{}`", shown(name)), e))
     }
 }
 

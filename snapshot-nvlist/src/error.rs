@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use crate::text::shown;
+
 use crate::Type;
 
 /// The result type of this crate.
@@ -286,22 +288,24 @@ impl fmt::Display for Error {
                 write!(f, "byte {offset}: {rule}")
             }
             ErrorKind::Decode { offset, path, rule } => {
-                write!(f, "byte {offset}, pair `{path}`: {rule}")
+                write!(f, "byte {offset}, pair `{}`: {rule}", shown(path))
             }
             ErrorKind::Parse {
                 line,
                 column,
                 message,
             } => write!(f, "line {line}:{column}: {message}"),
-            ErrorKind::NotFound { name } => write!(f, "no pair named `{name}`"),
+            ErrorKind::NotFound { name } => write!(f, "no pair named `{}`", shown(name)),
             ErrorKind::WrongType {
                 name,
                 expected,
                 found,
-            } => write!(f, "`{name}`: expected {expected}, found {found}"),
-            ErrorKind::NotUtf8 { name } => write!(f, "`{name}`: string is not UTF-8"),
-            ErrorKind::InvalidPair { name, reason } => write!(f, "pair `{name}`: {reason}"),
-            ErrorKind::Path { path, message } => write!(f, "path `{path}`: {message}"),
+            } => write!(f, "`{}`: expected {expected}, found {found}", shown(name)),
+            ErrorKind::NotUtf8 { name } => write!(f, "`{}`: string is not UTF-8", shown(name)),
+            ErrorKind::InvalidPair { name, reason } => {
+                write!(f, "pair `{}`: {reason}", shown(name))
+            }
+            ErrorKind::Path { path, message } => write!(f, "path `{}`: {message}", shown(path)),
         }
     }
 }

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::text::from_text;
+use crate::text::{from_text, shown};
 use crate::{NvList, NvString, Type, Value};
 
 /// One segment of a path: a pair name and an optional array index.
@@ -148,7 +148,10 @@ impl ValuePath {
 
     fn error(&self, at: usize, what: impl fmt::Display) -> Error {
         let name = self.segments[at].name.to_string_lossy();
-        Error::bad_path(&self.text, format!("at `{name}`: {what}"))
+        Error::bad_path(
+            &self.text,
+            format!("at `{}`: {what}", shown(name.as_bytes())),
+        )
     }
 
     /// The value the path names in the section's list `root` (the whole

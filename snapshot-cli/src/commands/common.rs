@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::Args;
 use snapshot_core::image::{lock_for_edit, IdentCheck, Image, OpenOptions, DEFAULT_IDENT};
-use snapshot_core::{text, NvList, Value};
+use snapshot_core::{text, Value};
 
 /// The IDENT check, shared by every command that opens an image.
 #[derive(Debug, Args)]
@@ -58,16 +58,17 @@ pub fn open_rw(path: &Path, ident: &IdentArgs) -> Result<Image> {
 /// A value as the right-hand side of the text form (`0x10`, `"vm0"`,
 /// `{ ... }`), so that `get` output can be given back to `set`.
 pub fn render_value(value: &Value) -> String {
-    if let Value::Null = value {
-        return "null".into();
+    let mut out = String::new();
+    let _ = write_value(value, &mut out);
+    out
+}
+
+/// [`render_value`] into `out` as it renders: `null` for a `null`.
+pub fn write_value(value: &Value, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+    match value {
+        Value::Null => out.write_str("null"),
+        v => text::write_value(v, out),
     }
-    let list = NvList::new().with("v", value.clone());
-    let line = text::to_text(&list);
-    let prefix = format!("v: {} = ", value.ty().keyword());
-    line.strip_prefix(&prefix)
-        .unwrap_or(&line)
-        .trim_end_matches('\n')
-        .to_owned()
 }
 
 /// The number of threads to verify with: every core.

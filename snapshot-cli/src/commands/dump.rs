@@ -2,20 +2,21 @@
 //! sections summarised.
 
 use std::fmt::Write as _;
-use std::io::Write;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use snapshot_core::image::{Image, SectionKind};
-use snapshot_core::text;
+use snapshot_core::text::{self, shown};
 
 use snapshot_core::compat::{read_schemas, History, SCHEMAS_SECTION};
 
 use crate::commands::common::{open, IdentArgs};
 use crate::commands::typed;
 use crate::exit::UsageError;
+use crate::io::Stream;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -49,14 +50,15 @@ fn typed_schemas(image: &Image, args: &Args) -> Result<typed::Schemas> {
         .sections
         .iter()
         .any(|s| s.name == SCHEMAS_SECTION);
-    let mut schemas = match has_section {
-        true => read_schemas(
-            &image
-                .read_nvlist(SCHEMAS_SECTION)
-                .with_context(|| name.clone())?,
-        ),
-        false => typed::Schemas::new(),
-    };
+    let mut schemas = typed::Schemas::default();
+    if has_section {
+        let section = image
+            .read_nvlist(SCHEMAS_SECTION)
+            .with_context(|| name.clone())?;
+        for recorded in read_schemas(&section).into_values() {
+            schemas.add(recorded);
+        }
+    }
     let default = Path::new("schemas");
     let dir = args
         .schemas
@@ -72,9 +74,7 @@ fn typed_schemas(image: &Image, args: &Args) -> Result<typed::Schemas> {
                 .add_dir(dir)
                 .with_context(|| format!("schema history {}", dir.display()))?;
             for rec in history.schemas() {
-                schemas
-                    .entry((rec.name.clone(), rec.version))
-                    .or_insert_with(|| rec.clone());
+                schemas.add(rec.clone());
             }
         }
         None if !has_section => {
@@ -96,57 +96,74 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(s) => vec![image.section(s).with_context(|| name.clone())?.clone()],
         None => image.header().sections.clone(),
     };
-    let mut out = String::new();
-    let mut json = serde_json::Map::new();
+    let mut out = Stream::stdout();
+    if args.json {
+        let nvlists = sections.iter().filter(|s| s.kind == SectionKind::NvList);
+        let json = Sections {
+            image: &image,
+            names: nvlists.map(|s| s.name.as_str()).collect(),
+        };
+        serde_json::to_writer_pretty(&mut *out.bytes(), &json).with_context(|| name.clone())?;
+        out.bytes().write_all(b"\n")?;
+        return out.finish().map(|()| ExitCode::SUCCESS);
+    }
     let schemas = match args.typed {
         true => Some(typed_schemas(&image, &args)?),
         false => None,
     };
     for s in &sections {
-        match s.kind {
+        let shown_name = shown(&s.name);
+        let rendered = match s.kind {
             SectionKind::NvList => {
                 let nv = image.read_nvlist(&s.name).with_context(|| name.clone())?;
-                if args.json {
-                    json.insert(s.name.clone(), serde_json::to_value(&nv)?);
-                } else if let Some(schemas) = &schemas {
-                    if s.name == SCHEMAS_SECTION {
-                        continue;
-                    }
-                    let _ = writeln!(out, "# section `{}`: nvlist, typed", s.name);
-                    typed::render(&nv, schemas, 0, &mut out);
-                } else {
-                    let _ = writeln!(
+                match &schemas {
+                    Some(_) if s.name == SCHEMAS_SECTION => continue,
+                    Some(schemas) => writeln!(out, "# section `{shown_name}`: nvlist, typed")
+                        .and_then(|()| typed::render(&nv, schemas, 0, &mut out)),
+                    None => writeln!(
                         out,
-                        "# section `{}`: nvlist, {} bytes at byte {}",
-                        s.name, s.size, s.offset
-                    );
-                    out.push_str(&text::to_text(&nv));
+                        "# section `{shown_name}`: nvlist, {} bytes at byte {}",
+                        s.size, s.offset
+                    )
+                    .and_then(|()| text::write_text(&nv, &mut out)),
                 }
             }
-            SectionKind::Raw if !args.json => {
-                let _ = writeln!(
-                    out,
-                    "# section `{}`: raw, {} bytes at byte {} (not printed; use extract)",
-                    s.name, s.size, s.offset
-                );
-            }
-            SectionKind::Memory if !args.json => {
+            SectionKind::Raw => writeln!(
+                out,
+                "# section `{shown_name}`: raw, {} bytes at byte {} (not printed; use extract)",
+                s.size, s.offset
+            ),
+            SectionKind::Memory => {
                 let st = image.memory(&s.name).with_context(|| name.clone())?.stats();
-                let _ = writeln!(
+                writeln!(
                     out,
-                    "# section `{}`: memory, {} bytes in {} chunks ({} zero, {} compressed), {} bytes stored (not printed; use extract)",
-                    s.name, st.size, st.chunks, st.zero_chunks, st.compressed_chunks, st.stored_bytes
-                );
+                    "# section `{shown_name}`: memory, {} bytes in {} chunks ({} zero, {} \
+                     compressed), {} bytes stored (not printed; use extract)",
+                    st.size, st.chunks, st.zero_chunks, st.compressed_chunks, st.stored_bytes
+                )
             }
-            SectionKind::Raw | SectionKind::Memory => {}
-        }
+        };
+        out.check(rendered)?;
     }
-    if args.json {
-        out = serde_json::to_string_pretty(&json)?;
-        out.push('\n');
-    }
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
+    out.finish()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The nvlist sections as one JSON object, each section read as it is
+/// written out: a dump holds one decoded section at a time.
+struct Sections<'a> {
+    image: &'a Image,
+    names: Vec<&'a str>,
+}
+
+impl serde::Serialize for Sections<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap};
+        let mut map = serializer.serialize_map(Some(self.names.len()))?;
+        for name in &self.names {
+            let nv = self.image.read_nvlist(name).map_err(S::Error::custom)?;
+            map.serialize_entry(name, &nv)?;
+        }
+        map.end()
+    }
 }

@@ -1,6 +1,6 @@
 //! `snapshot get`: one value of an nvlist section, by path.
 
-use std::io::Write;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,7 +9,8 @@ use clap::Args as ClapArgs;
 use snapshot_core::nvlist::ValuePath;
 use snapshot_core::Value;
 
-use crate::commands::common::{open, render_value, IdentArgs};
+use crate::commands::common::{open, write_value, IdentArgs};
+use crate::io::Stream;
 use snapshot_core::text;
 
 #[derive(Debug, ClapArgs)]
@@ -34,12 +35,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .read_nvlist(&path.section)
         .with_context(|| name.clone())?;
     let value = path.get(&list).with_context(|| name)?;
+    let mut out = Stream::stdout();
     let rendered = match &value {
-        Value::NvList(l) => text::to_text(l),
-        v => format!("{}\n", render_value(v)),
+        Value::NvList(l) => text::write_text(l, &mut out),
+        v => write_value(v, &mut out).and_then(|()| out.write_char('\n')),
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(rendered.as_bytes())?;
-    out.flush()?;
+    out.check(rendered)?;
+    out.finish()?;
     Ok(ExitCode::SUCCESS)
 }

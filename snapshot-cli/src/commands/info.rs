@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use serde_json::{json, Value as Json};
 use snapshot_core::image::{Image, MemoryStats, SectionKind};
+use snapshot_core::text::shown;
 
 use crate::commands::common::{open, IdentArgs};
 use crate::exit::FAILED;
@@ -117,7 +118,7 @@ fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used:
     let h = image.header();
     let mut o = String::new();
     let _ = writeln!(o, "image:       {name}");
-    let _ = writeln!(o, "ident:       {}", h.ident);
+    let _ = writeln!(o, "ident:       {}", shown(&h.ident));
     let _ = writeln!(o, "format:      {}", h.version);
     let _ = writeln!(
         o,
@@ -126,13 +127,13 @@ fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used:
         image.slot()
     );
     if let Some(p) = &h.producer {
-        let _ = writeln!(o, "producer:    {p}");
+        let _ = writeln!(o, "producer:    {}", shown(p));
     }
     if let Some(t) = h.created {
         let _ = writeln!(o, "created:     {}", created(t));
     }
     if !h.incompatible.is_empty() {
-        let _ = writeln!(o, "features:    {}", h.incompatible.join(", "));
+        let _ = writeln!(o, "features:    {}", shown(&h.incompatible.join(", ")));
     }
     let _ = writeln!(
         o,
@@ -149,7 +150,7 @@ fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used:
         let _ = writeln!(
             o,
             "  {:<12} {:<7} {:>14} {:>14} {:<5} {:08x}",
-            s.name,
+            shown(&s.name).to_string(),
             s.kind.keyword(),
             s.offset,
             s.size,
@@ -164,7 +165,8 @@ fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used:
             .map_or(0, |m| m.chunk_size);
         let _ = writeln!(
             o,
-            "memory `{section}`: {} chunks of {chunk} bytes, {} zero, {} compressed; {} bytes stored of {}",
+            "memory `{}`: {} chunks of {chunk} bytes, {} zero, {} compressed; {} bytes stored of {}",
+            shown(section),
             st.chunks, st.zero_chunks, st.compressed_chunks, st.stored_bytes, st.size
         );
     }

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use snapshot_core::compat::{self, Converted, Converter, History, Target, SCHEMAS_SECTION};
 use snapshot_core::image::Image;
+use snapshot_core::text::shown;
 
 use crate::commands::common::IdentArgs;
 use crate::exit::UsageError;
@@ -120,6 +121,12 @@ fn report(out: &Path, done: &[Converted], label: &str, types: usize) {
             (true, false) => " (and nested records)",
             (true, true) => " (nested records only)",
         };
-        println!("  {}: {} v{} -> v{}{nested}", c.path, c.name, c.from, c.to);
+        println!(
+            "  {}: {} v{} -> v{}{nested}",
+            shown(&c.path),
+            shown(&c.name),
+            c.from,
+            c.to
+        );
     }
 }

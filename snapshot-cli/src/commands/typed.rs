@@ -3,23 +3,61 @@
 //! floats, characters, options) and its doc comment, from the image's `schemas` section, so
 //! no copy of the program that wrote the image is needed.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::{self, Write};
 
 use snapshot_core::nvlist::MAX_DEPTH;
 use snapshot_core::record::{Meta, VARIANT};
+use snapshot_core::schema::text::RecordedField;
 use snapshot_core::schema::Recorded;
-use snapshot_core::{text, NvList, Value};
+use snapshot_core::text::{escape_name, shown};
+use snapshot_core::{NvList, Value};
 
-/// The schemas of an image, by name and version.
-pub type Schemas = BTreeMap<(String, u32), Recorded>;
+use crate::commands::common::render_value;
 
-/// Renders `nv` into `out`, records typed where a schema is known.
-pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut String) {
+/// The schemas a dump is typed by, each with its fields indexed by name:
+/// a record of many fields is typed in time linear in its pairs.
+#[derive(Default)]
+pub struct Schemas(BTreeMap<(String, u32), Indexed>);
+
+struct Indexed {
+    recorded: Recorded,
+    fields: HashMap<String, usize>,
+}
+
+impl Schemas {
+    /// Adds `recorded` unless a schema of its name and version is known.
+    pub fn add(&mut self, recorded: Recorded) {
+        let key = (recorded.name.clone(), recorded.version);
+        self.0.entry(key).or_insert_with(|| {
+            let mut fields = HashMap::with_capacity(recorded.fields.len());
+            for (i, f) in recorded.fields.iter().enumerate() {
+                fields.entry(f.name.clone()).or_insert(i);
+            }
+            Indexed { recorded, fields }
+        });
+    }
+
+    fn get(&self, name: &str, version: u32) -> Option<&Indexed> {
+        self.0.get(&(name.to_owned(), version))
+    }
+}
+
+impl Indexed {
+    fn field(&self, name: &str) -> Option<&RecordedField> {
+        self.fields.get(name).map(|&i| &self.recorded.fields[i])
+    }
+}
+
+/// Renders `nv` into `out`, records typed where a schema is known. Names
+/// and strings from the file are escaped as the text form escapes them;
+/// nesting is as deep as the decoder allows, no deeper.
+pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut impl Write) -> fmt::Result {
     let pad = "  ".repeat(indent);
     let meta = Meta::read(nv);
-    let schema = meta.and_then(|m| schemas.get(&(m.name.to_owned(), m.version)));
+    let schema = meta.and_then(|m| schemas.get(m.name, m.version));
     if let (Some(s), Some(meta)) = (schema, meta) {
+        let s = &s.recorded;
         let shape = match &s.variants {
             Some(_) => "enum".to_owned(),
             None => format!("{} fields", s.fields.len()),
@@ -29,61 +67,59 @@ pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut String) {
             n if n < meta.version => format!(", readable from v{n}"),
             _ => String::new(),
         };
-        let _ = writeln!(out, "{pad}# {} v{} ({shape}{readable})", s.name, s.version);
+        writeln!(
+            out,
+            "{pad}# {} v{} ({shape}{readable})",
+            shown(&s.name),
+            s.version
+        )?;
     } else if let Some(meta) = meta {
-        let _ = writeln!(
+        writeln!(
             out,
             "{pad}# {} v{}: no recorded schema (neither in the image nor in the schema \
              directory): untyped",
-            meta.name, meta.version
-        );
+            shown(meta.name),
+            meta.version
+        )?;
     }
     for (name, value) in nv.iter() {
-        let name = name.to_string();
-        if name.starts_with('.') {
-            if let (VARIANT, Value::String(v)) = (name.as_str(), value) {
-                let _ = writeln!(out, "{pad}variant = {v}");
+        let key = escape_name(name);
+        if name.as_bytes().starts_with(b".") {
+            if let (Some(VARIANT), Value::String(v)) = (name.to_str(), value) {
+                writeln!(out, "{pad}variant = {}", escape_name(v))?;
             }
             if schema.is_some() {
                 continue;
             }
         }
-        let field = schema.and_then(|s| s.field(&name));
+        let field = schema.zip(name.to_str()).and_then(|(s, n)| s.field(n));
         let ty = field.map(|f| f.ty.as_str());
-        let doc = field
-            .filter(|f| !f.doc.is_empty())
-            .map(|f| format!("  # {}", f.doc))
-            .unwrap_or_default();
+        let of_type = ty.map(|t| format!(": {t}")).unwrap_or_default();
         match value {
             Value::NvList(inner) => {
-                let _ = writeln!(
-                    out,
-                    "{pad}{name}{}:",
-                    ty.map(|t| format!(": {t}")).unwrap_or_default()
-                );
-                render(inner, schemas, indent + 1, out);
+                writeln!(out, "{pad}{key}{of_type}:")?;
+                render(inner, schemas, indent + 1, out)?;
             }
             Value::NvListArray(items) => {
-                let _ = writeln!(
-                    out,
-                    "{pad}{name}{}:",
-                    ty.map(|t| format!(": {t}")).unwrap_or_default()
-                );
+                writeln!(out, "{pad}{key}{of_type}:")?;
                 for (i, item) in items.iter().enumerate() {
-                    let _ = writeln!(out, "{pad}  [{i}]:");
-                    render(item, schemas, indent + 2, out);
+                    writeln!(out, "{pad}  [{i}]:")?;
+                    render(item, schemas, indent + 2, out)?;
                 }
             }
-            _ => match ty {
-                Some(ty) => {
-                    let _ = writeln!(out, "{pad}{name}: {ty} = {}{doc}", typed(ty, value));
+            _ => match (field, ty) {
+                (Some(field), Some(ty)) => {
+                    let doc = match field.doc.as_str() {
+                        "" => String::new(),
+                        doc => format!("  # {doc}"),
+                    };
+                    writeln!(out, "{pad}{key}: {ty} = {}{doc}", typed(ty, value))?;
                 }
-                None => {
-                    let _ = writeln!(out, "{pad}{name} = {}", untyped(value));
-                }
+                _ => writeln!(out, "{pad}{key} = {}", untyped(value))?,
             },
         }
     }
+    Ok(())
 }
 
 /// A value as its Rust type reads it. Options are peeled in a loop, at
@@ -170,9 +206,8 @@ fn binary(bytes: &[u8]) -> String {
 
 /// A value in the text syntax, on one line.
 fn untyped(value: &Value) -> String {
-    let line = text::to_text(&NvList::new().with("v", value.clone()));
-    let value = line.split_once(" = ").map_or(line.as_str(), |(_, v)| v);
-    value.split_whitespace().collect::<Vec<_>>().join(" ")
+    let text = render_value(value);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -183,13 +218,14 @@ mod tests {
     fn enums_show_their_variant() {
         let text = "schema blk_cache 1\nkind enum\nvariant Writethrough\nvariant Writeback\n";
         let rec = Recorded::parse(text).unwrap();
-        let schemas = Schemas::from([(("blk_cache".to_owned(), 1), rec)]);
+        let mut schemas = Schemas::default();
+        schemas.add(rec);
         let nv = NvList::new()
             .with(".schema", "blk_cache")
             .with(".version", 1u64)
             .with(".variant", "Writeback");
         let mut out = String::new();
-        render(&nv, &schemas, 1, &mut out);
+        render(&nv, &schemas, 1, &mut out).unwrap();
         assert_eq!(out, "  # blk_cache v1 (enum)\n  variant = Writeback\n");
     }
 
@@ -197,19 +233,20 @@ mod tests {
     fn a_record_an_older_build_reads_says_from_which_version() {
         let text = "schema pit 2\nkind struct\nfield count: u16\n";
         let rec = Recorded::parse(text).unwrap();
-        let schemas = Schemas::from([(("pit".to_owned(), 2), rec)]);
+        let mut schemas = Schemas::default();
+        schemas.add(rec);
         let nv = NvList::new()
             .with(".schema", "pit")
             .with(".version", 2u64)
             .with("count", 3u64);
         let mut out = String::new();
-        render(&nv.clone().with(".min_reader", 1u64), &schemas, 0, &mut out);
+        render(&nv.clone().with(".min_reader", 1u64), &schemas, 0, &mut out).unwrap();
         assert_eq!(
             out,
             "# pit v2 (1 fields, readable from v1)\ncount: u16 = 3\n"
         );
         out.clear();
-        render(&nv, &schemas, 0, &mut out);
+        render(&nv, &schemas, 0, &mut out).unwrap();
         assert_eq!(out, "# pit v2 (1 fields)\ncount: u16 = 3\n");
     }
 

@@ -27,7 +27,7 @@
 
 use std::fmt::Write as _;
 
-use snapshot_nvlist::text::{from_text, to_text};
+use snapshot_nvlist::text::{from_text, needs_escape, to_text};
 use snapshot_nvlist::{NvList, Value};
 
 use crate::error::{Result, SchemaError};
@@ -336,6 +336,13 @@ impl Parser {
         let mut last = Item::None;
         for (i, raw) in text.lines().enumerate() {
             self.line = i + 1;
+            // Names and types from a file reach messages and listings:
+            // none may move the cursor, break a line or reorder text.
+            if let Some(c) = raw.chars().find(|&c| needs_escape(c) && c != '\t') {
+                return Err(self.err(format!(
+                    "{c:?} in a schema: names, types and docs hold no control characters"
+                )));
+            }
             if raw.trim().is_empty() || raw.trim_start().starts_with('#') {
                 continue;
             }
@@ -573,6 +580,20 @@ migration 2 up
         assert_eq!(rec.variants.as_ref().unwrap()[2].since, 2);
         assert!(rec.migrations[0].converts("Periodic", None));
         assert_eq!(rec.to_text(), text);
+    }
+
+    #[test]
+    fn control_characters_are_refused_where_they_stand() {
+        let text = "schema vuart 1\nkind struct\nfield lsr\x1b[2J: u8\n";
+        let err = Recorded::parse(text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "line 3: '\\u{1b}' in a schema: names, types and docs hold no control characters"
+        );
+        assert!(
+            Recorded::parse("schema vuart 1\nkind struct\nfield lsr: u8\n  doc a\ttabbed\n")
+                .is_ok()
+        );
     }
 
     #[test]

@@ -22,15 +22,30 @@ pub(crate) mod hex;
 mod lexer;
 mod parser;
 mod printer;
+mod shown;
 
 use crate::error::Result;
 use crate::NvList;
 
 pub use printer::{escape_name, escape_string};
+pub use shown::{needs_escape, shown, Shown};
 
 /// Renders `list` in the text form.
 pub fn to_text(list: &NvList) -> String {
     printer::print(list)
+}
+
+/// Writes `list` in the text form to `out` as it renders: what a caller
+/// printing a large list to a file or a pipe uses, holding a line at a
+/// time rather than the whole text.
+pub fn write_text(list: &NvList, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+    printer::write(list, out)
+}
+
+/// Writes the text form of one value, as the right-hand side of its pair
+/// (`0x10`, `"vm0"`, `{ ... }`; nothing for a `null`).
+pub fn write_value(value: &crate::Value, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+    printer::write_value(value, out)
 }
 
 /// Parses the text form. Errors name the line and column.

@@ -1,9 +1,10 @@
 //! Renders an nvlist in the text form.
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 use super::hex;
 use super::lexer::is_word_char;
+use super::shown::{needs_escape, write_escape};
 use crate::{Flags, NvList, NvString, Value};
 
 /// Binaries up to this many bytes stay on the pair's line.
@@ -15,20 +16,33 @@ const NUMBERS_LINE: usize = 8;
 
 pub fn print(list: &NvList) -> String {
     let mut out = String::new();
-    body(&mut out, list, 0);
+    let _ = body(&mut out, list, 0);
     out
 }
 
-fn indent(out: &mut String, level: usize) {
-    for _ in 0..level {
-        out.push_str("    ");
-    }
+/// Writes `list` to `out` as it goes: a caller streaming a large list
+/// holds a line, not the whole text.
+pub fn write(list: &NvList, out: &mut impl Write) -> fmt::Result {
+    body(out, list, 0)
 }
 
-fn body(out: &mut String, list: &NvList, level: usize) {
+/// Writes the right-hand side of a pair holding `value` (nothing for a
+/// `null`), as the pair's line at the top level shows it.
+pub fn write_value(value: &Value, out: &mut impl Write) -> fmt::Result {
+    self::value(out, value, 0)
+}
+
+fn indent(out: &mut impl Write, level: usize) -> fmt::Result {
+    for _ in 0..level {
+        out.write_str("    ")?;
+    }
+    Ok(())
+}
+
+fn body(out: &mut impl Write, list: &NvList, level: usize) -> fmt::Result {
     let flags = list.flags();
     if flags != Flags::NONE {
-        indent(out, level);
+        indent(out, level)?;
         let mut names = Vec::new();
         if flags.contains(Flags::IGNORE_CASE) {
             names.push("ignore-case");
@@ -36,121 +50,115 @@ fn body(out: &mut String, list: &NvList, level: usize) {
         if flags.contains(Flags::NO_UNIQUE) {
             names.push("no-unique");
         }
-        let _ = writeln!(out, "!flags({})", names.join(", "));
+        writeln!(out, "!flags({})", names.join(", "))?;
     }
     for (name, value) in list {
-        indent(out, level);
-        out.push_str(&escape_name(name));
-        out.push_str(": ");
-        out.push_str(value.ty().keyword());
+        indent(out, level)?;
+        out.write_str(&escape_name(name))?;
+        out.write_str(": ")?;
+        out.write_str(value.ty().keyword())?;
         if !matches!(value, Value::Null) {
-            out.push_str(" = ");
-            self::value(out, value, level);
+            out.write_str(" = ")?;
+            self::value(out, value, level)?;
         }
-        out.push('\n');
+        out.write_char('\n')?;
     }
+    Ok(())
 }
 
-fn nested(out: &mut String, list: &NvList, level: usize) {
+fn nested(out: &mut impl Write, list: &NvList, level: usize) -> fmt::Result {
     if list.is_empty() && list.flags() == Flags::NONE {
-        out.push_str("{}");
-        return;
+        return out.write_str("{}");
     }
-    out.push_str("{\n");
-    body(out, list, level + 1);
-    indent(out, level);
-    out.push('}');
+    out.write_str("{\n")?;
+    body(out, list, level + 1)?;
+    indent(out, level)?;
+    out.write_char('}')
 }
 
 /// Items on one line when short, else one per line (or `per_line`).
-fn items<T>(
-    out: &mut String,
+fn items<W: Write, T>(
+    out: &mut W,
     items: &[T],
     level: usize,
     per_line: usize,
-    mut item: impl FnMut(&mut String, &T),
-) {
+    mut item: impl FnMut(&mut W, &T) -> fmt::Result,
+) -> fmt::Result {
     if items.len() <= per_line {
-        out.push('[');
+        out.write_char('[')?;
         for (i, x) in items.iter().enumerate() {
             if i > 0 {
-                out.push_str(", ");
+                out.write_str(", ")?;
             }
-            item(out, x);
+            item(out, x)?;
         }
-        out.push(']');
-        return;
+        return out.write_char(']');
     }
-    out.push_str("[\n");
+    out.write_str("[\n")?;
     for chunk in items.chunks(per_line) {
-        indent(out, level + 1);
+        indent(out, level + 1)?;
         for (i, x) in chunk.iter().enumerate() {
             if i > 0 {
-                out.push(' ');
+                out.write_char(' ')?;
             }
-            item(out, x);
-            out.push(',');
+            item(out, x)?;
+            out.write_char(',')?;
         }
-        out.push('\n');
+        out.write_char('\n')?;
     }
-    indent(out, level);
-    out.push(']');
+    indent(out, level)?;
+    out.write_char(']')
 }
 
-fn value(out: &mut String, value: &Value, level: usize) {
+fn value(out: &mut impl Write, value: &Value, level: usize) -> fmt::Result {
     match value {
-        Value::Null => {}
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::String(s) => out.push_str(&escape_string(s.as_bytes())),
+        Value::Null => Ok(()),
+        Value::Bool(b) => out.write_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => write!(out, "{n}"),
+        Value::String(s) => out.write_str(&escape_string(s.as_bytes())),
         Value::Binary(b) => binary(out, b, level),
         Value::NvList(l) => nested(out, l, level),
         Value::BoolArray(a) => items(out, a, level, 16, |o, b| {
-            o.push_str(if *b { "true" } else { "false" })
+            o.write_str(if *b { "true" } else { "false" })
         }),
-        Value::NumberArray(a) => items(out, a, level, NUMBERS_LINE, |o, n| {
-            let _ = write!(o, "{n}");
-        }),
+        Value::NumberArray(a) => items(out, a, level, NUMBERS_LINE, |o, n| write!(o, "{n}")),
         Value::StringArray(a) => {
             let short = a.iter().map(|s| s.as_bytes().len() + 4).sum::<usize>() < 64;
             let per_line = if short { a.len() } else { 1 };
             items(out, a, level, per_line, |o, s| {
-                o.push_str(&escape_string(s.as_bytes()))
+                o.write_str(&escape_string(s.as_bytes()))
             })
         }
         Value::NvListArray(a) => {
-            out.push_str("[\n");
+            out.write_str("[\n")?;
             for l in a {
-                indent(out, level + 1);
-                nested(out, l, level + 1);
-                out.push_str(",\n");
+                indent(out, level + 1)?;
+                nested(out, l, level + 1)?;
+                out.write_str(",\n")?;
             }
-            indent(out, level);
-            out.push(']');
+            indent(out, level)?;
+            out.write_char(']')
         }
     }
 }
 
-fn binary(out: &mut String, bytes: &[u8], level: usize) {
+fn binary(out: &mut impl Write, bytes: &[u8], level: usize) -> fmt::Result {
     if bytes.len() <= INLINE_BINARY {
-        let _ = write!(out, "<{}>", hex::encode(bytes));
-        return;
+        return write!(out, "<{}>", hex::encode(bytes));
     }
-    out.push_str("<\n");
+    out.write_str("<\n")?;
     for line in bytes.chunks(BINARY_LINE) {
-        indent(out, level + 1);
+        indent(out, level + 1)?;
         for (i, group) in line.chunks(4).enumerate() {
             if i > 0 {
-                out.push(' ');
+                out.write_char(' ')?;
             }
-            out.push_str(&hex::encode(group));
+            out.write_str(&hex::encode(group))?;
         }
-        out.push('\n');
+        out.write_char('\n')?;
     }
-    indent(out, level);
-    out.push('>');
+    indent(out, level)?;
+    out.write_char('>')
 }
 
 /// A name as the text form writes it: bare when it is a non-empty word of
@@ -162,8 +170,8 @@ pub fn escape_name(name: &NvString) -> String {
     }
 }
 
-/// A string quoted, with `\\ \" \n \t \r` escapes, other control
-/// characters and bytes that are not UTF-8 as `\xHH`.
+/// A string quoted, with `\\ \" \n \t \r` escapes, the other characters
+/// that [`needs_escape`] and bytes that are not UTF-8 as `\xHH`.
 pub fn escape_string(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() + 2);
     out.push('"');
@@ -172,14 +180,8 @@ pub fn escape_string(bytes: &[u8]) -> String {
             match c {
                 '\\' => out.push_str("\\\\"),
                 '"' => out.push_str("\\\""),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => out.push_str("\\r"),
-                c if c.is_control() => {
-                    let mut buf = [0; 4];
-                    for b in c.encode_utf8(&mut buf).bytes() {
-                        let _ = write!(out, "\\x{b:02x}");
-                    }
+                c if needs_escape(c) => {
+                    let _ = write_escape(&mut out, c);
                 }
                 c => out.push(c),
             }
