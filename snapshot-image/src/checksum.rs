@@ -8,6 +8,12 @@ pub fn crc32c(bytes: &[u8]) -> u32 {
     crc32c::crc32c(bytes)
 }
 
+/// The CRC32C of the bytes before `bytes` (`crc`) and `bytes`: a long
+/// extent checked piece by piece.
+pub(crate) fn crc32c_append(crc: u32, bytes: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc, bytes)
+}
+
 /// Whether every byte of `bytes` is zero, a word at a time.
 pub(crate) fn is_zero(bytes: &[u8]) -> bool {
     // SAFETY: every bit pattern is a valid u128, and align_to only hands

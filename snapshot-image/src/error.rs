@@ -162,6 +162,33 @@ pub enum ImageFault {
     /// Two sections share a name.
     #[error("a second section of this name")]
     DuplicateSection,
+    /// Both header slots hold the same generation with different
+    /// contents: no edit writes this (each commits generation + 1), so
+    /// which state is meant cannot be told. Slot 0 is read.
+    #[error(
+        "both header slots hold generation {generation} with different contents (no edit \
+         writes this; slot 0 is read)"
+    )]
+    SameGeneration {
+        /// The generation both claim.
+        generation: u64,
+    },
+    /// A key appears twice in the header nvlist or a section entry:
+    /// which one a reader takes would decide what the image says.
+    #[error("key `{}` appears twice", shown(.0))]
+    DuplicateKey(String),
+    /// A section uses a codec whose incompatible feature the header does
+    /// not name, so an older reader would not know to refuse it.
+    #[error("uses codec `{0}` without naming the `{0}` feature in `incompatible`")]
+    FeatureNotNamed(&'static str),
+    /// A memory section has more chunks than a reader holds the table of.
+    #[error("{count} chunks exceed the limit of {limit} per memory section")]
+    TooManyChunks {
+        /// Chunks the section's size and chunk size make.
+        count: u64,
+        /// The most a reader accepts.
+        limit: u64,
+    },
     /// A section name is empty or not UTF-8.
     #[error("section name is empty or not UTF-8")]
     BadSectionName,

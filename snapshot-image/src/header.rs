@@ -49,15 +49,19 @@ impl FormatVersion {
     /// Parses `MAJOR.MINOR` (decimal, no leading zeros, no sign).
     pub fn parse(text: &str) -> Option<FormatVersion> {
         let (major, minor) = text.split_once('.')?;
-        let number = |s: &str| {
-            let canonical = !s.is_empty()
+        let canonical = |s: &str| {
+            !s.is_empty()
                 && s.bytes().all(|b| b.is_ascii_digit())
-                && (s == "0" || !s.starts_with('0'));
-            canonical.then(|| s.parse().ok()).flatten()
+                && (s == "0" || !s.starts_with('0'))
         };
+        if !canonical(major) || !canonical(minor) {
+            return None;
+        }
+        // Any minor version is accepted, however long: one past `u64`
+        // reads as the largest (a reader treats every minor alike).
         Some(FormatVersion {
-            major: number(major)?,
-            minor: number(minor)?,
+            major: major.parse().ok()?,
+            minor: minor.parse().unwrap_or(u64::MAX),
         })
     }
 }
@@ -218,6 +222,9 @@ impl Header {
             Ok(nv) => nv,
             Err(e) => return fail(ImageFault::IndexDecode(e)),
         };
+        if let Some(key) = duplicate_key(&nv) {
+            return fail(ImageFault::DuplicateKey(key));
+        }
         let generation = match nv.get(GENERATION) {
             Some(Value::Number(g)) => *g,
             _ => {
@@ -296,6 +303,11 @@ impl Header {
                 .collect::<Result<_>>()?,
             Some(_) => return Err(bad(SECTIONS, "an nvlist array")),
         };
+        if sections.iter().any(|s| s.codec == Codec::Zstd)
+            && !incompatible.iter().any(|f| f == FEATURE_ZSTD)
+        {
+            return Err(fail(ImageFault::FeatureNotNamed(FEATURE_ZSTD)));
+        }
         Ok(Header {
             ident: raw.ident,
             version,
@@ -307,6 +319,16 @@ impl Header {
             extra: nv,
         })
     }
+}
+
+/// The first name that appears twice among `nv`'s pairs, if any. A key
+/// of the header or of an entry read twice could mean either value.
+pub(crate) fn duplicate_key(nv: &NvList) -> Option<String> {
+    let mut seen = std::collections::HashSet::with_capacity(nv.len());
+    nv.iter()
+        .map(|(name, _)| name)
+        .find(|name| !seen.insert(name.as_bytes()))
+        .map(|name| name.to_string_lossy().into_owned())
 }
 
 /// The IDENT field: UTF-8, then NUL padding to 64 bytes.

@@ -70,6 +70,11 @@ pub const FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 0 };
 pub const DEFAULT_CHUNK_SIZE: u64 = 1 << 20;
 /// The largest nvlist or raw section loaded into memory whole.
 pub const MAX_LOADED_SECTION: u64 = 1 << 30;
+/// The most chunks a memory section may have: its table, 16 bytes a
+/// chunk, is held in memory while the section is read, so this caps that
+/// at 128 MiB (8 TiB of memory in the default 1 MiB chunks, 32 GiB in
+/// 4 KiB ones).
+pub const MAX_CHUNKS: u64 = 1 << 23;
 /// The incompatible feature a memory section with zstd chunks sets.
 pub const FEATURE_ZSTD: &str = "zstd";
 /// Incompatible features this reader supports.

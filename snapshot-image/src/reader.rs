@@ -143,7 +143,8 @@ impl<S: Storage> Image<S> {
             Ok(Some(raw)) => Some(raw.generation),
             _ => None,
         };
-        let slot: u8 = match (generation(&slots[0]), generation(&slots[1])) {
+        let (g0, g1) = (generation(&slots[0]), generation(&slots[1]));
+        let slot: u8 = match (g0, g1) {
             (Some(a), Some(b)) => u8::from(b > a),
             (Some(_), None) => 0,
             (None, Some(_)) => 1,
@@ -157,7 +158,15 @@ impl<S: Storage> Image<S> {
             }
         };
         let other = 1 - slot;
-        let other_slot_fault = std::mem::replace(&mut slots[other as usize], Ok(None)).err();
+        let mut other_slot_fault = std::mem::replace(&mut slots[other as usize], Ok(None)).err();
+        let (first, second) = area.split_at(SLOT_SIZE as usize);
+        if let (Some(generation), true) = (g0.filter(|&g| Some(g) == g1), first != second) {
+            other_slot_fault = Some(Error::image(
+                ImagePart::HeaderSlot(1),
+                SLOT_SIZE,
+                ImageFault::SameGeneration { generation },
+            ));
+        }
         let raw = match std::mem::replace(&mut slots[slot as usize], Ok(None)) {
             Ok(Some(raw)) => raw,
             _ => unreachable!("the chosen slot decoded"),
@@ -452,8 +461,27 @@ impl<S: Storage> Memory<'_, S> {
     }
 }
 
-/// Decompresses one zstd frame into exactly `out.len()` bytes.
+/// The first bytes of a zstd frame (a skippable frame has others).
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// Decompresses one zstd frame into exactly `out.len()` bytes. The
+/// stored bytes must be that one frame and nothing else: zstd itself
+/// would also read a second frame or skip a skippable one, which could
+/// carry bytes no reader checks.
 pub(crate) fn decompress_exact(frame: &[u8], out: &mut [u8]) -> std::result::Result<(), String> {
+    if !frame.starts_with(&ZSTD_MAGIC) {
+        return Err("does not start with a zstd frame".into());
+    }
+    match zstd::zstd_safe::find_frame_compressed_size(frame) {
+        Ok(n) if n == frame.len() => {}
+        Ok(n) => {
+            return Err(format!(
+                "{} bytes follow the zstd frame of {n}",
+                frame.len() - n
+            ))
+        }
+        Err(code) => return Err(zstd::zstd_safe::get_error_name(code).to_owned()),
+    }
     let want = out.len();
     let mut d = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
     let got = d

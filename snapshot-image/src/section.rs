@@ -7,8 +7,9 @@
 use std::fmt;
 
 use crate::error::{Error, ImageFault, ImagePart, Result};
+use crate::header::duplicate_key;
 use crate::memory::{chunk_count, ENTRY_SIZE};
-use crate::{ALIGN, HEADER_AREA};
+use crate::{ALIGN, HEADER_AREA, MAX_CHUNKS};
 use snapshot_nvlist::{NvList, Value};
 
 /// What a section holds.
@@ -196,6 +197,10 @@ impl SectionEntry {
             Some(Value::String(s)) => s.to_str().ok_or_else(|| bad(k, "a UTF-8 string")),
             _ => Err(bad(k, "a string")),
         };
+        if let Some(k) = duplicate_key(nv) {
+            let fault = ImageFault::DuplicateKey(key(&k));
+            return Err(Error::image(ImagePart::Index, at, fault));
+        }
         let name = string(NAME)?;
         let fault = |f| Error::image(ImagePart::Section(name.to_owned()), at, f);
         if name.is_empty() {
@@ -249,6 +254,12 @@ pub(crate) fn validate_layout(sections: &[SectionEntry], file_len: u64) -> Resul
                     s.offset,
                     ImageFault::BadChunkSize(m.chunk_size),
                 ));
+            }
+            let count = s.chunk_count();
+            if count > MAX_CHUNKS {
+                let limit = MAX_CHUNKS;
+                let fault = ImageFault::TooManyChunks { count, limit };
+                return Err(Error::image(part, s.offset, fault));
             }
         }
         // The data extent is checked before the table's length is derived

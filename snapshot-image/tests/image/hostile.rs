@@ -1,6 +1,6 @@
 use snapshot_image::ErrorKind;
 use snapshot_image::{IdentCheck, SectionKind};
-use snapshot_nvlist::{NvList, NvString};
+use snapshot_nvlist::{Flags, NvList, NvString};
 
 use super::util::*;
 
@@ -285,5 +285,123 @@ fn random_damage_never_panics() {
                 }
             }
         }
+    }
+}
+
+/// `nv` with the NO_UNIQUE flag, its pairs kept.
+fn no_unique(nv: &mut NvList) -> &mut NvList {
+    let mut out = NvList::with_flags(Flags::NO_UNIQUE);
+    for (name, value) in nv.iter() {
+        out.push(name.clone(), value.clone());
+    }
+    *nv = out;
+    nv
+}
+
+/// The rules of docs/format.md that a lax reader would let through with
+/// every checksum valid.
+#[test]
+fn images_are_read_as_strictly_as_the_spec_says() {
+    let good = sample(true).image;
+    let fault = |bytes: Vec<u8>| open(bytes).unwrap_err().to_string();
+    // A key twice in the header or in an entry: either value could be
+    // meant.
+    // (The decoder refuses duplicates already, unless the list says
+    // NO_UNIQUE.)
+    let twice = fault(forge(&good, |nv| {
+        no_unique(nv).push("generation", 9u64);
+    }));
+    assert!(twice.contains("key `generation` appears twice"), "{twice}");
+    let twice = fault(forge(&good, |nv| {
+        no_unique(entry(nv, "kernel")).push("size", 1u64);
+    }));
+    assert!(
+        twice.contains("key `sections[2].size` appears twice"),
+        "{twice}"
+    );
+    // A zstd section without the feature an older reader refuses by.
+    let unnamed = fault(forge(&good, |nv| {
+        nv.remove("incompatible");
+    }));
+    assert!(
+        unnamed.contains("without naming the `zstd` feature"),
+        "{unnamed}"
+    );
+    // Any minor version reads, however long.
+    let minor = "1.".to_owned() + &"9".repeat(40);
+    let image = open(forge(&good, |nv| {
+        nv.insert("version", minor.as_str());
+    }))
+    .unwrap();
+    assert_eq!(image.header().version.minor, u64::MAX);
+    // A memory section of more chunks than a reader holds the table of.
+    let many = fault(forge(&good, |nv| {
+        entry(nv, "memory").insert("size", (snapshot_image::MAX_CHUNKS + 1) * CHUNK);
+    }));
+    assert!(many.contains("chunks exceed the limit"), "{many}");
+}
+
+#[test]
+fn two_slots_of_one_generation_that_differ_are_reported() {
+    let good = sample(false).image;
+    let mut tie = good.clone();
+    tie.copy_within(0..4096, 4096);
+    let tie = forge(&tie, |nv| {
+        nv.insert("producer", "another");
+    });
+    let image = open(tie).unwrap();
+    assert_eq!(image.slot(), 0);
+    let report = image.verify(1, &|_| {});
+    let problems: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("both header slots hold generation 1"),
+        "{problems:?}"
+    );
+    assert!(!report.only_other_slot_damaged());
+    // The same slot twice is no tie: nothing to report.
+    let mut same = good;
+    same.copy_within(0..4096, 4096);
+    assert!(open(same).unwrap().verify(1, &|_| {}).is_sound());
+}
+
+/// A zstd chunk is one frame and nothing else: a skippable frame or a
+/// second frame after it could carry bytes no reader checks.
+#[test]
+fn a_zstd_chunk_holds_one_frame_and_nothing_after_it() {
+    let s = sample(true);
+    let image = open(s.image.clone()).unwrap();
+    let memory = image.memory("memory").unwrap();
+    let index = memory
+        .table()
+        .iter()
+        .position(|e| e.kind == snapshot_image::ChunkKind::Zstd)
+        .expect("the sample compresses a chunk");
+    let at = memory.chunk_offset(index as u64) as usize;
+    let stored = memory.table()[index].stored_len as usize;
+    let table_at = memory.entry().memory.unwrap().table_offset as usize;
+    let table_len = memory.table().len() * 16;
+    let frame = s.image[at..at + stored].to_vec();
+    let skippable = [&[0x50, 0x2a, 0x4d, 0x18], &4u32.to_le_bytes()[..], b"evil"].concat();
+    for extra in [skippable, frame.clone()] {
+        let mut bad = s.image.clone();
+        bad[at + stored..at + stored + extra.len()].copy_from_slice(&extra);
+        let longer = [&frame[..], &extra[..]].concat();
+        let entry_at = table_at + index * 16;
+        bad[entry_at + 4..entry_at + 8].copy_from_slice(&(longer.len() as u32).to_le_bytes());
+        let crc = snapshot_image::crc32c(&longer);
+        bad[entry_at + 8..entry_at + 12].copy_from_slice(&crc.to_le_bytes());
+        let table_crc = snapshot_image::crc32c(&bad[table_at..table_at + table_len]);
+        let bad = forge(&bad, |nv| {
+            entry(nv, "memory").insert("crc32c", u64::from(table_crc));
+        });
+        let image = open(bad).unwrap();
+        let report = image.verify(1, &|_| {});
+        let problems: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
+        assert!(
+            problems.len() == 1 && problems[0].contains("bytes follow the zstd frame"),
+            "{problems:?}"
+        );
+        assert!(extract_memory(&image).is_err());
     }
 }
