@@ -83,6 +83,20 @@ impl<S: Storage + Sync> Image<S> {
     }
 }
 
+impl<S: Storage> Memory<'_, S> {
+    /// Checks chunk `index` as verify does: its checksum, that it
+    /// decompresses, and for a zero chunk that the file's bytes there are
+    /// zero, which [`Memory::read_chunk`] does not look at but a mapping
+    /// reads.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not below the number of chunks.
+    pub fn check_chunk(&self, index: u64) -> Result<(), Error> {
+        check_chunk(self, index, &mut Vec::new(), &mut Vec::new())
+    }
+}
+
 /// Checks every chunk; each thread takes a contiguous run of chunks so
 /// its reads stay sequential.
 fn verify_chunks<S: Storage + Sync>(

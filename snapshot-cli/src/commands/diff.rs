@@ -1,18 +1,21 @@
 //! `snapshot diff`: two images compared section by section, value by
 //! value, memory chunk by chunk.
 
-use std::io::Write;
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use snapshot_core::image::{ChunkKind, Image, SectionEntry, SectionKind};
-use snapshot_core::nvlist::quote_name;
-use snapshot_core::{NvList, Value};
+use snapshot_core::nvlist::{quote_name, quote_str};
+use snapshot_core::text::shown;
+use snapshot_core::{NvList, NvString, Value};
 
 use crate::commands::common::{open, render_value, IdentArgs};
 use crate::exit::FAILED;
+use crate::io::Stream;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -25,40 +28,56 @@ pub struct Args {
 }
 
 /// Prints one line per difference (`~ path: old -> new`, `- path: old`,
-/// `+ path: new`) and exits 1 when there is any, as diff(1) does.
+/// `+ path: new`) as it finds them, and exits 1 when there is any, as
+/// diff(1) does. Names from the files are shown escaped.
 pub fn run(args: Args) -> Result<ExitCode> {
     let a = open(&args.a, &args.ident)?;
     let b = open(&args.b, &args.ident)?;
-    let mut lines = Vec::new();
+    let mut out = Lines {
+        stream: Stream::stdout(),
+        count: 0,
+    };
     let (ha, hb) = (a.header(), b.header());
     if ha.ident != hb.ident {
-        lines.push(format!("~ ident: {} -> {}", ha.ident, hb.ident));
+        out.line(format_args!("~ ident: {} -> {}", ha.ident, hb.ident))?;
     }
     if ha.version != hb.version {
-        lines.push(format!("~ format: {} -> {}", ha.version, hb.version));
+        out.line(format_args!("~ format: {} -> {}", ha.version, hb.version))?;
     }
     for sa in &ha.sections {
         match hb.section(&sa.name) {
-            None => lines.push(format!("- section {}", sa.name)),
-            Some(sb) => section(&a, &b, sa, sb, &mut lines)
-                .with_context(|| format!("comparing section `{}`", sa.name))?,
+            None => out.line(format_args!("- section {}", sa.name))?,
+            Some(sb) => section(&a, &b, sa, sb, &mut out)
+                .with_context(|| format!("comparing section `{}`", shown(&sa.name)))?,
         }
     }
     for sb in &hb.sections {
         if ha.section(&sb.name).is_none() {
-            lines.push(format!("+ section {}", sb.name));
+            out.line(format_args!("+ section {}", sb.name))?;
         }
     }
-    let mut out = std::io::stdout().lock();
-    for line in &lines {
-        writeln!(out, "{line}")?;
-    }
-    out.flush()?;
-    Ok(if lines.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(FAILED)
+    let differ = out.count > 0;
+    out.stream.finish()?;
+    Ok(match differ {
+        false => ExitCode::SUCCESS,
+        true => ExitCode::from(FAILED),
     })
+}
+
+/// The difference lines, written as found.
+struct Lines {
+    stream: Stream,
+    count: u64,
+}
+
+impl Lines {
+    /// Writes one line, shown escaped: it holds names from the files.
+    fn line(&mut self, text: std::fmt::Arguments<'_>) -> Result<()> {
+        self.count += 1;
+        let text = text.to_string();
+        let written = writeln!(self.stream, "{}", shown(&text));
+        self.stream.check(written)
+    }
 }
 
 fn section(
@@ -66,53 +85,83 @@ fn section(
     b: &Image,
     sa: &SectionEntry,
     sb: &SectionEntry,
-    lines: &mut Vec<String>,
+    out: &mut Lines,
 ) -> Result<()> {
     let name = &sa.name;
     if sa.kind != sb.kind {
-        lines.push(format!("~ {name}: type {} -> {}", sa.kind, sb.kind));
-        return Ok(());
+        return out.line(format_args!("~ {name}: type {} -> {}", sa.kind, sb.kind));
     }
     match sa.kind {
         SectionKind::NvList => {
             let (la, lb) = (a.read_nvlist(name)?, b.read_nvlist(name)?);
-            lists(&quote_name(&name.as_str().into()), &la, &lb, lines);
+            lists(&quote_str(name), &la, &lb, out)?;
         }
         SectionKind::Raw => {
             if a.read_section(name)? != b.read_section(name)? {
-                lines.push(format!("~ {name}: raw bytes differ"));
+                out.line(format_args!("~ {name}: raw bytes differ"))?;
             }
         }
-        SectionKind::Memory => memory(a, b, name, lines)?,
+        SectionKind::Memory => memory(a, b, name, out)?,
     }
     Ok(())
 }
 
-fn lists(path: &str, a: &NvList, b: &NvList, lines: &mut Vec<String>) {
+/// Compares two lists pair by pair. Pairs are matched by name and, among
+/// pairs of one name (a NO_UNIQUE list), by position: the second `x` of
+/// one list is compared with the second `x` of the other. Linear in the
+/// pairs of both.
+fn lists(path: &str, a: &NvList, b: &NvList, out: &mut Lines) -> Result<()> {
+    let b_pairs: Vec<(&NvString, &Value)> = b.iter().collect();
+    let mut in_b: HashMap<&[u8], VecDeque<usize>> = HashMap::with_capacity(b_pairs.len());
+    for (j, (name, _)) in b_pairs.iter().enumerate() {
+        in_b.entry(name.as_bytes()).or_default().push_back(j);
+    }
+    let mut matched = vec![false; b_pairs.len()];
+    let mut seen: HashMap<&[u8], usize> = HashMap::with_capacity(a.len());
     for (name, va) in a {
-        let p = format!("{path}.{}", quote_name(name));
-        match b.get(name.as_bytes()) {
-            None => lines.push(format!("- {p}: {}", short(va))),
-            Some(vb) => values(&p, va, vb, lines),
+        let nth = seen.entry(name.as_bytes()).or_default();
+        *nth += 1;
+        let p = pair_path(path, name, *nth);
+        match in_b.get_mut(name.as_bytes()).and_then(VecDeque::pop_front) {
+            None => out.line(format_args!("- {p}: {}", short(va)))?,
+            Some(j) => {
+                matched[j] = true;
+                values(&p, va, b_pairs[j].1, out)?;
+            }
         }
     }
-    for (name, vb) in b {
-        if a.get(name.as_bytes()).is_none() {
-            lines.push(format!("+ {path}.{}: {}", quote_name(name), short(vb)));
+    let mut seen_b: HashMap<&[u8], usize> = HashMap::new();
+    for (j, (name, vb)) in b_pairs.iter().enumerate() {
+        let nth = seen_b.entry(name.as_bytes()).or_default();
+        *nth += 1;
+        if !matched[j] {
+            let p = pair_path(path, name, *nth);
+            out.line(format_args!("+ {p}: {}", short(vb)))?;
         }
+    }
+    Ok(())
+}
+
+/// The path of the `nth` pair called `name` (from 1): a second pair of
+/// one name says which it is.
+fn pair_path(path: &str, name: &NvString, nth: usize) -> String {
+    match nth {
+        1 => format!("{path}.{}", quote_name(name)),
+        n => format!("{path}.{} (pair {n} of this name)", quote_name(name)),
     }
 }
 
-fn values(path: &str, a: &Value, b: &Value, lines: &mut Vec<String>) {
+fn values(path: &str, a: &Value, b: &Value, out: &mut Lines) -> Result<()> {
     match (a, b) {
-        (Value::NvList(la), Value::NvList(lb)) => lists(path, la, lb, lines),
+        (Value::NvList(la), Value::NvList(lb)) => lists(path, la, lb, out),
         (Value::NvListArray(xa), Value::NvListArray(xb)) if xa.len() == xb.len() => {
             for (i, (la, lb)) in xa.iter().zip(xb).enumerate() {
-                lists(&format!("{path}[{i}]"), la, lb, lines);
+                lists(&format!("{path}[{i}]"), la, lb, out)?;
             }
+            Ok(())
         }
-        _ if a != b => lines.push(format!("~ {path}: {} -> {}", short(a), short(b))),
-        _ => {}
+        _ if a != b => out.line(format_args!("~ {path}: {} -> {}", short(a), short(b))),
+        _ => Ok(()),
     }
 }
 
@@ -125,25 +174,33 @@ fn short(v: &Value) -> String {
     }
 }
 
-fn memory(a: &Image, b: &Image, name: &str, lines: &mut Vec<String>) -> Result<()> {
+/// Compares memory as readers read it: each chunk through its table (so
+/// a zero chunk reads as zeros), after checking it as verify does, since
+/// a mapping reads a zero chunk's file bytes instead; a chunk that would
+/// read two ways is an error, not a difference.
+fn memory(a: &Image, b: &Image, name: &str, out: &mut Lines) -> Result<()> {
     let (ma, mb) = (a.memory(name)?, b.memory(name)?);
     if ma.entry().size != mb.entry().size || ma.chunk_size() != mb.chunk_size() {
-        lines.push(format!(
+        return out.line(format_args!(
             "~ {name}: {} bytes in chunks of {} -> {} bytes in chunks of {}",
             ma.entry().size,
             ma.chunk_size(),
             mb.entry().size,
             mb.chunk_size()
         ));
-        return Ok(());
     }
     let mut differ = Vec::new();
     let (mut xa, mut xb, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
     for (i, (ea, eb)) in ma.table().iter().zip(mb.table()).enumerate() {
+        let i = i as u64;
+        for (m, e) in [(&ma, ea), (&mb, eb)] {
+            if e.kind == ChunkKind::Zero {
+                m.check_chunk(i)?;
+            }
+        }
         if ea.kind == ChunkKind::Zero && eb.kind == ChunkKind::Zero {
             continue;
         }
-        let i = i as u64;
         ma.read_chunk(i, &mut xa, &mut scratch)?;
         mb.read_chunk(i, &mut xb, &mut scratch)?;
         if xa != xb {
@@ -151,12 +208,12 @@ fn memory(a: &Image, b: &Image, name: &str, lines: &mut Vec<String>) -> Result<(
         }
     }
     if !differ.is_empty() {
-        lines.push(format!(
+        out.line(format_args!(
             "~ {name}: chunks {} differ ({} of {})",
             ranges(&differ),
             differ.len(),
             ma.table().len()
-        ));
+        ))?;
     }
     Ok(())
 }

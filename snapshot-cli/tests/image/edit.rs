@@ -1,3 +1,5 @@
+use snapshot_core::{Flags, NvList};
+
 use crate::util::Env;
 
 #[test]
@@ -141,4 +143,51 @@ fn replace_memory_in_place() {
     env.ok(&["verify", "img"]);
     env.ok(&["extract", "img", "devices", "-o", "d"]);
     assert_eq!(env.read("d"), env.read("devices.nv"));
+}
+
+#[test]
+fn diff_matches_pairs_of_one_name_by_position() {
+    let env = Env::new();
+    let list = |second: u64| {
+        let mut nv = NvList::with_flags(Flags::NO_UNIQUE);
+        nv.push("x", 1u64);
+        nv.push("x", second);
+        nv.push("y", 3u64);
+        nv
+    };
+    env.write("a.nv", list(2).pack());
+    env.write("b.nv", list(5).pack());
+    env.ok(&["build", "-o", "a", "--devices", "a.nv"]);
+    env.ok(&["build", "-o", "b", "--devices", "b.nv"]);
+    let same = env.ok(&["diff", "a", "a"]);
+    assert_eq!(same.stdout, "");
+    let d = env.expect(1, &["diff", "a", "b"]);
+    assert_eq!(d.stdout, "~ devices.x (pair 2 of this name): 2 -> 5\n");
+}
+
+/// A zero chunk whose file bytes are not zero reads as zeros through the
+/// table and as those bytes through a mapping: diff says so instead of
+/// calling either image's memory the same.
+#[test]
+fn diff_refuses_a_zero_chunk_that_reads_two_ways() {
+    let env = Env::new();
+    env.sample(&[]);
+    let info = env.ok(&["info", "--json", "img"]);
+    let info: serde_json::Value = serde_json::from_str(&info.stdout).unwrap();
+    let memory = info["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "memory")
+        .unwrap();
+    let at = memory["offset"].as_u64().unwrap() as usize + 65536 + 7;
+    let mut bytes = env.read("img");
+    bytes[at] = 0x5a;
+    env.write("forged", &bytes);
+    let d = env.expect(1, &["diff", "img", "forged"]);
+    assert!(
+        d.stderr.contains("chunk 1") && d.stderr.contains("recorded as zero holds non-zero"),
+        "{}",
+        d.stderr
+    );
 }
