@@ -174,3 +174,72 @@ fn release_names_come_from_the_history() {
         out.stderr
     );
 }
+
+/// Every one of several records of one name (a NO_UNIQUE list) is
+/// rewritten, each reported by its position.
+#[test]
+fn records_of_one_name_are_each_rewritten() {
+    let env = Env::new();
+    setup(&env);
+    let record = |a: u64| {
+        NvList::new()
+            .with(".schema", "dev")
+            .with(".version", 1u64)
+            .with("a", a)
+            .with("b", 9u64)
+    };
+    let mut devices = NvList::with_flags(snapshot_core::Flags::NO_UNIQUE);
+    devices.push("dev0", record(1));
+    devices.push("dev0", record(2));
+    let file = std::fs::File::create(env.path("twice.img")).unwrap();
+    let mut b = Builder::new(file, "snapshot", None).unwrap();
+    b.add_nvlist("devices", &devices).unwrap();
+    b.finish().unwrap();
+    let out = env.run(&["migrate", "twice.img", "-o", "v2.img"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout_text(),
+        "v2.img: 2 records rewritten for the newest versions (1 types)\n  devices.dev0: dev v1 -> \
+         v2\n  devices.dev0 (pair 2 of this name): dev v1 -> v2\n"
+    );
+    let dump = env.run(&["dump", "v2.img", "devices"]).stdout_text();
+    assert_eq!(dump.matches(".version: number = 2").count(), 2, "{dump}");
+}
+
+/// A rewrite keeps what the header said besides the records, as the edits
+/// in place do: the format version, the creation time, keys this version
+/// does not know.
+#[test]
+fn migrate_keeps_the_header_it_does_not_rewrite() {
+    let env = Env::new();
+    setup(&env);
+    let info = |image: &str| {
+        let out = env.run(&["info", "--json", image]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    // A header written by a newer minor version: 1.1, with a key 1.0 does
+    // not know, created at a fixed time.
+    let mut bytes = std::fs::read(env.path("v1.img")).unwrap();
+    let size = u64::from_le_bytes(bytes[64..72].try_into().unwrap()) as usize;
+    let mut nv = NvList::unpack(&bytes[72..72 + size]).unwrap();
+    nv.insert("version", "1.1");
+    nv.insert("created", 1_000_000u64);
+    nv.insert("signature", "abc");
+    let packed = nv.pack();
+    bytes[64..72].copy_from_slice(&(packed.len() as u64).to_le_bytes());
+    bytes[72..4084].fill(0);
+    bytes[72..72 + packed.len()].copy_from_slice(&packed);
+    let crc = snapshot_core::image::crc32c(&bytes[..4092]);
+    bytes[4092..4096].copy_from_slice(&crc.to_le_bytes());
+    env.write("v1.img", &bytes);
+    let out = env.run(&["migrate", "v1.img", "-o", "v2.img"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let after = info("v2.img");
+    assert_eq!(after["format_version"], "1.1");
+    assert_eq!(after["created"], 1_000_000);
+    let bytes = std::fs::read(env.path("v2.img")).unwrap();
+    let size = u64::from_le_bytes(bytes[64..72].try_into().unwrap()) as usize;
+    let nv = NvList::unpack(&bytes[72..72 + size]).unwrap();
+    assert_eq!(nv.get_string("signature").unwrap(), "abc");
+}

@@ -15,12 +15,12 @@ use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::Header;
 use crate::memory::MemoryStats;
 use crate::reader::Image;
-use crate::section::{Codec, Extent, MemoryLayout, SectionKind};
+use crate::section::{check_content, Codec, Extent, MemoryLayout, SectionKind};
 use crate::storage::Storage;
 use crate::writer::{MemoryOptions, MemoryWriter};
-use crate::{align_up, HEADER_AREA, MAX_LOADED_SECTION, SLOT_SIZE};
+use crate::{align_up, HEADER_AREA, SLOT_SIZE};
 use snapshot_nvlist::path::{parse_value, ValuePath};
-use snapshot_nvlist::{NvList, Type, Value};
+use snapshot_nvlist::{Type, Value};
 use std::io::Read;
 
 impl<S: Storage> Image<S> {
@@ -118,40 +118,10 @@ impl<S: Storage> Image<S> {
         self.commit(header, slot_bytes, offset + bytes.len() as u64)
     }
 
-    /// Refuses new content for section `name` that a reader would refuse:
-    /// larger than a section is loaded, or (for an nvlist section) not a
-    /// packed nvlist the checked decoder accepts, nesting limit included.
+    /// Refuses new content for section `name` that a reader would refuse.
     fn check_content(&self, name: &str, bytes: &[u8]) -> Result<()> {
         let entry = self.section(name)?;
-        let part = ImagePart::Section(name.into());
-        if bytes.is_empty() {
-            return Err(Error::image(part, 0, ImageFault::Empty));
-        }
-        let size = bytes.len() as u64;
-        if size > MAX_LOADED_SECTION {
-            return Err(Error::image(
-                part,
-                0,
-                ImageFault::SectionTooLarge {
-                    size,
-                    limit: MAX_LOADED_SECTION,
-                },
-            ));
-        }
-        match entry.kind {
-            SectionKind::NvList => NvList::unpack(bytes)
-                .map(drop)
-                .map_err(|e| Error::image(part, e.offset().unwrap_or(0), ImageFault::BadNvlist(e))),
-            SectionKind::Raw => Ok(()),
-            SectionKind::Memory => Err(Error::image(
-                part,
-                entry.offset,
-                ImageFault::WrongSectionType {
-                    expected: "nvlist or raw",
-                    found: "memory".into(),
-                },
-            )),
-        }
+        check_content(name, entry.kind, bytes, 0)
     }
 
     /// Replaces the memory section `name` with the bytes of `source`,

@@ -130,6 +130,12 @@ impl Header {
         }
     }
 
+    /// Takes `from`'s keys this version does not know (its known keys are
+    /// written from this header's fields, whatever `extra` holds).
+    pub(crate) fn keep_unknown_keys(&mut self, from: &Header) {
+        self.extra = from.extra.clone();
+    }
+
     /// The section called `name`.
     pub fn section(&self, name: &str) -> Option<&SectionEntry> {
         self.sections.iter().find(|s| s.name == name)

@@ -9,7 +9,7 @@ use std::fmt;
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::duplicate_key;
 use crate::memory::{chunk_count, ENTRY_SIZE};
-use crate::{ALIGN, HEADER_AREA, MAX_CHUNKS};
+use crate::{ALIGN, HEADER_AREA, MAX_CHUNKS, MAX_LOADED_SECTION};
 use snapshot_nvlist::{NvList, Value};
 
 /// What a section holds.
@@ -239,6 +239,41 @@ impl SectionEntry {
 /// disjoint, names are unique, and memory chunk sizes are sane. After
 /// this, every offset and length in `sections` can be read without
 /// overflow and without allocating more than the file holds.
+/// Refuses content for an nvlist or raw section `name` that a reader
+/// would refuse: empty, larger than a section is loaded, or (for an
+/// nvlist section) not a packed nvlist the checked decoder accepts,
+/// nesting limit included. The builder and every edit check by this one
+/// rule, before anything is written. `at` is the offset to name.
+pub(crate) fn check_content(name: &str, kind: SectionKind, bytes: &[u8], at: u64) -> Result<()> {
+    let part = ImagePart::Section(name.into());
+    if bytes.is_empty() {
+        return Err(Error::image(part, at, ImageFault::Empty));
+    }
+    let size = bytes.len() as u64;
+    if size > MAX_LOADED_SECTION {
+        let limit = MAX_LOADED_SECTION;
+        return Err(Error::image(
+            part,
+            at,
+            ImageFault::SectionTooLarge { size, limit },
+        ));
+    }
+    match kind {
+        SectionKind::NvList => NvList::unpack(bytes).map(drop).map_err(|e| {
+            Error::image(part, at + e.offset().unwrap_or(0), ImageFault::BadNvlist(e))
+        }),
+        SectionKind::Raw => Ok(()),
+        SectionKind::Memory => Err(Error::image(
+            part,
+            at,
+            ImageFault::WrongSectionType {
+                expected: "nvlist or raw",
+                found: "memory".into(),
+            },
+        )),
+    }
+}
+
 pub(crate) fn validate_layout(sections: &[SectionEntry], file_len: u64) -> Result<()> {
     let mut extents = Vec::new();
     for (i, s) in sections.iter().enumerate() {

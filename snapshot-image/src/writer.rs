@@ -12,7 +12,7 @@ use crate::checksum::{crc32c, is_zero};
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::{valid_ident, Header};
 use crate::memory::{ChunkEntry, ChunkKind, MemoryStats};
-use crate::section::{Codec, MemoryLayout, SectionEntry, SectionKind};
+use crate::section::{check_content, Codec, MemoryLayout, SectionEntry, SectionKind};
 use crate::storage::Storage;
 use crate::{align_up, DEFAULT_CHUNK_SIZE, HEADER_AREA, SLOT_SIZE};
 use snapshot_nvlist::NvList;
@@ -75,6 +75,16 @@ impl<S: Storage> Builder<S> {
         })
     }
 
+    /// Carries `from`'s format version, creation time, producer and the
+    /// header keys this version does not know into the image being built:
+    /// what rewriting an image whole keeps, as an edit in place does.
+    pub fn keep_header(&mut self, from: &Header) {
+        self.header.version = from.version;
+        self.header.created = from.created;
+        self.header.producer = from.producer.clone();
+        self.header.keep_unknown_keys(from);
+    }
+
     fn check_name(&self, name: &str) -> Result<()> {
         let fault = if name.is_empty() {
             ImageFault::BadSectionName
@@ -114,10 +124,8 @@ impl<S: Storage> Builder<S> {
     fn add_bytes(&mut self, name: &str, kind: SectionKind, bytes: &[u8]) -> Result<()> {
         self.check_name(name)?;
         let part = ImagePart::Section(name.into());
-        if bytes.is_empty() {
-            return Err(Error::image(part, self.next, ImageFault::Empty));
-        }
         let offset = self.next;
+        check_content(name, kind, bytes, offset)?;
         self.write(&part, bytes, offset)?;
         self.header.sections.push(SectionEntry::new(
             name,
@@ -130,15 +138,9 @@ impl<S: Storage> Builder<S> {
     }
 
     /// Adds an nvlist section from packed bytes, stored exactly as given
-    /// (so extract gives them back byte for byte). They must unpack.
+    /// (so extract gives them back byte for byte). They must unpack as a
+    /// reader unpacks them, as must every section added.
     pub fn add_packed(&mut self, name: &str, packed: &[u8]) -> Result<()> {
-        NvList::unpack(packed).map_err(|e| {
-            Error::image(
-                ImagePart::Section(name.into()),
-                e.offset().unwrap_or(0),
-                ImageFault::BadNvlist(e),
-            )
-        })?;
         self.add_bytes(name, SectionKind::NvList, packed)
     }
 

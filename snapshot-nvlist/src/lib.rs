@@ -22,7 +22,7 @@ pub use writer::Writer;
 #[doc(hidden)]
 pub use copy::to_vec as copy_bytes;
 pub use error::{Error, ErrorKind, Result};
-pub use path::{parse_value, quote_name, quote_str, Segment, ValuePath};
+pub use path::{pair_path, parse_value, quote_name, quote_str, Segment, ValuePath};
 
 impl NvList {
     /// Packs the list in libnv's format (little-endian).

@@ -52,6 +52,16 @@ pub fn quote_name(name: &NvString) -> String {
     quote_str(&name.to_string_lossy()).into_owned()
 }
 
+/// The path of the `nth` pair (from 1) called `name` in the list at
+/// `parent`: `parent.name`, and for a second pair of one name (a
+/// `NO_UNIQUE` list), which one it is, since a path alone names the first.
+pub fn pair_path(parent: &str, name: &NvString, nth: usize) -> String {
+    match nth {
+        1 => format!("{parent}.{}", quote_name(name)),
+        n => format!("{parent}.{} (pair {n} of this name)", quote_name(name)),
+    }
+}
+
 /// [`quote_name`] for a UTF-8 name.
 pub fn quote_str(name: &str) -> Cow<'_, str> {
     if !name.is_empty() && name.chars().all(bare_char) {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use snapshot_core::image::{ChunkKind, Image, SectionEntry, SectionKind};
-use snapshot_core::nvlist::{quote_name, quote_str};
+use snapshot_core::nvlist::{pair_path, quote_str};
 use snapshot_core::text::shown;
 use snapshot_core::{NvList, NvString, Value};
 
@@ -140,15 +140,6 @@ fn lists(path: &str, a: &NvList, b: &NvList, out: &mut Lines) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The path of the `nth` pair called `name` (from 1): a second pair of
-/// one name says which it is.
-fn pair_path(path: &str, name: &NvString, nth: usize) -> String {
-    match nth {
-        1 => format!("{path}.{}", quote_name(name)),
-        n => format!("{path}.{} (pair {n} of this name)", quote_name(name)),
-    }
 }
 
 fn values(path: &str, a: &Value, b: &Value, out: &mut Lines) -> Result<()> {

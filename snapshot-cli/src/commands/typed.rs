@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Write};
 
-use snapshot_core::nvlist::MAX_DEPTH;
+use snapshot_core::nvlist::DecodeOptions;
 use snapshot_core::record::{Meta, VARIANT};
 use snapshot_core::schema::text::RecordedField;
 use snapshot_core::schema::Recorded;
@@ -129,7 +129,7 @@ fn typed(ty: &str, value: &Value) -> String {
     let (mut ty, mut value) = (ty.trim(), value);
     let mut somes = 0;
     while let Some(inner) = ty.strip_prefix("Option<").and_then(|t| t.strip_suffix('>')) {
-        if somes == MAX_DEPTH {
+        if somes == DecodeOptions::default().max_depth as usize {
             return untyped(value);
         }
         match value {

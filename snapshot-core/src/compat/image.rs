@@ -3,7 +3,7 @@
 //! every record of an image for a target (the current versions, or a
 //! release's), so a VMM gets a `migrate` command in a few lines.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -14,7 +14,7 @@ use super::registry::{newest_match, Registry, Release};
 use crate::error::SchemaError;
 use crate::image::{replace_file, Builder, Image, Memory, MemoryOptions, OpenOptions, SectionKind};
 use crate::migrate::{nested_step, NestedStep};
-use crate::nvlist::{quote_str, NvList, Value};
+use crate::nvlist::{pair_path, quote_str, NvList, NvString, Value};
 use crate::record::Meta;
 use crate::schema::Recorded;
 
@@ -275,15 +275,20 @@ pub fn convert_section(
     versions: &BTreeMap<String, u32>,
 ) -> Result<Vec<Converted>, SchemaError> {
     let mut done = Vec::new();
-    let keys: Vec<String> = nv.iter().map(|(k, _)| k.to_string()).collect();
-    for key in keys {
-        let Ok(record) = nv.get_nvlist(&key) else {
+    // By position: each of several pairs of one name (a NO_UNIQUE list)
+    // is its own record, and no lookup by name makes this quadratic.
+    let mut seen: HashMap<NvString, usize> = HashMap::new();
+    let section = quote_str(section);
+    for (key, value) in nv.pairs_mut() {
+        let nth = seen.entry(key.clone()).or_default();
+        *nth += 1;
+        let Value::NvList(record) = value else {
             continue;
         };
         let Some((name, from)) = record_meta(record) else {
             continue;
         };
-        let path = format!("{}.{}", quote_str(section), quote_str(&key));
+        let path = pair_path(&section, key, *nth);
         let current = converter
             .current(&name)
             .ok_or_else(|| SchemaError::Migrate {
@@ -304,12 +309,12 @@ pub fn convert_section(
             })?;
         // A record left as it is (one newer than the target that the
         // target reads) is not reported.
-        let Some(rewritten) = rewritten.filter(|r| r != record) else {
+        let Some(rewritten) = rewritten.filter(|r| r != &*record) else {
             continue;
         };
         let nested = nested_records(&rewritten) != before;
         let to = record_meta(&rewritten).map_or(to, |(_, v)| v);
-        nv.insert(key.as_str(), rewritten);
+        *record = rewritten;
         done.push(Converted {
             path,
             name,
@@ -352,6 +357,7 @@ pub fn migrate_image(
     let write = |tmp: &Path| -> Result<(), SchemaError> {
         let file = File::create(tmp).map_err(|e| io(tmp, e))?;
         let mut b = Builder::new(file, &header.ident, header.producer.clone())?;
+        b.keep_header(&header);
         for s in &header.sections {
             match s.kind {
                 SectionKind::NvList if s.name == SCHEMAS_SECTION => {

@@ -405,3 +405,24 @@ fn a_zstd_chunk_holds_one_frame_and_nothing_after_it() {
         assert!(extract_memory(&image).is_err());
     }
 }
+
+/// The builder writes no section a reader would refuse: the rule the
+/// edits check by, before anything is written.
+#[test]
+fn the_builder_refuses_a_section_the_reader_would_refuse() {
+    let mut deep = NvList::new().with("x", 1u64);
+    for _ in 0..=snapshot_nvlist::DecodeOptions::default().max_depth {
+        deep = NvList::new().with("inner", deep);
+    }
+    let mut b = snapshot_image::Builder::new(Vec::new(), "snapshot", None).unwrap();
+    let e = b.add_nvlist("devices", &deep).unwrap_err();
+    assert!(e.to_string().contains("section `devices`"), "{e}");
+    let e = b.add_packed("config", b"not an nvlist").unwrap_err();
+    assert!(e.to_string().contains("not a packed nvlist"), "{e}");
+    b.add_nvlist("devices", &NvList::new().with("x", 1u64))
+        .unwrap();
+    assert_eq!(
+        open(b.finish().unwrap()).unwrap().header().sections.len(),
+        1
+    );
+}
