@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::checksum::crc32c;
+use crate::checksum::{crc32c, crc32c_append};
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::{Header, RawSlot};
 use crate::memory::{chunk_len, ChunkEntry, ChunkKind, MemoryStats, ENTRY_SIZE};
@@ -302,21 +302,44 @@ impl<S: Storage> Image<S> {
         let layout = entry.memory.expect("memory sections have a layout");
         let part = ImagePart::ChunkTable(name.into());
         let count = entry.chunk_count();
-        let bytes = self.read_exact(&part, layout.table_offset, count * ENTRY_SIZE as u64)?;
-        check_crc(&part, layout.table_offset, entry.crc32c, &bytes)?;
-        let table = bytes
-            .chunks_exact(ENTRY_SIZE)
-            .enumerate()
-            .map(|(i, e)| {
-                let i = i as u64;
-                ChunkEntry::decode(
+        // Read a piece at a time, so the table is held once, decoded,
+        // never also as bytes; the checksum covers every piece.
+        let mut table = Vec::with_capacity(count as usize);
+        let (mut crc, mut bytes, mut bad_entry) = (0, Vec::new(), None);
+        let per_piece = TABLE_PIECE / ENTRY_SIZE as u64;
+        for first in (0..count).step_by(per_piece as usize) {
+            let n = per_piece.min(count - first);
+            let at = layout.table_offset + first * ENTRY_SIZE as u64;
+            bytes.resize((n * ENTRY_SIZE as u64) as usize, 0);
+            self.storage
+                .read_at(&mut bytes, at)
+                .map_err(|e| Error::io(format!("reading {part} at byte {at}"), e))?;
+            crc = crc32c_append(crc, &bytes);
+            for (k, e) in bytes.chunks_exact(ENTRY_SIZE).enumerate() {
+                let i = first + k as u64;
+                let decoded = ChunkEntry::decode(
                     e.try_into().expect("16 bytes"),
                     chunk_len(entry.size, layout.chunk_size, i),
                     entry.codec == Codec::Zstd,
                     || (part.clone(), layout.table_offset + i * ENTRY_SIZE as u64),
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
+                );
+                match decoded {
+                    Ok(e) => table.push(e),
+                    // Damage is told by the checksum first.
+                    Err(e) => bad_entry = bad_entry.or(Some(e)),
+                }
+            }
+        }
+        if crc != entry.crc32c {
+            let fault = ImageFault::Checksum {
+                stored: entry.crc32c,
+                computed: crc,
+            };
+            return Err(Error::image(part, layout.table_offset, fault));
+        }
+        if let Some(e) = bad_entry {
+            return Err(e);
+        }
         Ok(Memory {
             image: self,
             entry,
@@ -324,6 +347,9 @@ impl<S: Storage> Image<S> {
         })
     }
 }
+
+/// Bytes of a chunk table read at a time.
+const TABLE_PIECE: u64 = 1 << 20;
 
 pub(crate) fn check_crc(part: &ImagePart, offset: u64, stored: u32, bytes: &[u8]) -> Result<()> {
     let computed = crc32c(bytes);

@@ -12,6 +12,7 @@ use crate::checksum::{crc32c, is_zero};
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::{valid_ident, Header};
 use crate::memory::{ChunkEntry, ChunkKind, MemoryStats};
+use crate::reader::Memory;
 use crate::section::{check_content, Codec, MemoryLayout, SectionEntry, SectionKind};
 use crate::storage::Storage;
 use crate::{align_up, DEFAULT_CHUNK_SIZE, HEADER_AREA, SLOT_SIZE};
@@ -222,6 +223,38 @@ impl<S: Storage> Builder<S> {
         self.finish_memory(chunk)
     }
 
+    /// Adds a copy of another image's memory section, a chunk at a time:
+    /// each chunk checked as it is read, zero chunks kept as holes without
+    /// reading more than verify does (nothing, where the file has a hole),
+    /// compressed when the source's are. A rewrite of an image claiming
+    /// terabytes of holes costs what is stored, not what is claimed.
+    pub fn add_memory_copy<T: Storage>(
+        &mut self,
+        name: &str,
+        source: &Memory<'_, T>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<MemoryStats> {
+        self.check_name(name)?;
+        let options = MemoryOptions {
+            chunk_size: source.chunk_size(),
+            zstd_level: (source.stats().compressed_chunks > 0).then_some(3),
+        };
+        let mut w = MemoryWriter::new(options, self.next, name)?;
+        let (mut buf, mut scratch) = (Vec::new(), Vec::new());
+        for (i, entry) in source.table().iter().enumerate() {
+            let i = i as u64;
+            if entry.kind == ChunkKind::Zero {
+                source.check_chunk(i)?;
+                w.push_zero(source.chunk_len(i));
+            } else {
+                source.read_chunk(i, &mut buf, &mut scratch)?;
+                w.push(&mut self.storage, &buf)?;
+            }
+            progress(w.stats.size);
+        }
+        self.finish_memory(w)
+    }
+
     fn finish_memory(&mut self, w: MemoryWriter) -> Result<MemoryStats> {
         let (entry, stats) = w.finish(&mut self.storage)?;
         let end = entry.memory.expect("memory layout").table_offset + 16 * stats.chunks;
@@ -358,6 +391,13 @@ impl MemoryWriter {
             entry.codec = Codec::Zstd;
         }
         Ok((entry, self.stats))
+    }
+
+    /// Records the next chunk as zero, its `len` bytes left a hole.
+    fn push_zero(&mut self, len: u64) {
+        self.stats.size += len;
+        self.stats.add(&ChunkEntry::ZERO);
+        self.table.push(ChunkEntry::ZERO);
     }
 
     /// Stores the next chunk (full-size except the last).

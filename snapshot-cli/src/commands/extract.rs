@@ -68,6 +68,9 @@ fn write_memory(image: &Image, section: &str, path: &Path) -> Result<()> {
         let i = i as u64;
         let len = memory.chunk_len(i);
         if entry.kind == ChunkKind::Zero {
+            // Zero by the table; its file bytes must be too, or a mapping
+            // of the image would read other memory than this file holds.
+            memory.check_chunk(i)?;
             file.seek(SeekFrom::Current(len as i64))?;
         } else {
             memory.read_chunk(i, &mut buf, &mut scratch)?;

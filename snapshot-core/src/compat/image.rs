@@ -5,14 +5,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 use super::declared::History;
 use super::history::io;
 use super::registry::{newest_match, Registry, Release};
 use crate::error::SchemaError;
-use crate::image::{replace_file, Builder, Image, Memory, MemoryOptions, OpenOptions, SectionKind};
+use crate::image::{replace_file, Builder, Image, OpenOptions, SectionKind};
 use crate::migrate::{nested_step, NestedStep};
 use crate::nvlist::{pair_path, quote_str, NvList, NvString, Value};
 use crate::record::Meta;
@@ -374,15 +373,7 @@ pub fn migrate_image(
                 SectionKind::Raw => b.add_raw(&s.name, &image.read_section(&s.name)?)?,
                 SectionKind::Memory => {
                     let memory = image.memory(&s.name)?;
-                    let options = MemoryOptions {
-                        chunk_size: memory.chunk_size(),
-                        zstd_level: (memory.stats().compressed_chunks > 0).then_some(3),
-                    };
-                    let mut reader = ChunkReader::new(&memory);
-                    b.add_memory(&s.name, &mut reader, options, &mut |_| {})?;
-                    if let Some(e) = reader.error {
-                        return Err(SchemaError::from(e));
-                    }
+                    b.add_memory_copy(&s.name, &memory, &mut |_| {})?;
                 }
             }
         }
@@ -394,51 +385,4 @@ pub fn migrate_image(
     };
     replace_file(dst, "migrate", write, io)?;
     Ok(done)
-}
-
-/// Guest memory as a `Read`, one checked chunk at a time; a chunk error
-/// ends the stream and is kept for the caller.
-struct ChunkReader<'m, 'i> {
-    memory: &'m Memory<'i, File>,
-    next: u64,
-    buf: Vec<u8>,
-    scratch: Vec<u8>,
-    pos: usize,
-    error: Option<snapshot_image::Error>,
-}
-
-impl<'m, 'i> ChunkReader<'m, 'i> {
-    fn new(memory: &'m Memory<'i, File>) -> Self {
-        ChunkReader {
-            memory,
-            next: 0,
-            buf: Vec::new(),
-            scratch: Vec::new(),
-            pos: 0,
-            error: None,
-        }
-    }
-}
-
-impl Read for ChunkReader<'_, '_> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.pos == self.buf.len() {
-            if self.next as usize >= self.memory.table().len() || self.error.is_some() {
-                return Ok(0);
-            }
-            if let Err(e) = self
-                .memory
-                .read_chunk(self.next, &mut self.buf, &mut self.scratch)
-            {
-                self.error = Some(e);
-                return Err(std::io::Error::other("a memory chunk failed its check"));
-            }
-            self.next += 1;
-            self.pos = 0;
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
 }
