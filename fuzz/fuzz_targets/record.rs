@@ -43,6 +43,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(fast.is_ok(), tree.is_ok(), "fast {fast:?} tree {tree:?}");
     if let (Ok(a), Ok(b)) = (fast, tree) {
         assert_eq!(a, b);
-        assert_eq!(Device::from_bytes(&a.to_bytes()).expect("re-encoded record"), a);
+        assert_eq!(
+            Device::from_bytes(&a.to_bytes()).expect("re-encoded record"),
+            a
+        );
     }
 });

@@ -14,5 +14,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let text = rec.to_text();
-    assert_eq!(Recorded::parse(&text).expect("a printed schema must parse"), rec);
+    assert_eq!(
+        Recorded::parse(&text).expect("a printed schema must parse"),
+        rec
+    );
 });
