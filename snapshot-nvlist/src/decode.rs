@@ -27,16 +27,33 @@ pub struct DecodeOptions {
     pub max_depth: u32,
     /// Largest input accepted, in bytes.
     pub max_size: u64,
+    /// Most bytes of memory the decoded list may take per packed byte
+    /// (beyond a fixed allowance of [`MEMORY_ALLOWANCE`]). Pairs and
+    /// numbers take about 2.5; a string array's element takes 24 bytes
+    /// however short it is, so a packed array of empty strings, a byte
+    /// each, is what this limit refuses.
+    pub max_expansion: u64,
 }
+
+/// Memory any decoded list may take whatever its packed size.
+pub const MEMORY_ALLOWANCE: u64 = 1 << 16;
 
 impl Default for DecodeOptions {
     fn default() -> DecodeOptions {
         DecodeOptions {
             max_depth: 256,
             max_size: 1 << 30,
+            max_expansion: 16,
         }
     }
 }
+
+/// Memory of one pair of a list, value inline.
+const PAIR_COST: u64 = std::mem::size_of::<(NvString, Value)>() as u64;
+/// Memory of one string of a string array, before its bytes.
+const STRING_COST: u64 = std::mem::size_of::<NvString>() as u64;
+/// Memory of one element of an nvlist array, before its pairs.
+const LIST_COST: u64 = std::mem::size_of::<NvList>() as u64;
 
 /// Unpacks a buffer holding exactly one packed nvlist.
 pub fn unpack(input: &[u8], options: &DecodeOptions) -> Result<NvList> {
@@ -57,6 +74,10 @@ pub fn unpack(input: &[u8], options: &DecodeOptions) -> Result<NvList> {
         pairs: Vec::new(),
         seen: Vec::new(),
         max_depth: options.max_depth,
+        factor: options.max_expansion,
+        memory_left: (input.len() as u64)
+            .saturating_mul(options.max_expansion)
+            .saturating_add(MEMORY_ALLOWANCE),
     }
     .run()
 }
@@ -105,6 +126,10 @@ struct Decoder<'a> {
     pairs: Vec<(NvString, Value)>,
     seen: Vec<(u64, &'a [u8])>,
     max_depth: u32,
+    /// `DecodeOptions::max_expansion`, for the error.
+    factor: u64,
+    /// Memory the decoded form may still take.
+    memory_left: u64,
 }
 
 impl<'a> Decoder<'a> {
@@ -341,10 +366,47 @@ impl<'a> Decoder<'a> {
         true
     }
 
+    /// Counts `bytes` of memory against the limit before they are taken.
+    fn spend(&mut self, start: usize, name: &[u8], bytes: u64) -> Result<()> {
+        match self.memory_left.checked_sub(bytes) {
+            Some(left) => {
+                self.memory_left = left;
+                Ok(())
+            }
+            None => {
+                let rule = DecodeRule::TooMuchMemory {
+                    factor: self.factor,
+                };
+                Err(self.pair_error(start, name, rule))
+            }
+        }
+    }
+
     fn pair(&mut self, start: usize, code: u8, h: PairHeader<'a>) -> Result<()> {
         let ty = Type::from_code(code).expect("checked by pair_header");
         if !self.record_name(h.name) {
             return Err(self.pair_error(start, h.name, DecodeRule::DuplicateName));
+        }
+        // The pair, its name's bytes, and (an upper bound of) its data's:
+        // arrays of strings and lists also pay for each element.
+        let per_item = match ty {
+            Type::StringArray => STRING_COST,
+            Type::NvListArray => LIST_COST,
+            _ => 0,
+        };
+        // A nested list's bytes are paid for by its own pairs.
+        let data = match ty {
+            Type::NvList | Type::NvListArray => 0,
+            _ => h.datasize,
+        };
+        let cost = PAIR_COST
+            .saturating_add(h.name.len() as u64)
+            .saturating_add(data)
+            .saturating_add(per_item.saturating_mul(h.nitems));
+        // Arrays and lists pay once their counts are checked, before
+        // anything is reserved for them; the others at once.
+        if per_item == 0 && ty != Type::NvList {
+            self.spend(start, h.name, cost)?;
         }
         let name = NvString::from_window(&self.input[h.name_at..], h.name.len());
         let bad_size = |d: &Self| {
@@ -457,6 +519,7 @@ impl<'a> Decoder<'a> {
                 if h.datasize == 0 || h.nitems > h.datasize {
                     return Err(bad_items(self));
                 }
+                self.spend(start, h.name, cost)?;
                 let raw = self.take(h.datasize, start)?;
                 let mut items = Vec::with_capacity(h.nitems as usize);
                 let mut rest = raw;
@@ -478,6 +541,7 @@ impl<'a> Decoder<'a> {
                 if h.datasize == 0 {
                     return Err(bad_size(self));
                 }
+                self.spend(start, h.name, cost)?;
                 let flags = self.list_header(false)?;
                 self.open(flags, Close::Up { name });
                 return Ok(());
@@ -491,6 +555,7 @@ impl<'a> Decoder<'a> {
                 if !fits {
                     return Err(bad_items(self));
                 }
+                self.spend(start, h.name, cost)?;
                 let total = h.nitems as usize;
                 return self.open_element(name, Vec::with_capacity(total.min(64)), total);
             }

@@ -190,6 +190,17 @@ pub enum DecodeRule {
         /// The limit in bytes.
         limit: u64,
     },
+    /// Decoded, the input would take more memory than the decoder's
+    /// limit allows for its size: packed strings of a byte or two, each
+    /// held as a string of its own.
+    #[error(
+        "decoded, the list would take more than {factor} bytes of memory per packed byte \
+         (an array of empty or one-byte strings is the usual cause)"
+    )]
+    TooMuchMemory {
+        /// The limit: bytes of memory per packed byte.
+        factor: u64,
+    },
 }
 
 /// Why a pair cannot be stored in an nvlist.

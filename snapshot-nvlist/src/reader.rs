@@ -9,6 +9,10 @@
 //! names the fault. So every check `unpack` makes on the accepted subset is
 //! made here too, and tests compare the two on mutated inputs.
 //!
+//! The decoder's memory limit ([`DecodeOptions::max_expansion`](super::DecodeOptions))
+//! refuses nothing this reader accepts: only string arrays, which it does
+//! not read, decode to more than about 3 bytes a packed byte.
+//!
 //! One check is left to the caller, because it is free there: a pair's
 //! name is not searched for a NUL byte. A caller compares it with the names
 //! it expects, none of which holds a NUL, and gives up on any other.

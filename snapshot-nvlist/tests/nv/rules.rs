@@ -1,6 +1,6 @@
 use snapshot_nvlist::error::{DecodeRule, ErrorKind};
 use snapshot_nvlist::DecodeOptions;
-use snapshot_nvlist::{Flags, NvList, Value};
+use snapshot_nvlist::{Flags, NvList, NvString, Value};
 
 // Offsets in a packed list whose first pair is called "p".
 const TYPE: usize = 19;
@@ -424,6 +424,38 @@ fn size_is_bounded() {
             ..
         }
     ));
+}
+
+/// An empty string packs to one byte and is held in 24: an array of them
+/// would make a section's decoded form 24 times its size. The decoder
+/// refuses what would take more than 16 bytes per packed byte, and
+/// accepts ordinary lists, short strings included, well within it.
+#[test]
+fn memory_is_bounded_by_the_packed_size() {
+    let empty = NvList::new()
+        .with("s", vec![NvString::from(""); 100_000])
+        .pack();
+    let (found, at) = rule(&empty);
+    assert_eq!(found, DecodeRule::TooMuchMemory { factor: 16 });
+    assert_eq!(at, 19, "the pair that would take it, after the list header");
+    let words: Vec<NvString> = (0..100_000)
+        .map(|i| NvString::from(format!("{}", i % 100)))
+        .collect();
+    let packed = NvList::new().with("s", words).pack();
+    NvList::unpack(&packed).unwrap();
+    let mut pairs = NvList::new();
+    for i in 0..100_000u64 {
+        // Unique names; `push` would check each against all before it.
+        pairs.push_unchecked(format!("p{i}").into(), i.into());
+        pairs.push_unchecked(format!("n{i}").into(), Value::Null);
+    }
+    assert!(NvList::unpack(&pairs.pack()).is_ok());
+    assert!(NvList::unpack(&deep(256).pack()).is_ok());
+    let generous = DecodeOptions {
+        max_expansion: 32,
+        ..DecodeOptions::default()
+    };
+    assert!(NvList::unpack_with(&empty, &generous).is_ok());
 }
 
 #[test]
