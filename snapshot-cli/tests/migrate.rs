@@ -208,7 +208,7 @@ fn records_of_one_name_are_each_rewritten() {
 
 /// A rewrite keeps what the header said besides the records, as the edits
 /// in place do: the format version, the creation time, keys this version
-/// does not know.
+/// does not know in the header and in the section entries.
 #[test]
 fn migrate_keeps_the_header_it_does_not_rewrite() {
     let env = Env::new();
@@ -226,6 +226,12 @@ fn migrate_keeps_the_header_it_does_not_rewrite() {
     nv.insert("version", "1.1");
     nv.insert("created", 1_000_000u64);
     nv.insert("signature", "abc");
+    let sections = nv.get_nvlist_array_mut("sections").unwrap();
+    let devices = sections
+        .iter_mut()
+        .find(|s| s.get_string("name").unwrap() == "devices")
+        .unwrap();
+    devices.insert("origin", "host-a");
     let packed = nv.pack();
     bytes[64..72].copy_from_slice(&(packed.len() as u64).to_le_bytes());
     bytes[72..4084].fill(0);
@@ -242,4 +248,11 @@ fn migrate_keeps_the_header_it_does_not_rewrite() {
     let size = u64::from_le_bytes(bytes[64..72].try_into().unwrap()) as usize;
     let nv = NvList::unpack(&bytes[72..72 + size]).unwrap();
     assert_eq!(nv.get_string("signature").unwrap(), "abc");
+    let devices = nv
+        .get_nvlist_array("sections")
+        .unwrap()
+        .iter()
+        .find(|s| s.get_string("name").unwrap() == "devices")
+        .unwrap();
+    assert_eq!(devices.get_string("origin").unwrap(), "host-a");
 }

@@ -130,10 +130,20 @@ impl Header {
         }
     }
 
-    /// Takes `from`'s keys this version does not know (its known keys are
-    /// written from this header's fields, whatever `extra` holds).
-    pub(crate) fn keep_unknown_keys(&mut self, from: &Header) {
+    /// Takes `from`'s version, creation time, producer, and the keys this
+    /// version does not know, of the header and of the entries of the
+    /// sections both have (known keys are written from the fields,
+    /// whatever `extra` holds).
+    pub(crate) fn keep_from(&mut self, from: &Header) {
+        self.version = from.version;
+        self.created = from.created;
+        self.producer = from.producer.clone();
         self.extra = from.extra.clone();
+        for entry in &mut self.sections {
+            if let Some(old) = from.section(&entry.name) {
+                entry.extra = old.extra.clone();
+            }
+        }
     }
 
     /// The section called `name`.

@@ -46,6 +46,8 @@ pub struct Builder<S: Storage> {
     /// The end of the last section: the file's length, so that any
     /// truncation cuts into a section and is detected.
     end: u64,
+    /// The header whose version and unknown keys the image keeps.
+    kept: Option<Header>,
 }
 
 impl<S: Storage> Builder<S> {
@@ -73,17 +75,17 @@ impl<S: Storage> Builder<S> {
             header: Header::new(ident, producer, created),
             next: HEADER_AREA,
             end: HEADER_AREA,
+            kept: None,
         })
     }
 
     /// Carries `from`'s format version, creation time, producer and the
-    /// header keys this version does not know into the image being built:
-    /// what rewriting an image whole keeps, as an edit in place does.
+    /// keys this version does not know, of the header and of each section
+    /// entry (by section name), into the image being built: what
+    /// rewriting an image whole keeps, as an edit in place does. Applied
+    /// when the image is finished, to the sections added by then.
     pub fn keep_header(&mut self, from: &Header) {
-        self.header.version = from.version;
-        self.header.created = from.created;
-        self.header.producer = from.producer.clone();
-        self.header.keep_unknown_keys(from);
+        self.kept = Some(from.clone());
     }
 
     fn check_name(&self, name: &str) -> Result<()> {
@@ -267,6 +269,9 @@ impl<S: Storage> Builder<S> {
     /// Writes the header and syncs; the image is complete. Returns the
     /// store.
     pub fn finish(mut self) -> Result<S> {
+        if let Some(from) = self.kept.take() {
+            self.header.keep_from(&from);
+        }
         let slot = self.header.encode_slot()?;
         let mut area = slot;
         area.resize((2 * SLOT_SIZE) as usize, 0);

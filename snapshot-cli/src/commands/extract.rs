@@ -55,8 +55,36 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the memory to a new file, zero chunks as holes (the file reads
-/// the same, and takes no disk for them).
+/// Bytes of memory a hole in the output stands for at the least.
+const PAGE: usize = 4096;
+
+/// Writes `bytes` at the file's position, its zero pages as holes: a
+/// chunk stored whole whose pages are zero (or a hole in the image) takes
+/// no disk in the output either.
+fn write_sparse(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
+    let zero = |at: usize| {
+        bytes[at..(at + PAGE).min(bytes.len())]
+            .iter()
+            .all(|&b| b == 0)
+    };
+    let mut at = 0;
+    while at < bytes.len() {
+        let hole = zero(at);
+        let mut end = (at + PAGE).min(bytes.len());
+        while end < bytes.len() && zero(end) == hole {
+            end = (end + PAGE).min(bytes.len());
+        }
+        match hole {
+            true => file.seek(SeekFrom::Current((end - at) as i64)).map(drop)?,
+            false => file.write_all(&bytes[at..end])?,
+        }
+        at = end;
+    }
+    Ok(())
+}
+
+/// Writes the memory to a new file, zero chunks and zero pages as holes
+/// (the file reads the same, and takes no disk for them).
 fn write_memory(image: &Image, section: &str, path: &Path) -> Result<()> {
     let memory = image.memory(section)?;
     let mut file =
@@ -74,7 +102,7 @@ fn write_memory(image: &Image, section: &str, path: &Path) -> Result<()> {
             file.seek(SeekFrom::Current(len as i64))?;
         } else {
             memory.read_chunk(i, &mut buf, &mut scratch)?;
-            file.write_all(&buf)
+            write_sparse(&mut file, &buf)
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         done += len;

@@ -83,3 +83,33 @@ fn every_image_command_has_help() {
         assert!(r.stdout.contains("Usage: snapshot"), "{cmd}: {}", r.stdout);
     }
 }
+
+/// Zero pages inside a chunk stored whole come out as holes: the
+/// extracted memory reads the same and takes the disk of its data only.
+#[test]
+fn extracted_memory_keeps_zero_pages_as_holes() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new();
+    let mut memory = vec![0u8; 4 << 20];
+    for chunk in memory.chunks_mut(1 << 20) {
+        chunk[..4096].fill(0xa5);
+    }
+    env.write("m.raw", &memory);
+    env.write("d.nv", snapshot_core::NvList::new().with("x", 1u64).pack());
+    env.ok(&[
+        "build",
+        "-o",
+        "img",
+        "--devices",
+        "d.nv",
+        "--memory",
+        "m.raw",
+    ]);
+    env.ok(&["extract", "img", "memory", "-o", "out.raw"]);
+    assert!(env.read("out.raw") == memory, "the memory reads the same");
+    let used = std::fs::metadata(env.path("out.raw")).unwrap().blocks() * 512;
+    assert!(
+        used <= 4 * 4096 * 4,
+        "{used} bytes on disk for 16 KiB of data"
+    );
+}
