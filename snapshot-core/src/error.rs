@@ -526,7 +526,7 @@ pub enum SchemaError {
         problems: Vec<String>,
     },
     /// A record of an image cannot be rewritten for the target.
-    #[error("{}: {message}", shown(.path))]
+    #[error("{}: {}", shown(.path), shown(.message))]
     Migrate {
         /// `section.key` of the record.
         path: String,

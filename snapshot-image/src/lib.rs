@@ -50,7 +50,7 @@ pub use reader::{IdentCheck, Image, Memory, OpenOptions};
 pub use replace::{replace_file, temp_beside};
 pub use section::{Codec, MemoryLayout, SectionEntry, SectionKind};
 pub use storage::{lock_for_edit, Storage};
-pub use verify::VerifyReport;
+pub use verify::{VerifyReport, LISTED_CHUNKS};
 pub use writer::{Builder, MemoryOptions};
 
 /// Size of one header slot; the first slot is the proposal's 4096-byte

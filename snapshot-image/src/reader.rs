@@ -477,6 +477,11 @@ impl<S: Storage> Memory<'_, S> {
         let (mut buf, mut scratch) = (Vec::new(), Vec::new());
         let mut done = 0;
         for i in 0..self.table.len() as u64 {
+            // A zero chunk's file bytes are checked as verify does: a
+            // mapping would read them, this copy writes zeros.
+            if self.table[i as usize].kind == ChunkKind::Zero {
+                self.check_chunk(i)?;
+            }
             self.read_chunk(i, &mut buf, &mut scratch)?;
             out.write_all(&buf)
                 .map_err(|e| Error::io("writing the memory out", e))?;

@@ -235,10 +235,6 @@ impl SectionEntry {
     }
 }
 
-/// Checks that every section's extents are aligned, inside the file and
-/// disjoint, names are unique, and memory chunk sizes are sane. After
-/// this, every offset and length in `sections` can be read without
-/// overflow and without allocating more than the file holds.
 /// Refuses content for an nvlist or raw section `name` that a reader
 /// would refuse: empty, larger than a section is loaded, or (for an
 /// nvlist section) not a packed nvlist the checked decoder accepts,
@@ -274,6 +270,10 @@ pub(crate) fn check_content(name: &str, kind: SectionKind, bytes: &[u8], at: u64
     }
 }
 
+/// Checks that every section's extents are aligned, inside the file and
+/// disjoint, names are unique, and memory chunk sizes are sane. After
+/// this, every offset and length in `sections` can be read without
+/// overflow and without allocating more than the file holds.
 pub(crate) fn validate_layout(sections: &[SectionEntry], file_len: u64) -> Result<()> {
     let mut extents = Vec::new();
     for (i, s) in sections.iter().enumerate() {

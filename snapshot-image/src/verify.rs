@@ -5,7 +5,6 @@
 //! extent judged.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 use crate::checksum::{crc32c_append, is_zero};
 use crate::error::{Error, ImageFault, ImagePart};
@@ -24,12 +23,15 @@ pub struct VerifyReport {
     /// Whether the header slot not in force is damaged (one of
     /// `problems`).
     pub other_slot_damaged: bool,
+    /// Damaged chunks found but not listed in `problems` (past
+    /// [`LISTED_CHUNKS`] in a section).
+    pub unlisted: u64,
 }
 
 impl VerifyReport {
     /// Whether nothing is damaged.
     pub fn is_sound(&self) -> bool {
-        self.problems.is_empty()
+        self.problems.is_empty() && self.unlisted == 0
     }
 
     /// Whether the only damage is to the header slot not in force: the
@@ -37,7 +39,7 @@ impl VerifyReport {
     /// interrupted by a crash leaves exactly this (it cannot be told from
     /// media damage), and the next edit rewrites the slot.
     pub fn only_other_slot_damaged(&self) -> bool {
-        self.other_slot_damaged && self.problems.len() == 1
+        self.other_slot_damaged && self.problems.len() == 1 && self.unlisted == 0
     }
 }
 
@@ -71,8 +73,9 @@ impl<S: Storage + Sync> Image<S> {
                 }
                 SectionKind::Memory => match self.memory(&entry.name) {
                     Ok(memory) => {
-                        let (problems, bytes) = verify_chunks(&memory, threads, progress);
+                        let (problems, unlisted, bytes) = verify_chunks(&memory, threads, progress);
                         report.problems.extend(problems);
+                        report.unlisted += unlisted;
                         report.checked_bytes += bytes;
                     }
                     Err(e) => report.problems.push(e),
@@ -97,44 +100,56 @@ impl<S: Storage> Memory<'_, S> {
     }
 }
 
+/// Damaged chunks a report lists per memory section, the first in file
+/// order; the others are counted: a table of millions of bad entries
+/// costs a count, not an error each.
+pub const LISTED_CHUNKS: usize = 100;
+
 /// Checks every chunk; each thread takes a contiguous run of chunks so
-/// its reads stay sequential.
+/// its reads stay sequential. Returns the first [`LISTED_CHUNKS`]
+/// problems, the number of the others, and the bytes checked.
 fn verify_chunks<S: Storage + Sync>(
     memory: &Memory<'_, S>,
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
-) -> (Vec<Error>, u64) {
+) -> (Vec<Error>, u64, u64) {
     let count = memory.table().len() as u64;
     let threads = (threads.max(1) as u64).min(count.max(1));
     let per = count.div_ceil(threads);
     let done = AtomicU64::new(0);
-    let problems = Mutex::new(Vec::new());
+    let unlisted = AtomicU64::new(0);
+    // Each thread keeps the first of its own run, which is in order.
     let run = |t: u64| {
-        let (mut buf, mut out) = (Vec::new(), Vec::new());
+        let (mut buf, mut out, mut problems) = (Vec::new(), Vec::new(), Vec::new());
         for i in t * per..((t + 1) * per).min(count) {
             if let Err(e) = check_chunk(memory, i, &mut buf, &mut out) {
-                problems
-                    .lock()
-                    .expect("no panics hold the lock")
-                    .push((i, e));
+                match problems.len() < LISTED_CHUNKS {
+                    true => problems.push((i, e)),
+                    false => drop(unlisted.fetch_add(1, Ordering::Relaxed)),
+                }
             }
             let len = memory.chunk_len(i);
             progress(done.fetch_add(len, Ordering::Relaxed) + len);
         }
+        problems
     };
-    if threads == 1 {
-        run(0);
+    let mut problems: Vec<(u64, Error)> = if threads == 1 {
+        run(0)
     } else {
         std::thread::scope(|scope| {
-            for t in 0..threads {
-                scope.spawn(move || run(t));
-            }
-        });
-    }
-    let mut problems = problems.into_inner().expect("no panics hold the lock");
+            let handles: Vec<_> = (0..threads).map(|t| scope.spawn(move || run(t))).collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a verify thread panicked"))
+                .collect()
+        })
+    };
     problems.sort_by_key(|(i, _)| *i);
+    let more = problems.len().saturating_sub(LISTED_CHUNKS);
+    problems.truncate(LISTED_CHUNKS);
     (
         problems.into_iter().map(|(_, e)| e).collect(),
+        unlisted.into_inner() + more as u64,
         done.into_inner(),
     )
 }

@@ -31,7 +31,8 @@ pub struct DecodeOptions {
     /// (beyond a fixed allowance of [`MEMORY_ALLOWANCE`]). Pairs and
     /// numbers take about 2.5; a string array's element takes 24 bytes
     /// however short it is, so a packed array of empty strings, a byte
-    /// each, is what this limit refuses.
+    /// each, is what this limit refuses (one-byte strings, 13 bytes a
+    /// packed byte, pass).
     pub max_expansion: u64,
 }
 

@@ -191,11 +191,11 @@ pub enum DecodeRule {
         limit: u64,
     },
     /// Decoded, the input would take more memory than the decoder's
-    /// limit allows for its size: packed strings of a byte or two, each
-    /// held as a string of its own.
+    /// limit allows for its size: empty strings, a byte each packed and
+    /// 24 held.
     #[error(
         "decoded, the list would take more than {factor} bytes of memory per packed byte \
-         (an array of empty or one-byte strings is the usual cause)"
+         (an array of empty strings is the usual cause)"
     )]
     TooMuchMemory {
         /// The limit: bytes of memory per packed byte.

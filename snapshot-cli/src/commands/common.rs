@@ -56,18 +56,63 @@ pub fn open_rw(path: &Path, ident: &IdentArgs) -> Result<Image> {
 }
 
 /// A value as the right-hand side of the text form (`0x10`, `"vm0"`,
-/// `{ ... }`), so that `get` output can be given back to `set`.
-pub fn render_value(value: &Value) -> String {
-    let mut out = String::new();
-    let _ = write_value(value, &mut out);
-    out
-}
-
-/// [`render_value`] into `out` as it renders: `null` for a `null`.
+/// `{ ... }`; `null` for a `null`), so that `get` output can be given back
+/// to `set`; written to `out` as it renders.
 pub fn write_value(value: &Value, out: &mut impl std::fmt::Write) -> std::fmt::Result {
     match value {
         Value::Null => out.write_str("null"),
         v => text::write_value(v, out),
+    }
+}
+
+/// A value's text form on one line, written through to `out`: each line
+/// break and the indentation after it become one space (strings hold no
+/// raw line breaks: the text form escapes them). With a limit, writing
+/// fails once that many characters are out, so a caller that shows a
+/// glimpse of a huge value renders no more of it.
+pub struct OneLine<W> {
+    out: W,
+    /// Inside the spaces after a line break.
+    space: bool,
+    left: Option<usize>,
+}
+
+impl<W: std::fmt::Write> OneLine<W> {
+    pub fn new(out: W, limit: Option<usize>) -> OneLine<W> {
+        OneLine {
+            out,
+            space: false,
+            left: limit,
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn put(&mut self, c: char) -> std::fmt::Result {
+        if let Some(left) = &mut self.left {
+            *left = left.checked_sub(1).ok_or(std::fmt::Error)?;
+        }
+        self.out.write_char(c)
+    }
+}
+
+impl<W: std::fmt::Write> std::fmt::Write for OneLine<W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for c in s.chars() {
+            match c {
+                '\n' => self.space = true,
+                ' ' if self.space => {}
+                c => {
+                    if std::mem::take(&mut self.space) {
+                        self.put(' ')?;
+                    }
+                    self.put(c)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 

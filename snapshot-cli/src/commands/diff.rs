@@ -11,9 +11,9 @@ use clap::Args as ClapArgs;
 use snapshot_core::image::{ChunkKind, Image, SectionEntry, SectionKind};
 use snapshot_core::nvlist::{pair_path, quote_str};
 use snapshot_core::text::shown;
-use snapshot_core::{NvList, NvString, Value};
+use snapshot_core::{Flags, NvList, NvString, Value};
 
-use crate::commands::common::{open, render_value, IdentArgs};
+use crate::commands::common::{open, write_value, IdentArgs, OneLine};
 use crate::exit::FAILED;
 use crate::io::Stream;
 
@@ -109,8 +109,13 @@ fn section(
 /// Compares two lists pair by pair. Pairs are matched by name and, among
 /// pairs of one name (a NO_UNIQUE list), by position: the second `x` of
 /// one list is compared with the second `x` of the other. Linear in the
-/// pairs of both.
+/// pairs of both: a pair's path is written out only for a line, or once
+/// for a list it leads into.
 fn lists(path: &str, a: &NvList, b: &NvList, out: &mut Lines) -> Result<()> {
+    if a.flags() != b.flags() {
+        let (fa, fb) = (flag_names(a.flags()), flag_names(b.flags()));
+        out.line(format_args!("~ {path}: flags {fa} -> {fb}"))?;
+    }
     let b_pairs: Vec<(&NvString, &Value)> = b.iter().collect();
     let mut in_b: HashMap<&[u8], VecDeque<usize>> = HashMap::with_capacity(b_pairs.len());
     for (j, (name, _)) in b_pairs.iter().enumerate() {
@@ -121,9 +126,9 @@ fn lists(path: &str, a: &NvList, b: &NvList, out: &mut Lines) -> Result<()> {
     for (name, va) in a {
         let nth = seen.entry(name.as_bytes()).or_default();
         *nth += 1;
-        let p = pair_path(path, name, *nth);
+        let p = || pair_path(path, name, *nth);
         match in_b.get_mut(name.as_bytes()).and_then(VecDeque::pop_front) {
-            None => out.line(format_args!("- {p}: {}", short(va)))?,
+            None => out.line(format_args!("- {}: {}", p(), short(va)))?,
             Some(j) => {
                 matched[j] = true;
                 values(&p, va, b_pairs[j].1, out)?;
@@ -142,26 +147,55 @@ fn lists(path: &str, a: &NvList, b: &NvList, out: &mut Lines) -> Result<()> {
     Ok(())
 }
 
-fn values(path: &str, a: &Value, b: &Value, out: &mut Lines) -> Result<()> {
+fn values(path: &dyn Fn() -> String, a: &Value, b: &Value, out: &mut Lines) -> Result<()> {
     match (a, b) {
-        (Value::NvList(la), Value::NvList(lb)) => lists(path, la, lb, out),
+        (Value::NvList(la), Value::NvList(lb)) => lists(&path(), la, lb, out),
         (Value::NvListArray(xa), Value::NvListArray(xb)) if xa.len() == xb.len() => {
+            let path = path();
             for (i, (la, lb)) in xa.iter().zip(xb).enumerate() {
                 lists(&format!("{path}[{i}]"), la, lb, out)?;
             }
             Ok(())
         }
-        _ if a != b => out.line(format_args!("~ {path}: {} -> {}", short(a), short(b))),
+        _ if a != b => out.line(format_args!("~ {}: {} -> {}", path(), short(a), short(b))),
         _ => Ok(()),
     }
 }
 
-/// A value on one line: nested lists are summarised.
+/// Characters of a value a difference line shows; longer ones are cut.
+const SHOWN_VALUE: usize = 200;
+
+/// A value on one line, cut after [`SHOWN_VALUE`] characters (rendering
+/// stops there: a value of a gigabyte costs no more): nested lists are
+/// summarised.
 fn short(v: &Value) -> String {
     match v {
         Value::NvList(l) => format!("nvlist ({} pairs)", l.len()),
         Value::NvListArray(a) => format!("nvlist[] ({} elements)", a.len()),
-        v => render_value(v).replace('\n', " "),
+        v => {
+            let mut line = OneLine::new(String::new(), Some(SHOWN_VALUE));
+            let cut = write_value(v, &mut line).is_err();
+            let mut text = line.into_inner();
+            if cut {
+                text.push_str(" ...");
+            }
+            text
+        }
+    }
+}
+
+/// A list's flags as the text form names them.
+fn flag_names(flags: Flags) -> String {
+    let mut names = Vec::new();
+    if flags.contains(Flags::IGNORE_CASE) {
+        names.push("ignore-case");
+    }
+    if flags.contains(Flags::NO_UNIQUE) {
+        names.push("no-unique");
+    }
+    match names.is_empty() {
+        true => "none".into(),
+        false => names.join(", "),
     }
 }
 

@@ -18,6 +18,7 @@ use snapshot_core::nvlist::path::{parse_value, Segment};
 use snapshot_core::nvlist::ValuePath;
 use snapshot_core::record::Meta;
 use snapshot_core::schema::Recorded;
+use snapshot_core::text::shown;
 use snapshot_core::{NvList, Type, Value};
 
 use crate::commands::common::{open_rw, IdentArgs};
@@ -96,10 +97,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .read_nvlist(&path.section)
         .with_context(|| name.clone())?;
     let note = set_checked(&mut list, &path, value, args.ty, &schemas)
-        .map_err(|e| anyhow::anyhow!("{path}: {e}"))
+        .map_err(|e| anyhow::anyhow!("{path}: {}", shown(&e.to_string())))
         .with_context(|| name.clone())?;
     if let Some(note) = note {
-        eprintln!("note: {path}: {note}");
+        eprintln!("note: {path}: {}", shown(&note));
     }
     image
         .replace_section(&path.section, &list.pack())

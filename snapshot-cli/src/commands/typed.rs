@@ -13,7 +13,7 @@ use snapshot_core::schema::Recorded;
 use snapshot_core::text::{escape_name, shown};
 use snapshot_core::{NvList, Value};
 
-use crate::commands::common::render_value;
+use crate::commands::common::{write_value, OneLine};
 
 /// The schemas a dump is typed by, each with its fields indexed by name:
 /// a record of many fields is typed in time linear in its pairs.
@@ -115,7 +115,11 @@ pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut impl Writ
                     };
                     writeln!(out, "{pad}{key}: {ty} = {}{doc}", typed(ty, value))?;
                 }
-                _ => writeln!(out, "{pad}{key} = {}", untyped(value))?,
+                _ => {
+                    write!(out, "{pad}{key} = ")?;
+                    write_value(value, &mut OneLine::new(&mut *out, None))?;
+                    out.write_char('\n')?;
+                }
             },
         }
     }
@@ -161,11 +165,20 @@ fn scalar_or_array(ty: &str, value: &Value) -> String {
     match (value, element(ty)) {
         (Value::Number(n), _) => scalar(ty, *n).unwrap_or_else(|| untyped(value)),
         (Value::NumberArray(items), Some(elem)) => {
-            let items: Vec<_> = items
-                .iter()
-                .map(|n| scalar(elem, *n).unwrap_or_else(|| format!("{n:#x}")))
-                .collect();
-            format!("[{}]", items.join(", "))
+            let mut text = String::from("[");
+            for (i, &n) in items.iter().enumerate() {
+                if i > 0 {
+                    text.push_str(", ");
+                }
+                match scalar(elem, n) {
+                    Some(s) => text.push_str(&s),
+                    None => {
+                        let _ = write!(text, "{n:#x}");
+                    }
+                }
+            }
+            text.push(']');
+            text
         }
         (Value::Binary(bytes), _) => binary(bytes),
         _ => untyped(value),
@@ -206,8 +219,9 @@ fn binary(bytes: &[u8]) -> String {
 
 /// A value in the text syntax, on one line.
 fn untyped(value: &Value) -> String {
-    let text = render_value(value);
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut line = OneLine::new(String::new(), None);
+    let _ = write_value(value, &mut line);
+    line.into_inner()
 }
 
 #[cfg(test)]

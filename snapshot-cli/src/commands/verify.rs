@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args as ClapArgs;
 
+use snapshot_core::image::LISTED_CHUNKS;
+
 use crate::commands::common::{open, threads, IdentArgs};
 use crate::exit::FAILED;
 use crate::progress;
@@ -35,10 +37,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for problem in &report.problems {
         eprintln!("snapshot: {name}: {problem}");
     }
+    if report.unlisted > 0 {
+        eprintln!(
+            "snapshot: {name}: {} more damaged chunk(s), past the first {LISTED_CHUNKS} of a \
+             section, not listed",
+            report.unlisted
+        );
+    }
     if !report.is_sound() {
         eprintln!(
             "snapshot: {name}: {} damaged part(s) found",
-            report.problems.len()
+            report.problems.len() as u64 + report.unlisted
         );
         if report.only_other_slot_damaged() {
             eprintln!(

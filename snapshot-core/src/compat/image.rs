@@ -3,7 +3,7 @@
 //! every record of an image for a target (the current versions, or a
 //! release's), so a VMM gets a `migrate` command in a few lines.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::path::Path;
 
@@ -16,6 +16,7 @@ use crate::migrate::{nested_step, NestedStep};
 use crate::nvlist::{pair_path, quote_str, NvList, NvString, Value};
 use crate::record::Meta;
 use crate::schema::Recorded;
+use crate::text::shown;
 
 /// The name of the section holding the schemas of the records an image
 /// stores.
@@ -68,14 +69,24 @@ pub fn schemas_section<'a>(
     converter: &impl Converter,
     sections: impl IntoIterator<Item = &'a NvList>,
 ) -> NvList {
-    let mut seen = BTreeMap::new();
+    let mut seen = BTreeSet::new();
     for nv in sections {
-        each_record(nv, &mut |name, version| {
-            seen.insert((name, version), ());
-        });
+        record_types(nv, &mut seen);
     }
+    schemas_of(converter, seen)
+}
+
+/// Adds the type and version of every record in `nv`, at any depth.
+fn record_types(nv: &NvList, seen: &mut BTreeSet<(String, u32)>) {
+    each_record(nv, &mut |name, version| {
+        seen.insert((name, version));
+    });
+}
+
+/// The `schemas` section for records of the types and versions `seen`.
+fn schemas_of(converter: &impl Converter, seen: BTreeSet<(String, u32)>) -> NvList {
     let mut out = NvList::new();
-    for (name, version) in seen.into_keys() {
+    for (name, version) in seen {
         let Some(text) = converter.schema_text(&name, version) else {
             continue;
         };
@@ -292,7 +303,7 @@ pub fn convert_section(
             .current(&name)
             .ok_or_else(|| SchemaError::Migrate {
                 path: path.clone(),
-                message: format!("`{name}` is not a record type this program knows"),
+                message: format!("`{}` is not a record type this program knows", shown(&name)),
             })?;
         let to = versions.get(&name).copied().unwrap_or(current);
         let before = nested_records(record);
@@ -342,16 +353,20 @@ pub fn migrate_image(
     let versions = converter.target_versions(target)?;
     let image = Image::open(src, options)?;
     let header = image.header().clone();
+    // One section decoded at a time: each is converted, its record types
+    // noted for the `schemas` section, and kept packed until written.
     let mut lists = Vec::new();
     let mut done = Vec::new();
+    let mut seen = BTreeSet::new();
     for s in &header.sections {
         if s.kind == SectionKind::NvList && s.name != SCHEMAS_SECTION {
             let mut nv = image.read_nvlist(&s.name)?;
             done.extend(convert_section(converter, &s.name, &mut nv, &versions)?);
-            lists.push((s.name.clone(), nv));
+            record_types(&nv, &mut seen);
+            lists.push((s.name.clone(), nv.pack()));
         }
     }
-    let schemas = schemas_section(converter, lists.iter().map(|(_, nv)| nv));
+    let schemas = schemas_of(converter, seen);
 
     let write = |tmp: &Path| -> Result<(), SchemaError> {
         let file = File::create(tmp).map_err(|e| io(tmp, e))?;
@@ -363,12 +378,12 @@ pub fn migrate_image(
                     b.add_nvlist(SCHEMAS_SECTION, &schemas)?
                 }
                 SectionKind::NvList => {
-                    let nv = &lists
+                    let packed = &lists
                         .iter()
                         .find(|(n, _)| *n == s.name)
                         .expect("read above")
                         .1;
-                    b.add_nvlist(&s.name, nv)?
+                    b.add_packed(&s.name, packed)?
                 }
                 SectionKind::Raw => b.add_raw(&s.name, &image.read_section(&s.name)?)?,
                 SectionKind::Memory => {

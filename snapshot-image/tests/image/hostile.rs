@@ -426,3 +426,30 @@ fn the_builder_refuses_a_section_the_reader_would_refuse() {
         1
     );
 }
+
+/// Millions of damaged chunks cost a count, not an error each: a report
+/// lists the first of a section in file order and counts the rest.
+#[test]
+fn damaged_chunks_past_the_first_are_counted() {
+    let memory: Vec<u8> = (0..300 * CHUNK).map(|i| (i % 251) as u8 + 1).collect();
+    let mut b = snapshot_image::Builder::new(Vec::new(), "snapshot", None).unwrap();
+    let options = snapshot_image::MemoryOptions {
+        chunk_size: CHUNK,
+        zstd_level: None,
+    };
+    b.add_memory_slice("memory", &memory, options).unwrap();
+    let mut bytes = b.finish().unwrap();
+    let image = open(bytes.clone()).unwrap();
+    let at = image.section("memory").unwrap().offset as usize;
+    for i in 0..300 {
+        bytes[at + i * CHUNK as usize + 7] ^= 0xff;
+    }
+    let report = open(bytes).unwrap().verify(2, &|_| {});
+    assert_eq!(report.problems.len(), snapshot_image::LISTED_CHUNKS);
+    assert_eq!(report.unlisted, 300 - snapshot_image::LISTED_CHUNKS as u64);
+    assert!(!report.is_sound());
+    let first = report.problems[0].to_string();
+    assert!(first.contains("chunk 0 "), "{first}");
+    let last = report.problems[snapshot_image::LISTED_CHUNKS - 1].to_string();
+    assert!(last.contains("chunk 99 "), "{last}");
+}

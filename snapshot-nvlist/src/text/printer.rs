@@ -115,7 +115,7 @@ fn value(out: &mut impl Write, value: &Value, level: usize) -> fmt::Result {
         Value::Null => Ok(()),
         Value::Bool(b) => out.write_str(if *b { "true" } else { "false" }),
         Value::Number(n) => write!(out, "{n}"),
-        Value::String(s) => out.write_str(&escape_string(s.as_bytes())),
+        Value::String(s) => write_string(out, s.as_bytes()),
         Value::Binary(b) => binary(out, b, level),
         Value::NvList(l) => nested(out, l, level),
         Value::BoolArray(a) => items(out, a, level, 16, |o, b| {
@@ -126,7 +126,7 @@ fn value(out: &mut impl Write, value: &Value, level: usize) -> fmt::Result {
             let short = a.iter().map(|s| s.as_bytes().len() + 4).sum::<usize>() < 64;
             let per_line = if short { a.len() } else { 1 };
             items(out, a, level, per_line, |o, s| {
-                o.write_str(&escape_string(s.as_bytes()))
+                write_string(o, s.as_bytes())
             })
         }
         Value::NvListArray(a) => {
@@ -174,22 +174,35 @@ pub fn escape_name(name: &NvString) -> String {
 /// that [`needs_escape`] and bytes that are not UTF-8 as `\xHH`.
 pub fn escape_string(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('"');
+    let _ = write_string(&mut out, bytes);
+    out
+}
+
+/// [`escape_string`] written to `out` as it goes, so that printing a
+/// long string holds no escaped copy of it.
+fn write_string(out: &mut impl Write, bytes: &[u8]) -> fmt::Result {
+    out.write_char('"')?;
     for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '"' => out.push_str("\\\""),
-                c if needs_escape(c) => {
-                    let _ = write_escape(&mut out, c);
-                }
-                c => out.push(c),
+        let valid = chunk.valid();
+        let mut start = 0;
+        for (i, c) in valid.char_indices() {
+            let escape = match c {
+                '\\' => Some("\\\\"),
+                '"' => Some("\\\""),
+                c if needs_escape(c) => None,
+                _ => continue,
+            };
+            out.write_str(&valid[start..i])?;
+            match escape {
+                Some(e) => out.write_str(e)?,
+                None => write_escape(out, c)?,
             }
+            start = i + c.len_utf8();
         }
+        out.write_str(&valid[start..])?;
         for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
+            write!(out, "\\x{b:02x}")?;
         }
     }
-    out.push('"');
-    out
+    out.write_char('"')
 }

@@ -11,12 +11,21 @@
 use std::fmt::{self, Write};
 
 /// Whether `c` is written as an escape rather than as itself: control
-/// characters (line breaks, tabs, ESC, DEL, the C1 set) and the
-/// characters that reorder or hide text (bidirectional marks, overrides
-/// and isolates).
+/// characters (line breaks, tabs, ESC, DEL, the C1 set), the Unicode line
+/// and paragraph separators, and the characters that reorder or hide text
+/// (bidirectional marks, overrides and isolates; zero-width spaces and
+/// joiners, the byte-order mark).
 pub fn needs_escape(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+        )
 }
 
 /// Writes `c`, which [`needs_escape`], as `\n`, `\t`, `\r`, or its UTF-8
