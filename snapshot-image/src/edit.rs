@@ -112,9 +112,11 @@ impl<S: Storage> Image<S> {
             entry.crc32c = crc32c(bytes);
         })?;
         let part = ImagePart::Section(name.into());
-        self.storage
-            .write_at(bytes, offset)
-            .map_err(|e| Error::io(format!("writing {part} at byte {offset}"), e))?;
+        if let Err(e) = self.storage.write_at(bytes, offset) {
+            // What a failed write appended past the end is given back.
+            let _ = self.storage.set_len(self.file_len);
+            return Err(Error::io(format!("writing {part} at byte {offset}"), e));
+        }
         self.commit(header, slot_bytes, offset + bytes.len() as u64)
     }
 

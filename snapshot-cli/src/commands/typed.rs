@@ -94,7 +94,7 @@ pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut impl Writ
         }
         let field = schema.zip(name.to_str()).and_then(|(s, n)| s.field(n));
         let ty = field.map(|f| f.ty.as_str());
-        let of_type = ty.map(|t| format!(": {t}")).unwrap_or_default();
+        let of_type = ty.map(|t| format!(": {}", shown(t))).unwrap_or_default();
         match value {
             Value::NvList(inner) => {
                 writeln!(out, "{pad}{key}{of_type}:")?;
@@ -111,9 +111,10 @@ pub fn render(nv: &NvList, schemas: &Schemas, indent: usize, out: &mut impl Writ
                 (Some(field), Some(ty)) => {
                     let doc = match field.doc.as_str() {
                         "" => String::new(),
-                        doc => format!("  # {doc}"),
+                        doc => format!("  # {}", shown(doc)),
                     };
-                    writeln!(out, "{pad}{key}: {ty} = {}{doc}", typed(ty, value))?;
+                    let value = typed(ty, value);
+                    writeln!(out, "{pad}{key}: {} = {value}{doc}", shown(ty))?;
                 }
                 _ => {
                     write!(out, "{pad}{key} = ")?;
