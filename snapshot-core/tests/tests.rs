@@ -7,6 +7,7 @@ mod records {
     mod evolution;
     mod nested;
     mod roundtrip;
+    mod std_types;
     mod util;
 }
 

@@ -13,6 +13,7 @@
 pub mod by_name;
 mod scalar;
 mod seq;
+mod std_types;
 
 use crate::error::{Error, Result, ValueFault};
 use crate::nvlist::{NvList, Pair, Reader, Value, Writer};
