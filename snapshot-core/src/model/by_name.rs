@@ -5,6 +5,15 @@
 //! program's own reader would refuse. The check is the data model's own
 //! reading of that type, so the two cannot disagree.
 
+use std::ffi::OsString;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::num::{
+    NonZeroI16, NonZeroI32, NonZeroI64, NonZeroI8, NonZeroIsize, NonZeroU16, NonZeroU32,
+    NonZeroU64, NonZeroU8, NonZeroUsize,
+};
+use std::path::PathBuf;
+use std::time::Duration;
+
 use super::Field;
 use crate::error::{Error, Result, ValueFault};
 use crate::nvlist::{Type, Value};
@@ -13,12 +22,12 @@ use crate::nvlist::{Type, Value};
 /// data model cannot check without the program's code (a record, a type
 /// of the program's own).
 pub fn reads_as(ty: &str, value: &Value) -> Option<Result<()>> {
-    let ty = ty.trim();
+    let ty = unwrapped(ty);
     if let Some(inner) = ty.strip_prefix("Option<").and_then(|t| t.strip_suffix('>')) {
-        return Some((scalar(inner.trim())?.option)(value));
+        return Some((scalar(unwrapped(inner))?.option)(value));
     }
     if let Some(inner) = ty.strip_prefix("Vec<").and_then(|t| t.strip_suffix('>')) {
-        return Some((scalar(inner.trim())?.seq)(value).map(drop));
+        return Some((scalar(unwrapped(inner))?.seq)(value).map(drop));
     }
     if let Some((elem, n)) = array(ty) {
         let checks = scalar(elem)?;
@@ -37,32 +46,51 @@ pub fn reads_as(ty: &str, value: &Value) -> Option<Result<()>> {
 /// of bytes as `binary`), for a field that is not stored yet; `None`
 /// when the name does not say.
 pub fn stored_type(ty: &str) -> Option<Type> {
-    let ty = ty.trim();
+    let ty = unwrapped(ty);
     let seq = ty
         .strip_prefix("Vec<")
         .and_then(|t| t.strip_suffix('>'))
-        .map(str::trim)
-        .or_else(|| array(ty).map(|(elem, _)| elem));
+        .map(unwrapped)
+        .or_else(|| array(ty).map(|(elem, _)| unwrapped(elem)));
     if let Some(elem) = seq {
+        scalar(elem)?;
         return Some(match elem {
             "u8" => Type::Binary,
             "bool" => Type::BoolArray,
             "String" => Type::StringArray,
-            e => {
-                scalar(e)?;
-                Type::NumberArray
-            }
+            e if stored_alone(e) == Some(Type::Number) => Type::NumberArray,
+            // A positional list of the elements.
+            _ => Type::NvList,
         });
     }
+    scalar(ty)?;
+    stored_alone(ty)
+}
+
+/// The nvlist type one value of the scalar `ty` is stored as.
+fn stored_alone(ty: &str) -> Option<Type> {
     Some(match ty {
         "bool" => Type::Bool,
-        "String" => Type::String,
-        "u128" | "i128" => Type::NumberArray,
-        t => {
-            scalar(t)?;
-            Type::Number
+        "String" | "PathBuf" | "OsString" | "Ipv4Addr" | "Ipv6Addr" | "IpAddr" | "SocketAddr" => {
+            Type::String
         }
+        "u128" | "i128" => Type::NumberArray,
+        "Duration" => Type::NvList,
+        _ => Type::Number,
     })
+}
+
+/// `ty` without the `Wrapping<...>` around it, which is stored as what it
+/// wraps; peeled in a loop, as a type from a file may nest deep.
+fn unwrapped(ty: &str) -> &str {
+    let mut ty = ty.trim();
+    while let Some(inner) = ty
+        .strip_prefix("Wrapping<")
+        .and_then(|t| t.strip_suffix('>'))
+    {
+        ty = inner.trim();
+    }
+    ty
 }
 
 /// `[T; N]` as `(T, N)`.
@@ -104,7 +132,40 @@ macro_rules! scalars {
 }
 
 scalars!(
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char, String
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    bool,
+    char,
+    String,
+    NonZeroU8,
+    NonZeroU16,
+    NonZeroU32,
+    NonZeroU64,
+    NonZeroUsize,
+    NonZeroI8,
+    NonZeroI16,
+    NonZeroI32,
+    NonZeroI64,
+    NonZeroIsize,
+    Duration,
+    PathBuf,
+    OsString,
+    Ipv4Addr,
+    Ipv6Addr,
+    IpAddr,
+    SocketAddr
 );
 
 #[cfg(test)]
@@ -157,6 +218,32 @@ mod tests {
         assert_eq!(check("Timer", Value::Number(1)), None);
         assert_eq!(check("Vec<Timer>", Value::Number(1)), None);
         assert_eq!(stored_type("Timer"), None);
+    }
+
+    #[test]
+    fn standard_types_by_the_types_they_stand_on() {
+        assert_eq!(
+            check("Wrapping<u16>", Value::Number(7)).as_deref(),
+            Some("ok")
+        );
+        let e = check("Wrapping<u16>", Value::Number(1 << 16)).unwrap();
+        assert!(e.contains("does not fit u16"), "{e}");
+        let e = check("NonZeroU16", Value::Number(0)).unwrap();
+        assert!(e.contains("0 does not fit NonZeroU16"), "{e}");
+        assert_eq!(
+            check("Vec<Wrapping<u8>>", Value::Binary(vec![1])).as_deref(),
+            Some("ok")
+        );
+        let e = check("Ipv4Addr", Value::String("10.0.0.300".into())).unwrap();
+        assert!(e.contains("10.0.0.300"), "{e}");
+        assert_eq!(stored_type("Wrapping<u32>"), Some(Type::Number));
+        assert_eq!(stored_type("Vec<Wrapping<u32>>"), Some(Type::NumberArray));
+        assert_eq!(stored_type("Vec<NonZeroU64>"), Some(Type::NumberArray));
+        assert_eq!(stored_type("Vec<PathBuf>"), Some(Type::NvList));
+        assert_eq!(stored_type("Duration"), Some(Type::NvList));
+        assert_eq!(stored_type("SocketAddr"), Some(Type::String));
+        let deep = format!("{}u8{}", "Wrapping<".repeat(100_000), ">".repeat(100_000));
+        assert_eq!(stored_type(&deep), Some(Type::Number));
     }
 
     #[test]
