@@ -1,5 +1,8 @@
-//! Containers: `Vec`, arrays, `Option`, `Box`, tuples, `()`, and a raw
-//! `NvList`.
+//! Containers: `Vec`, `VecDeque`, sets, arrays, `Option`, `Box`, tuples,
+//! `()`, and a raw `NvList`.
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hash};
 
 use super::{positional, positional_values, wrong_type, Field};
 use crate::error::{Error, Result, ValueFault};
@@ -22,6 +25,73 @@ impl<T: Field> Field for Vec<T> {
     }
     fn from_value(value: &Value) -> Result<Self> {
         T::seq_from_value(value)
+    }
+    fn record_schemas(out: &mut RecordSchemas) {
+        T::record_schemas(out);
+    }
+}
+
+/// A deque is stored as the sequence of its items, front first: as a
+/// `Vec` of them.
+impl<T: Field + Clone> Field for VecDeque<T> {
+    const NULLABLE: bool = true;
+
+    fn to_value(&self) -> Value {
+        T::seq_to_value(&self.iter().cloned().collect::<Vec<T>>())
+    }
+    fn from_value(value: &Value) -> Result<Self> {
+        T::seq_from_value(value).map(VecDeque::from)
+    }
+    fn record_schemas(out: &mut RecordSchemas) {
+        T::record_schemas(out);
+    }
+}
+
+/// A set is stored as the sequence of its items in their order (`Ord`),
+/// whatever its hasher or the order they were inserted in: equal sets are
+/// equal bytes. An item stored twice is refused.
+fn set_to_value<'a, T: Field + Ord + Clone + 'a>(items: impl Iterator<Item = &'a T>) -> Value {
+    let mut items: Vec<T> = items.cloned().collect();
+    items.sort();
+    T::seq_to_value(&items)
+}
+
+/// The items of a stored set, each once.
+fn set_items<T: Field>(value: &Value, mut insert: impl FnMut(T) -> bool) -> Result<()> {
+    for (i, item) in T::seq_from_value(value)?.into_iter().enumerate() {
+        if !insert(item) {
+            return Err(Error::value(ValueFault::Duplicate).in_index(i));
+        }
+    }
+    Ok(())
+}
+
+impl<T: Field + Ord + Clone> Field for BTreeSet<T> {
+    const NULLABLE: bool = true;
+
+    fn to_value(&self) -> Value {
+        set_to_value(self.iter())
+    }
+    fn from_value(value: &Value) -> Result<Self> {
+        let mut set = BTreeSet::new();
+        set_items(value, |item| set.insert(item))?;
+        Ok(set)
+    }
+    fn record_schemas(out: &mut RecordSchemas) {
+        T::record_schemas(out);
+    }
+}
+
+impl<T: Field + Ord + Clone + Hash, S: BuildHasher + Default> Field for HashSet<T, S> {
+    const NULLABLE: bool = true;
+
+    fn to_value(&self) -> Value {
+        set_to_value(self.iter())
+    }
+    fn from_value(value: &Value) -> Result<Self> {
+        let mut set = HashSet::default();
+        set_items(value, |item| set.insert(item))?;
+        Ok(set)
     }
     fn record_schemas(out: &mut RecordSchemas) {
         T::record_schemas(out);

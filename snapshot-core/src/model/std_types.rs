@@ -12,6 +12,8 @@
 //! | `Ipv4Addr`, `Ipv6Addr`, `IpAddr`, `SocketAddr` | `STRING` in the standard text form (`10.0.0.2`, `[fe80::1]:22`) |
 //! | `Range<T>` | nvlist `{ start, end }` |
 //! | `Cow<'static, str>` | as `String` |
+//!
+//! `VecDeque` and the sets are containers, beside `Vec` in `seq.rs`.
 
 use std::borrow::Cow;
 use std::ffi::OsString;

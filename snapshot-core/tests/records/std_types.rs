@@ -3,6 +3,7 @@
 //! stored values it cannot hold.
 
 use std::borrow::Cow;
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::{NonZeroI32, NonZeroU16, NonZeroU64, Wrapping};
@@ -152,4 +153,53 @@ fn std_types_are_stored_as_the_types_they_stand_on() {
     assert!(e.contains("timeout.nanos"), "{e}");
     let e = refused("window", Value::NvList(NvList::new().with("start", 1u64)));
     assert!(e.contains("window.end") && e.contains("missing"), "{e}");
+}
+
+#[derive(Snapshot, Debug, Clone, PartialEq)]
+#[snapshot(name = "sets")]
+struct Sets {
+    ids: BTreeSet<u32>,
+    names: HashSet<String>,
+    pending: VecDeque<u16>,
+}
+
+proptest! {
+    /// Equal sets are equal bytes whatever the order they were built in
+    /// (or a hasher's), and every container round-trips.
+    #[test]
+    fn sets_encode_in_order_whatever_was_inserted_first(
+        ids in proptest::collection::vec(any::<u32>(), 0..20),
+        names in proptest::collection::vec("[a-z]{0,6}", 0..20),
+        pending in proptest::collection::vec(any::<u16>(), 0..20),
+    ) {
+        let a = Sets {
+            ids: ids.iter().copied().collect(),
+            names: names.iter().cloned().collect(),
+            pending: pending.iter().copied().collect(),
+        };
+        let b = Sets {
+            ids: ids.iter().rev().copied().collect(),
+            names: names.iter().rev().cloned().collect(),
+            pending: pending.iter().copied().collect(),
+        };
+        prop_assert_eq!(a.to_bytes(), b.to_bytes());
+        let [fast, slow] = round_trip(&a);
+        prop_assert_eq!(&fast, &a);
+        prop_assert_eq!(&slow, &a);
+    }
+}
+
+#[test]
+fn a_set_item_stored_twice_is_refused() {
+    let nv = Sets {
+        ids: [1, 2].into_iter().collect(),
+        names: HashSet::new(),
+        pending: VecDeque::new(),
+    }
+    .to_nvlist();
+    assert_eq!(nv.get("ids"), Some(&Value::NumberArray(vec![1, 2])));
+    let mut bad = nv.clone();
+    bad.insert("ids", Value::NumberArray(vec![1, 1]));
+    let e = Sets::from_nvlist(&bad).unwrap_err().to_string();
+    assert!(e.contains("ids[1]") && e.contains("stored twice"), "{e}");
 }
