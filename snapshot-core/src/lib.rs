@@ -12,7 +12,7 @@ pub mod schema;
 pub mod __private;
 
 pub use error::{Error, ErrorKind, MigrationError, Result, SchemaError};
-pub use model::Field;
+pub use model::{Field, MapKey};
 pub use record::Snapshot;
 pub use schema::Schema;
 #[doc(inline)]

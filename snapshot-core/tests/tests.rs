@@ -5,6 +5,7 @@
 mod records {
     mod errors;
     mod evolution;
+    mod maps;
     mod nested;
     mod roundtrip;
     mod std_types;

@@ -11,6 +11,8 @@
 //! and version.
 
 pub mod by_name;
+pub use map::MapKey;
+mod map;
 mod scalar;
 mod seq;
 mod std_types;
