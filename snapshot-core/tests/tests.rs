@@ -5,6 +5,7 @@
 mod records {
     mod errors;
     mod evolution;
+    mod guide_example;
     mod maps;
     mod nested;
     mod roundtrip;

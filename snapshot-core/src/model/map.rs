@@ -20,6 +20,12 @@ use crate::record::RecordSchemas;
 /// A type that keys a map field. Strings and integers are pair names; any
 /// other `Field + Ord` type keys a map stored as entries with an empty
 /// implementation: `impl MapKey for MyKey {}`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot key a map field",
+    label = "not a map key",
+    note = "strings and integers key maps as pair names; a key type of the program's own stores \
+            the map as {{ key, value }} entries: add `impl snapshot_core::MapKey for {Self} {{}}`"
+)]
 pub trait MapKey: Field + Ord {
     /// The pair name the key is stored under, when it can be one.
     fn to_name(&self) -> Option<String> {

@@ -25,6 +25,12 @@ use crate::record::RecordSchemas;
 ///
 /// `from_value(&x.to_value())` gives back `x` for every `x`, and the value
 /// is always one libnv can pack (no empty array, no empty binary).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a type the snapshot data model stores",
+    note = "fields are integers, floats, bool, char, String, the standard types of \
+            docs/data-model.md (Vec, maps, sets, Option, Duration, PathBuf, ...), records \
+            (`#[derive(Snapshot)]`), or types with their own `impl Field`"
+)]
 pub trait Field: Sized {
     /// Whether [`Field::to_value`] can return [`Value::Null`]: `Option<Self>`
     /// then wraps `Some` so that it stays distinct from `None`.
