@@ -82,7 +82,7 @@ fn stored_alone(ty: &str) -> Option<Type> {
 
 /// `ty` without the `Wrapping<...>` around it, which is stored as what it
 /// wraps; peeled in a loop, as a type from a file may nest deep.
-fn unwrapped(ty: &str) -> &str {
+pub(crate) fn unwrapped(ty: &str) -> &str {
     let mut ty = ty.trim();
     while let Some(inner) = ty
         .strip_prefix("Wrapping<")

@@ -204,7 +204,18 @@ impl Differ<'_> {
                             note: String::new(),
                         });
                     }
-                    if of.ty != nf.ty {
+                    if of.ty != nf.ty && stored_alike(&of.ty, &nf.ty) {
+                        changes.push(Change {
+                            name: nf.name.clone(),
+                            kind: ChangeKind::Retyped {
+                                from: of.ty.clone(),
+                                to: nf.ty.clone(),
+                            },
+                            upgrade: Compat::AsIs,
+                            downgrade: Compat::AsIs,
+                            note: "stored alike: `Wrapping<T>` is stored as `T`".into(),
+                        });
+                    } else if of.ty != nf.ty {
                         changes.push(self.retyped(of, nf));
                     }
                 }
@@ -539,12 +550,20 @@ impl Differ<'_> {
     }
 }
 
+/// Whether two type names are stored alike, whatever they are: one is the
+/// other in `Wrapping<...>`, which is stored as what it wraps.
+fn stored_alike(a: &str, b: &str) -> bool {
+    crate::model::by_name::unwrapped(a) == crate::model::by_name::unwrapped(b)
+}
+
 /// Whether every value of type `from` reads as `to` with no help, as the
 /// data model stores numbers (`docs/data-model.md`, section 3): within a
 /// family (`u8` to `u64`, `i16` to `i64`, `f32` to `f64`), and from an
 /// unsigned type to a wider signed one (`u8` to `i16`). Not `u64` to
 /// `i128`: a 64-bit number reads as signed there.
 pub fn widens(from: &str, to: &str) -> bool {
+    use crate::model::by_name::unwrapped;
+    let (from, to) = (unwrapped(from), unwrapped(to));
     if from == to {
         return false;
     }
@@ -612,6 +631,22 @@ mod tests {
         assert_eq!(changes[4].downgrade, Compat::Migration);
         assert_eq!(changes[5].kind, ChangeKind::Reordered);
         assert_eq!(changes.len(), 6);
+    }
+
+    #[test]
+    fn a_wrapper_stored_as_what_it_wraps_is_no_break() {
+        let v1 = rec("schema virtq 1\nkind struct\nfield next_avail: u16\n");
+        let v2 = rec("schema virtq 2\nkind struct\nfield next_avail: Wrapping<u16>\n");
+        let changes = diff(&v1, &v2);
+        assert_eq!(changes.len(), 1);
+        assert!(!changes[0].is_breaking(), "{}", changes[0]);
+        assert_eq!(changes[0].to_string(), "next_avail: retyped u16 -> Wrapping<u16>; upgrade compatible, downgrade compatible (stored alike: `Wrapping<T>` is stored as `T`)");
+        let v3 = rec("schema virtq 3\nkind struct\nfield next_avail: Wrapping<u32>\n");
+        assert!(
+            diff(&v1, &v3)[0].is_breaking(),
+            "u16 -> u32 undeclared stays a break"
+        );
+        assert!(widens("u16", "Wrapping<u32>") && widens("Wrapping<u8>", "u64"));
     }
 
     #[test]
