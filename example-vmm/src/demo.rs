@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -30,6 +31,14 @@ pub struct Args {
     cpus: u32,
 }
 
+/// `println!` that returns the write's error instead of panicking on it:
+/// `example-vmm demo | head` ends quietly (a closed pipe exits 0).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout(), $($arg)*)?
+    };
+}
+
 /// The release the VM boots on, and the one it resumes on.
 const OLD: &str = "1";
 const NEW: &str = "2";
@@ -52,7 +61,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .chunks(guest::PAGE)
         .filter(|p| p.iter().all(|b| *b == 0))
         .count();
-    println!(
+    say!(
         "1. Booted a VM on the release-{old_name} models: {} vCPUs, {} MiB of guest memory ({}% zero pages, the rest code and data).",
         args.cpus,
         args.memory_mib,
@@ -66,7 +75,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     write_image(&registry, &image1, &old_name, &devices1, &memory)?;
     timings.push(("save", t.elapsed()));
     drop(memory);
-    println!(
+    say!(
         "2. Saved {}: {} records, {} bytes of device state.",
         image1.display(),
         devices1.len(),
@@ -84,7 +93,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         report.problems
     );
     timings.push(("verify", t.elapsed()));
-    println!(
+    say!(
         "3. Verified every checksum: header, index, sections, memory chunks ({} bytes checked).",
         report.checked_bytes
     );
@@ -104,11 +113,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "memory checksum differs after resume"
     );
     let upgraded = versions(&vm2.save(None)?);
-    println!(
+    say!(
         "4. Resumed it on the release-{new_name} models (memory mapped from the image): every device equals its hand-written release-2 conversion, memory checksum {checksum:#018x} matches. Upgraded on the way:"
     );
     let before = versions(&devices1);
-    print_steps(&before, &upgraded);
+    print_steps(&before, &upgraded)?;
 
     let image2 = dir.join(format!("vm-for-{old_name}.snap"));
     let t = Instant::now();
@@ -116,7 +125,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     write_image(&registry, &image2, &old_name, &devices2, &mapped)?;
     timings.push(("save from release 2 for release 1 (downgrade)", t.elapsed()));
     drop(mapped);
-    println!(
+    say!(
         "5. Saved from release {new_name} for a release-{old_name} reader: {}.",
         image2.display()
     );
@@ -141,46 +150,46 @@ pub fn run(args: Args) -> Result<ExitCode> {
         back_sum == checksum,
         "memory checksum differs after the downgrade"
     );
-    println!(
+    say!(
         "6. Resumed that on release {old_name}: every device value and the memory equal the VM booted in step 1."
     );
 
     let schemas = dir.join("schemas");
     compat::bless_schemas(&registry, &schemas)?;
 
-    println!("\nReport");
+    say!("\nReport");
     let size = std::fs::metadata(&image1)?.len();
-    println!(
+    say!(
         "  image {}: {} bytes, {} on disk (all-zero chunks are holes)",
         image1.display(),
         size,
         on_disk(&image1).map_or("?".into(), |b| format!("{b} bytes"))
     );
-    println!(
+    say!(
         "  device state: {state_bytes} bytes in {} records",
         devices1.len()
     );
     for (what, time) in &timings {
-        println!("  {what:<48} {}", ms(*time));
+        say!("  {what:<48} {}", ms(*time));
     }
 
     let img = image1.display();
-    println!("\nNext, try:");
-    println!("  snapshot info {img}");
-    println!("  snapshot dump --typed {img} devices   # typed by the image's `schemas` section");
-    println!("  snapshot get {img} devices.vrtc.base_time_ns");
-    println!("  snapshot set {img} devices.vhpet.config=0x1");
-    println!("  snapshot verify {img}");
-    println!(
+    say!("\nNext, try:");
+    say!("  snapshot info {img}");
+    say!("  snapshot dump --typed {img} devices   # typed by the image's `schemas` section");
+    say!("  snapshot get {img} devices.vrtc.base_time_ns");
+    say!("  snapshot set {img} devices.vhpet.config=0x1");
+    say!("  snapshot verify {img}");
+    say!(
         "  snapshot schema diff {0}/vrtc/v1.schema {0}/vrtc/v3.schema",
         schemas.display()
     );
-    println!(
+    say!(
         "  example-vmm migrate {img} -o {}   # every record to release {new_name}, migrations in code",
         dir.join("vm-latest.snap").display()
     );
     let nv = dir.join("devices.nv");
-    println!(
+    say!(
         "  snapshot extract {img} devices -o {0} && snapshot nv dump {0}   # one section as a bare nvlist",
         nv.display()
     );
@@ -237,7 +246,10 @@ fn versions(devices: &NvList) -> BTreeMap<String, (String, u32)> {
 }
 
 /// One line per type whose version changed.
-fn print_steps(before: &BTreeMap<String, (String, u32)>, after: &BTreeMap<String, (String, u32)>) {
+fn print_steps(
+    before: &BTreeMap<String, (String, u32)>,
+    after: &BTreeMap<String, (String, u32)>,
+) -> Result<()> {
     let mut steps = BTreeMap::new();
     for (key, (name, from)) in before {
         if let Some((_, to)) = after.get(key).filter(|(_, to)| to != from) {
@@ -253,8 +265,9 @@ fn print_steps(before: &BTreeMap<String, (String, u32)>, after: &BTreeMap<String
         } else {
             String::new()
         };
-        println!("     {name:<11} v{from} -> v{to}{times}");
+        say!("     {name:<11} v{from} -> v{to}{times}");
     }
+    Ok(())
 }
 
 fn ms(d: Duration) -> String {

@@ -693,3 +693,22 @@ fn set_and_dump_typed_without_schemas_in_the_image() {
         out.stdout_text()
     );
 }
+
+/// `example-vmm demo | head` ends quietly: output cut short by a closed
+/// pipe is not a failure, and nothing panics.
+#[test]
+fn demo_output_cut_short_by_a_closed_pipe_ends_quietly() {
+    let env = Env::new();
+    let mut child = std::process::Command::new(crate::BIN)
+        .args(["demo", "--dir", "demo", "--memory-mib", "8"])
+        .current_dir(env.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
