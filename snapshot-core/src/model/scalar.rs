@@ -462,23 +462,44 @@ fn utf8(bytes: &[u8]) -> Result<String> {
     String::from_utf8(bytes.to_vec()).map_err(|_| Error::value(ValueFault::NotUtf8))
 }
 
-/// A `String` is a `STRING`, or a `BINARY` of its UTF-8 when it holds a NUL
-/// (which a libnv string cannot).
+/// Text as stored: a `STRING`, or a `BINARY` when it holds a NUL (which a
+/// libnv string cannot). The rule of `String`, and of the types stored as
+/// text bytes (`Cow<str>`, `OsString`, `PathBuf`).
+pub(super) fn text_value(bytes: &[u8]) -> Value {
+    if bytes.contains(&0) {
+        Value::Binary(bytes.to_vec())
+    } else {
+        Value::String(bytes.into())
+    }
+}
+
+/// [`text_value`] written straight into a packed list.
+#[inline]
+pub(super) fn write_text(name: &str, w: &mut Writer, bytes: &[u8]) {
+    if bytes.contains(&0) {
+        w.binary(name, bytes);
+    } else {
+        w.string(name, bytes);
+    }
+}
+
+/// The bytes of a value stored by [`text_value`].
+pub(super) fn text_bytes(value: &Value) -> Result<&[u8]> {
+    match value {
+        Value::String(s) => Ok(s.as_bytes()),
+        Value::Binary(b) => Ok(b),
+        other => Err(wrong_type("string or binary", other)),
+    }
+}
+
+/// A `String` is stored by [`text_value`].
 impl Field for String {
     fn to_value(&self) -> Value {
-        if self.contains('\0') {
-            Value::Binary(self.as_bytes().to_vec())
-        } else {
-            Value::String(self.as_str().into())
-        }
+        text_value(self.as_bytes())
     }
     #[inline]
     fn write(&self, name: &str, w: &mut Writer) {
-        if self.contains('\0') {
-            w.binary(name, self.as_bytes());
-        } else {
-            w.string(name, self.as_bytes());
-        }
+        write_text(name, w, self.as_bytes());
     }
     fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
         let bytes = match r.string(p) {
@@ -488,11 +509,7 @@ impl Field for String {
         String::from_utf8(bytes.to_vec()).ok()
     }
     fn from_value(value: &Value) -> Result<Self> {
-        match value {
-            Value::String(s) => utf8(s.as_bytes()),
-            Value::Binary(b) => utf8(b),
-            other => Err(wrong_type("string or binary", other)),
-        }
+        utf8(text_bytes(value)?)
     }
     fn seq_to_value(items: &[Self]) -> Value {
         if items.is_empty() {

@@ -8,7 +8,7 @@
 //! | `Wrapping<T>` | `T` (a `Vec<Wrapping<u16>>` is a number array, as `Vec<u16>`) |
 //! | `NonZeroU8` ... `NonZeroI64`, `NonZeroUsize`, `NonZeroIsize` | the integer; zero is refused |
 //! | `Duration` | nvlist `{ secs: number, nanos: number }`, nanos below 10^9 |
-//! | `PathBuf`, `OsString` | `STRING` of the bytes as they are (not lossy), `BINARY` when they hold a NUL |
+//! | `PathBuf`, `OsString` | their bytes as they are (not lossy), stored as a `String`'s are: `STRING`, `BINARY` when they hold a NUL |
 //! | `Ipv4Addr`, `Ipv6Addr`, `IpAddr`, `SocketAddr` | `STRING` in the standard text form (`10.0.0.2`, `[fe80::1]:22`) |
 //! | `Range<T>` | nvlist `{ start, end }` |
 //! | `Cow<'static, str>` | as `String` |
@@ -27,6 +27,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::scalar::{text_bytes, text_value, write_text};
 use super::{wrong_type, Field, RecordSchemas};
 use crate::error::{Error, Result, ValueFault};
 use crate::nvlist::{NvList, Pair, Reader, Value, Writer};
@@ -168,41 +169,30 @@ impl<T: Field> Field for Range<T> {
     }
 }
 
-/// The bytes of an OS string, as they are: a `STRING` (libnv strings are
-/// bytes without NUL), or a `BINARY` when they hold a NUL.
-fn os_bytes_value(bytes: &[u8]) -> Value {
-    match bytes.contains(&0) {
-        true => Value::Binary(bytes.to_vec()),
-        false => Value::String(bytes.into()),
-    }
-}
-
-fn os_bytes(value: &Value) -> Result<Vec<u8>> {
-    match value {
-        Value::String(s) => Ok(s.as_bytes().to_vec()),
-        Value::Binary(b) => Ok(b.clone()),
-        other => Err(wrong_type("string or binary", other)),
-    }
-}
-
 /// The bytes, not a lossy UTF-8 rendering: a path that is not UTF-8
 /// comes back the same.
 impl Field for OsString {
     fn to_value(&self) -> Value {
-        os_bytes_value(self.as_bytes())
+        text_value(self.as_bytes())
+    }
+    fn write(&self, name: &str, w: &mut Writer) {
+        write_text(name, w, self.as_bytes());
     }
     fn from_value(value: &Value) -> Result<Self> {
-        os_bytes(value).map(OsString::from_vec)
+        text_bytes(value).map(|b| OsString::from_vec(b.to_vec()))
     }
 }
 
 /// As its `OsString`.
 impl Field for PathBuf {
     fn to_value(&self) -> Value {
-        os_bytes_value(self.as_os_str().as_bytes())
+        text_value(self.as_os_str().as_bytes())
+    }
+    fn write(&self, name: &str, w: &mut Writer) {
+        write_text(name, w, self.as_os_str().as_bytes());
     }
     fn from_value(value: &Value) -> Result<Self> {
-        os_bytes(value).map(|b| PathBuf::from(OsString::from_vec(b)))
+        OsString::from_value(value).map(PathBuf::from)
     }
 }
 
@@ -232,13 +222,10 @@ text_form!(Ipv4Addr, Ipv6Addr, IpAddr, SocketAddr);
 /// As a `String`; read back owned.
 impl Field for Cow<'static, str> {
     fn to_value(&self) -> Value {
-        String::to_value(&self.to_string())
+        text_value(self.as_bytes())
     }
     fn write(&self, name: &str, w: &mut Writer) {
-        match self.contains('\0') {
-            true => w.binary(name, self.as_bytes()),
-            false => w.string(name, self.as_bytes()),
-        }
+        write_text(name, w, self.as_bytes());
     }
     fn from_value(value: &Value) -> Result<Self> {
         String::from_value(value).map(Cow::Owned)
