@@ -227,3 +227,44 @@ fn a_refused_memory_replacement_writes_nothing() {
     assert!(err.to_string().contains("source went away"), "{err:?}");
     assert_eq!(image.into_storage(), s.image);
 }
+
+/// A section write that fails part way (a full disk) gives back what it
+/// appended: the file keeps its length and its bytes, and reads as before.
+#[test]
+fn a_failed_section_write_gives_back_what_it_appended() {
+    use std::io;
+
+    /// Writes past the end land half, then fail; everything else works.
+    struct FullDisk(Vec<u8>);
+    impl snapshot_image::Storage for FullDisk {
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+            snapshot_image::Storage::read_at(&self.0, buf, offset)
+        }
+        fn write_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()> {
+            use snapshot_image::Storage;
+            if offset + buf.len() as u64 > self.0.len() as u64 {
+                Storage::write_at(&mut self.0, &buf[..buf.len() / 2], offset)?;
+                return Err(io::Error::other("no space left"));
+            }
+            Storage::write_at(&mut self.0, buf, offset)
+        }
+        fn sync(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+        fn len(&self) -> io::Result<u64> {
+            snapshot_image::Storage::len(&self.0)
+        }
+        fn set_len(&mut self, len: u64) -> io::Result<()> {
+            snapshot_image::Storage::set_len(&mut self.0, len)
+        }
+    }
+
+    let s = sample(false);
+    let mut image = open(FullDisk(s.image.clone())).unwrap();
+    // Larger than any free extent inside the file: it goes at the end.
+    let big = NvList::new().with("blob", vec![7u8; 64 << 10]).pack();
+    let err = image.replace_section("config", &big).unwrap_err();
+    assert!(err.io_error().is_some(), "{err}");
+    let bytes = image.into_storage().0;
+    assert_eq!(bytes, s.image, "the file as it was");
+}
