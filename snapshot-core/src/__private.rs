@@ -54,6 +54,37 @@ pub fn set<T: Field>(slot: &mut Option<T>, value: &Value, name: &str) -> Result<
     Ok(())
 }
 
+/// The result of a field's `from_stored`, its error naming the field.
+#[cold]
+pub fn converted<T, E: std::fmt::Display>(result: Result<T, E>, name: &str) -> Result<T> {
+    result.map_err(|e| Error::value(ValueFault::Conversion(e.to_string())).in_field(name))
+}
+
+/// The conversion of `#[snapshot(serde)]` fields: through the serde
+/// bridge, stored as a [`Value`].
+pub mod serde_field {
+    use crate::error::Result;
+    use crate::nvlist::Value;
+
+    /// The stored value of a field.
+    ///
+    /// # Panics
+    ///
+    /// When the field's `Serialize` impl fails (or gives a map a key
+    /// twice): writing a record cannot fail, and storing anything else
+    /// would lose the state without a word.
+    pub fn to_stored<T: ::serde::Serialize>(value: &T) -> Value {
+        crate::serde::to_value(value)
+            .unwrap_or_else(|e| panic!("a `#[snapshot(serde)]` field did not serialize: {e}"))
+    }
+
+    /// The field read back from its stored value, the error naming the
+    /// field.
+    pub fn from_stored<T: ::serde::de::DeserializeOwned>(value: Value, name: &str) -> Result<T> {
+        crate::serde::from_value(&value).map_err(|e| e.in_field(name))
+    }
+}
+
 /// The value of a field that must be stored.
 #[inline]
 pub fn required<T>(slot: Option<T>, name: &str) -> Result<T> {

@@ -162,6 +162,14 @@ pub enum ValueFault {
         /// The version that added it.
         since: u32,
     },
+    /// A field stored through `#[snapshot(with = ...)]` or
+    /// `#[snapshot(serde)]` did not convert back to its type: the
+    /// conversion's message.
+    Conversion(String),
+    /// A value read or written through the serde bridge was refused by
+    /// the type's serde impl, or does not have the shape it asks for: the
+    /// message.
+    Serde(String),
     /// A generic record whose instances differ in a field's default, asked
     /// to step down by its schema name.
     AmbiguousRecord(String),
@@ -233,6 +241,10 @@ impl fmt::Display for ValueFault {
                 "variant `{}` was added in version {since}: an older reader does not know it",
                 shown(variant)
             ),
+            ValueFault::Conversion(message) => {
+                write!(f, "does not convert back to its type: {}", shown(message))
+            }
+            ValueFault::Serde(message) => f.write_str(&shown(message).to_string()),
             ValueFault::AmbiguousRecord(name) => write!(
                 f,
                 "the instances of the generic record `{}` differ in their defaults, and a \
@@ -477,7 +489,11 @@ impl fmt::Display for Error {
         match &*self.0 {
             ErrorKind::NvList(e) => fmt::Display::fmt(e, f),
             ErrorKind::Value { path, step, fault } => {
-                write!(f, "{}: {fault}", shown(path))?;
+                // A fault of the outermost value has no path to name.
+                if !path.is_empty() {
+                    write!(f, "{}: ", shown(path))?;
+                }
+                write!(f, "{fault}")?;
                 match step {
                     Some(step) => write!(f, " (converting {step})"),
                     None => Ok(()),

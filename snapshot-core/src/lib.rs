@@ -7,6 +7,7 @@ pub mod migrate;
 pub mod model;
 pub mod record;
 pub mod schema;
+pub mod serde;
 
 #[doc(hidden)]
 pub mod __private;

@@ -3,12 +3,14 @@
 /// Records through `#[derive(Snapshot)]`: the data model, evolution across
 /// versions, and the errors users see.
 mod records {
+    mod conversions;
     mod errors;
     mod evolution;
     mod guide_example;
     mod maps;
     mod nested;
     mod roundtrip;
+    mod serde_bridge;
     mod std_types;
     mod util;
 }

@@ -2,6 +2,9 @@
 //! Every node keeps the `syn` node it came from, so later stages can point
 //! errors at the user's tokens.
 
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, Member};
 
 use crate::attr;
@@ -43,6 +46,43 @@ pub struct Field<'a> {
     pub ty: &'a syn::Type,
     pub attrs: attr::Field,
     pub original: &'a syn::Field,
+}
+
+/// How a field with `with` or `serde` becomes the model type it is
+/// stored as.
+pub struct Conversion {
+    /// The module of `to_stored` and `from_stored`.
+    pub module: TokenStream,
+    /// The type `to_stored` returns.
+    pub stored: TokenStream,
+    /// Where errors about the conversion point: the attribute.
+    pub span: Span,
+    /// Whether it is the serde bridge, whose `from_stored` names the
+    /// field in its errors itself.
+    pub serde: bool,
+}
+
+impl Field<'_> {
+    /// The field's conversion, when it is stored through one: `with =
+    /// module, stored = Type`, or `serde` (through the bridge, as a
+    /// `Value`).
+    pub fn conversion(&self) -> Option<Conversion> {
+        if let (Some(module), Some(stored)) = (self.attrs.with.get(), self.attrs.stored.get()) {
+            return Some(Conversion {
+                module: module.to_token_stream(),
+                stored: stored.to_token_stream(),
+                span: module.span(),
+                serde: false,
+            });
+        }
+        let span = self.attrs.serde.tokens()?.span();
+        Some(Conversion {
+            module: quote_spanned!(span=> ::snapshot_core::__private::serde_field),
+            stored: quote!(::snapshot_core::__private::Value),
+            span,
+            serde: true,
+        })
+    }
 }
 
 impl<'a> Container<'a> {

@@ -127,6 +127,12 @@ pub struct Field {
     pub skip: Attr<()>,
     pub widened_from: Attr<syn::Type>,
     pub widened_in: Attr<Version>,
+    /// `with = path`: a module converting the field's type to `stored`.
+    pub with: Attr<Path>,
+    /// `stored = Type`: the model type `with` converts to.
+    pub stored: Attr<syn::Type>,
+    /// `serde`: the field is stored through its serde impls.
+    pub serde: Attr<()>,
 }
 
 impl Field {
@@ -324,6 +330,9 @@ impl Field {
             skip: Attr::none(SKIP),
             widened_from: Attr::none(WIDENED_FROM),
             widened_in: Attr::none(WIDENED_IN),
+            with: Attr::none(WITH),
+            stored: Attr::none(STORED),
+            serde: Attr::none(SERDE),
         };
         each_item(cx, attrs, |meta| {
             if meta.path == RENAME_FROM {
@@ -356,10 +365,21 @@ impl Field {
                 if let Some(v) = version(cx, meta) {
                     out.widened_in.set(cx, &meta.path, v);
                 }
+            } else if meta.path == WITH {
+                if let Some(p) = parse::<Path>(cx, meta) {
+                    out.with.set(cx, &meta.path, p);
+                }
+            } else if meta.path == STORED {
+                if let Some(ty) = parse::<syn::Type>(cx, meta) {
+                    out.stored.set(cx, &meta.path, ty);
+                }
+            } else if meta.path == SERDE {
+                out.serde.set(cx, &meta.path, ());
             } else {
                 cx.syn_error(meta.error(
                     "unknown snapshot field attribute: expected `since`, `default`, \
-                     `rename_from`, `renamed_in`, `widened_from`, `widened_in` or `skip`",
+                     `rename_from`, `renamed_in`, `widened_from`, `widened_in`, `with`, \
+                     `stored`, `serde` or `skip`",
                 ));
             }
         });

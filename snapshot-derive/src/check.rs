@@ -16,12 +16,14 @@ pub fn check(cx: &Ctxt, cont: &Container) {
         Body::Struct(fields) => {
             for field in fields {
                 check_field(cx, cont, field);
+                check_conversion(cx, field);
             }
             check_stored_names(cx, cont, fields);
         }
         Body::Enum(variants) => {
             for field in variants.iter().flat_map(|v| &v.fields) {
                 check_variant_field(cx, field);
+                check_conversion(cx, field);
             }
             for v in variants {
                 if let Some(since) = v.attrs.since.get() {
@@ -291,6 +293,38 @@ fn check_variant_field(cx: &Ctxt, field: &Field) {
         cx.error_spanned_by(
             t,
             "fields of enum variants take only `skip`: use a migration for their history",
+        );
+    }
+}
+
+/// A stored field converts through at most one of `with = module, stored =
+/// Type` and `serde`; a skipped one is not stored at all.
+fn check_conversion(cx: &Ctxt, field: &Field) {
+    let attrs = &field.attrs;
+    let converted = attrs.with.get().is_some() || attrs.serde.get().is_some();
+    if let (Some(tokens), true) = (attrs.skip.tokens(), converted) {
+        cx.error_spanned_by(
+            tokens,
+            "a skipped field is not stored: it takes no `with` or `serde`",
+        );
+        return;
+    }
+    match (attrs.with.tokens(), attrs.stored.tokens()) {
+        (Some(tokens), None) => cx.error_spanned_by(
+            tokens,
+            "`with` needs `stored = Type`: the model type the module's functions convert to, \
+             which the schema records",
+        ),
+        (None, Some(tokens)) => cx.error_spanned_by(
+            tokens,
+            "`stored` names the type of a `with = module` conversion: add `with`",
+        ),
+        _ => {}
+    }
+    if let (Some(tokens), Some(_)) = (attrs.serde.tokens(), attrs.with.get()) {
+        cx.error_spanned_by(
+            tokens,
+            "`serde` and `with` are two ways to store a field: keep one",
         );
     }
 }

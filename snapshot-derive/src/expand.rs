@@ -63,12 +63,12 @@ fn impl_snapshot(cont: &Container) -> TokenStream {
     let name = cont.name();
     let version = cont.version();
     let schema = schema(cont);
-    let field_types: Vec<&syn::Type> = match &cont.body {
-        Body::Struct(fields) => stored(fields).map(|f| f.ty).collect(),
+    let field_types: Vec<TokenStream> = match &cont.body {
+        Body::Struct(fields) => stored(fields).map(stored_type).collect(),
         Body::Enum(variants) => variants
             .iter()
             .flat_map(|v| stored(&v.fields))
-            .map(|f| f.ty)
+            .map(stored_type)
             .collect(),
     };
     let (encode, decode, read) = match &cont.body {
@@ -221,6 +221,78 @@ fn doc(field: &syn::Field) -> String {
     lines.join(" ")
 }
 
+/// The model type a field is stored as: its own, or its conversion's.
+fn stored_type(field: &Field) -> TokenStream {
+    match field.conversion() {
+        Some(c) => c.stored,
+        None => field.ty.to_token_stream(),
+    }
+}
+
+/// The type name a field's schema records: what is stored, so that tools
+/// and the checker read the stored shape. A `serde` field keeps its own
+/// type's name, which stays when the type moves onto the derive.
+fn schema_type(field: &Field) -> String {
+    match (field.attrs.with.get(), field.attrs.stored.get()) {
+        (Some(_), Some(stored)) => type_name(stored),
+        _ => type_name(field.ty),
+    }
+}
+
+/// A reference to the stored form of `value` (a reference to the field):
+/// the reference itself, or one to what the conversion's `to_stored`
+/// gives, typed at the attribute so that a wrong signature is reported
+/// there.
+fn to_stored(field: &Field, value: TokenStream) -> TokenStream {
+    match field.conversion() {
+        Some(c) => {
+            let (module, stored) = (&c.module, &c.stored);
+            let value = respan(value, c.span);
+            quote_spanned!(c.span=> &{ let s: #stored = #module::to_stored(#value); s })
+        }
+        None => value,
+    }
+}
+
+/// The field's value from its stored form `value`: itself, or what the
+/// conversion's `from_stored` gives. On the checked path a failure is an
+/// error naming the field; on the fast path it sends the input to the
+/// checked path.
+fn from_stored(field: &Field, value: TokenStream, checked: bool) -> TokenStream {
+    let Some(c) = field.conversion() else {
+        return value;
+    };
+    let (module, name) = (&c.module, &field.name);
+    let value = respan(value, c.span);
+    let call = if c.serde {
+        quote_spanned!(c.span=> #module::from_stored(#value, #name))
+    } else {
+        quote_spanned!(c.span=> __sp::converted(#module::from_stored(#value), #name))
+    };
+    if checked {
+        quote_spanned!(c.span=> #call?)
+    } else {
+        quote_spanned!(c.span=> __sp::Result::ok(#call)?)
+    }
+}
+
+/// `tokens` with every span set to `span`, so that a type error in an
+/// argument the derive passes is reported at the user's attribute.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(g) = &tree {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                return proc_macro2::TokenTree::Group(group);
+            }
+            tree.set_span(span);
+            tree
+        })
+        .collect()
+}
+
 fn since(field: &Field) -> u32 {
     field.attrs.since.get().map_or(1, |v| v.value)
 }
@@ -233,7 +305,7 @@ fn field_schemas(fields: &[Field]) -> Vec<TokenStream> {
     stored(fields)
         .map(|f| {
             let name = &f.name;
-            let ty = type_name(f.ty);
+            let ty = schema_type(f);
             let since = since(f);
             let default = match (default_expr(f), f.attrs.default.get()) {
                 (Some(expr), Some(kind)) => {
@@ -241,9 +313,10 @@ fn field_schemas(fields: &[Field]) -> Vec<TokenStream> {
                         attr::Default::Trait => "Default::default()".to_owned(),
                         attr::Default::Path(p) => type_name(&p),
                     };
+                    let value = to_stored(f, quote!(&#expr));
                     quote!(__sp::Some(__sp::DefaultValue {
                         source: #source,
-                        value: || __sp::Field::to_value(&#expr),
+                        value: || __sp::Field::to_value(#value),
                     }))
                 }
                 _ => quote!(__sp::None),
@@ -344,7 +417,8 @@ fn push_fields(fields: &[Field], access: impl Fn(&Field) -> TokenStream) -> Vec<
     stored(fields)
         .map(|f| {
             let name = &f.name;
-            let value = access(f);
+            let stored = to_stored(f, access(f));
+            let value = quote!(__v);
             let since = since(f);
             // A value that does not fit the older type needs a reader of
             // the widened version at least.
@@ -358,22 +432,31 @@ fn push_fields(fields: &[Field], access: impl Fn(&Field) -> TokenStream) -> Vec<
             };
             if since == 1 {
                 return quote! {
-                    #widening
-                    __sp::Field::write(#value, #name, w);
+                    {
+                        let __v = #stored;
+                        #widening
+                        __sp::Field::write(#value, #name, w);
+                    }
                 };
             }
             let is_default = match default_expr(f) {
-                Some(expr) => quote! {
-                    omit_defaults
-                        && __sp::Field::to_value(#value) == __sp::Field::to_value(&#expr)
-                },
+                Some(expr) => {
+                    let default = to_stored(f, quote!(&#expr));
+                    quote! {
+                        omit_defaults
+                            && __sp::Field::to_value(#value) == __sp::Field::to_value(#default)
+                    }
+                }
                 None => quote!(false),
             };
             quote! {
-                if !(#is_default) {
-                    min_reader = min_reader.max(#since);
-                    #widening
-                    __sp::Field::write(#value, #name, w);
+                {
+                    let __v = #stored;
+                    if !(#is_default) {
+                        min_reader = min_reader.max(#since);
+                        #widening
+                        __sp::Field::write(#value, #name, w);
+                    }
                 }
             }
         })
@@ -461,22 +544,27 @@ fn pattern(v: &Variant, part: impl Fn(&Field) -> TokenStream) -> TokenStream {
 fn declare_slots(fields: &[Field]) -> TokenStream {
     let slots = stored(fields).map(|f| {
         let slot = binding(f);
-        let ty = f.ty;
+        let ty = stored_type(f);
         quote!(let mut #slot: __sp::Option<#ty> = __sp::None;)
     });
     quote!(#(#slots)*)
 }
 
 /// A field's value once the pairs are read: `Default` when skipped, its
-/// default when its slot is empty and it has one, else `missing`.
-fn field_value(f: &Field, missing: TokenStream) -> TokenStream {
+/// default when its slot is empty and it has one, else a missing field
+/// (an error on the checked path, the checked path on the fast one).
+fn field_value(f: &Field, checked: bool) -> TokenStream {
     if f.attrs.skip.get().is_some() {
         return quote!(::core::default::Default::default());
     }
-    let slot = binding(f);
+    let (slot, name) = (binding(f), &f.name);
     match default_expr(f) {
-        Some(expr) => quote!(match #slot { __sp::Some(v) => v, __sp::None => #expr }),
-        None => missing,
+        Some(expr) => {
+            let value = from_stored(f, quote!(v), checked);
+            quote!(match #slot { __sp::Some(v) => #value, __sp::None => #expr })
+        }
+        None if checked => from_stored(f, quote!(__sp::required(#slot, #name)?), true),
+        None => from_stored(f, quote!(#slot?), false),
     }
 }
 
@@ -502,10 +590,7 @@ fn decode_fields(
         let bytes = LitByteStr::new(name.as_bytes(), Span::call_site());
         quote!(#bytes => __sp::set(&mut #slot, value, #name)?,)
     });
-    let value = |f: &Field| {
-        let (slot, name) = (binding(f), &f.name);
-        field_value(f, quote!(__sp::required(#slot, #name)?))
-    };
+    let value = |f: &Field| field_value(f, true);
     let build = constructor(&value);
     quote! {
         #slots
@@ -561,10 +646,7 @@ fn read_fields(
             }
         }
     });
-    let value = |f: &Field| {
-        let slot = binding(f);
-        field_value(f, quote!(#slot?))
-    };
+    let value = |f: &Field| field_value(f, false);
     let build = constructor(&value);
     quote! {
         #slots

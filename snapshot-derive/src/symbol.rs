@@ -26,6 +26,9 @@ pub const SKIP: Symbol = Symbol("skip");
 pub const WIDENED_FROM: Symbol = Symbol("widened_from");
 pub const WIDENED_IN: Symbol = Symbol("widened_in");
 pub const CONVERTS: Symbol = Symbol("converts");
+pub const WITH: Symbol = Symbol("with");
+pub const STORED: Symbol = Symbol("stored");
+pub const SERDE: Symbol = Symbol("serde");
 
 impl PartialEq<Symbol> for Path {
     fn eq(&self, word: &Symbol) -> bool {

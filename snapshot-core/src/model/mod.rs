@@ -29,7 +29,9 @@ use crate::record::RecordSchemas;
     message = "`{Self}` is not a type the snapshot data model stores",
     note = "fields are integers, floats, bool, char, String, the standard types of \
             docs/data-model.md (Vec, maps, sets, Option, Duration, PathBuf, ...), records \
-            (`#[derive(Snapshot)]`), or types with their own `impl Field`"
+            (`#[derive(Snapshot)]`), or types with their own `impl Field`; a type of another \
+            crate is stored through `#[snapshot(with = module, stored = Type)]` or, with serde \
+            impls, `#[snapshot(serde)]`"
 )]
 pub trait Field: Sized {
     /// Whether [`Field::to_value`] can return [`Value::Null`]: `Option<Self>`

@@ -1,5 +1,5 @@
 //! Containers: `Vec`, `VecDeque`, sets, arrays, `Option`, `Box`, tuples,
-//! `()`, and a raw `NvList`.
+//! `()`, and a raw `NvList` or `Value`.
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash};
@@ -224,6 +224,20 @@ impl Field for NvList {
             Value::NvList(list) => Ok(list.clone()),
             other => Err(wrong_type("nvlist", other)),
         }
+    }
+}
+
+/// A raw value is stored as it is: what a `#[snapshot(serde)]` field
+/// holds, and an escape hatch for a field whose type the Rust code does
+/// not fix. It must be one libnv can pack (no empty array or binary).
+impl Field for Value {
+    const NULLABLE: bool = true;
+
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+    fn from_value(value: &Value) -> Result<Self> {
+        Ok(value.clone())
     }
 }
 
