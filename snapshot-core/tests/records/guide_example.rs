@@ -52,6 +52,101 @@ pub struct DeviceTree {
 }
 // --- end ---
 
+// --- docs/guide.md, section 9, foreign types ---
+/// Another crate's type, without `Field` (kvm-bindings' shape).
+#[allow(non_camel_case_types)]
+#[derive(Debug, PartialEq)]
+pub struct kvm_pit_channel_state {
+    pub count: u32,
+    pub mode: u8,
+}
+
+#[derive(Snapshot)]
+#[snapshot(name = "pit_channel")]
+pub struct PitChannel {
+    pub count: u32,
+    pub mode: u8,
+}
+
+mod pit_channel {
+    use super::*;
+    pub fn to_stored(c: &kvm_pit_channel_state) -> PitChannel {
+        PitChannel {
+            count: c.count,
+            mode: c.mode,
+        }
+    }
+    pub fn from_stored(s: PitChannel) -> Result<kvm_pit_channel_state, String> {
+        if s.mode > 5 {
+            return Err(format!("mode {} is not a PIT mode", s.mode));
+        }
+        Ok(kvm_pit_channel_state {
+            count: s.count,
+            mode: s.mode,
+        })
+    }
+}
+
+/// A rate limiter the VMM keeps with serde's derives.
+#[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+pub struct RateLimiter {
+    pub bandwidth: Option<u64>,
+    pub ops: Option<u64>,
+}
+
+#[derive(Snapshot, Debug, PartialEq)]
+#[snapshot(name = "pit")]
+pub struct Pit {
+    #[snapshot(with = pit_channel, stored = PitChannel)]
+    pub channel: kvm_pit_channel_state,
+    #[snapshot(serde)]
+    pub limiter: RateLimiter,
+}
+// --- end ---
+
+/// What the guide says of the foreign types: the schema, the error, and
+/// the move of `RateLimiter` onto the derive without a format change.
+#[test]
+fn the_foreign_types_example_does_what_the_guide_says() {
+    let pit = Pit {
+        channel: kvm_pit_channel_state {
+            count: 0xffff,
+            mode: 3,
+        },
+        limiter: RateLimiter {
+            bandwidth: Some(1 << 20),
+            ops: None,
+        },
+    };
+    assert_eq!(Pit::from_bytes(&pit.to_bytes()).unwrap(), pit);
+    let schema = Pit::schema();
+    assert_eq!(schema.fields()[0].ty, "PitChannel");
+
+    let mut nv = pit.to_nvlist();
+    nv.get_nvlist_mut("channel").unwrap().insert("mode", 9u64);
+    assert_eq!(
+        Pit::from_nvlist(&nv).unwrap_err().to_string(),
+        "pit.channel: does not convert back to its type: mode 9 is not a PIT mode"
+    );
+
+    /// `RateLimiter` moved onto the derive (under its serde name).
+    #[derive(Snapshot, Debug, PartialEq)]
+    #[snapshot(name = "RateLimiter")]
+    struct Derived {
+        bandwidth: Option<u64>,
+        ops: Option<u64>,
+    }
+    let saved = pit.to_nvlist();
+    let limiter = saved.get_nvlist("limiter").unwrap();
+    assert_eq!(
+        Derived::from_nvlist(limiter).unwrap(),
+        Derived {
+            bandwidth: Some(1 << 20),
+            ops: None
+        }
+    );
+}
+
 #[test]
 fn the_guide_example_stores_what_the_guide_says() {
     let block = Block {
