@@ -17,6 +17,7 @@
 //! tests and the offline migration of images.
 
 pub mod guest;
+pub mod kvm;
 pub mod release1_0;
 pub mod release1_1;
 pub mod release2_0;

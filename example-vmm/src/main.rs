@@ -4,6 +4,7 @@
 //! bless`), plus `demo`. A VMM makes its tool the same way.
 
 mod demo;
+mod vm;
 
 use std::process::ExitCode;
 
@@ -15,12 +16,20 @@ enum Own {
     /// Save a simulated VM on release 1, resume it on release 2 and back;
     /// leaves the images behind to try the other commands on.
     Demo(demo::Args),
+    /// Run the guest program on KVM: its serial output on stdout; with a
+    /// save option, pause there, save to an image and exit.
+    Run(vm::RunArgs),
+    /// Resume a guest saved by `run` (or by `resume`) and print the rest
+    /// of its output.
+    Resume(vm::ResumeArgs),
 }
 
 fn main() -> ExitCode {
     snapshot_cli::Tool::for_vmm("example-vmm", example_vmm::registry()).run_with(
         |command: Own, _| match command {
             Own::Demo(args) => demo::run(args),
+            Own::Run(args) => vm::run(args),
+            Own::Resume(args) => vm::resume(args),
         },
     )
 }

@@ -10,3 +10,6 @@ mod util;
 
 /// The demo, `schema`, `migrate` and `dump --typed`, on the example VMM.
 mod commands;
+
+/// The guest on KVM: run, save, resume in another process.
+mod kvm;

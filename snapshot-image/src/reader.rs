@@ -85,6 +85,40 @@ impl Image<std::fs::File> {
     /// against the chunk checksums: run [`Image::verify`] first when the
     /// file may be damaged.
     pub fn map_memory(&self, name: &str) -> Result<memmap2::Mmap> {
+        let (offset, len) = self.mappable(name)?;
+        // SAFETY: the map is read-only. Like every file map, its contents
+        // change if another process writes the file; edits of this crate
+        // never rewrite a memory section in place.
+        unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len)
+                .map(&self.storage)
+        }
+        .map_err(|e| Error::io(format!("mapping section `{}`", shown(name)), e))
+    }
+
+    /// Maps the memory section `name` private and writable, for a guest
+    /// to run on: pages are read from the file when first touched, and a
+    /// page the guest writes becomes the process's own copy (the file is
+    /// never written). The start is page-aligned, as KVM needs. The same
+    /// conditions as [`Image::map_memory`] hold.
+    pub fn map_memory_private(&self, name: &str) -> Result<memmap2::MmapMut> {
+        let (offset, len) = self.mappable(name)?;
+        // SAFETY: the map is private: writes to it never reach the file.
+        // Another process writing the file changes pages not yet copied;
+        // edits of this crate never rewrite a memory section in place.
+        unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len)
+                .map_copy(&self.storage)
+        }
+        .map_err(|e| Error::io(format!("mapping section `{}`", shown(name)), e))
+    }
+
+    /// The offset and length of an uncompressed memory section.
+    fn mappable(&self, name: &str) -> Result<(u64, usize)> {
         let entry = self.typed_section(name, SectionKind::Memory)?;
         if entry.codec != Codec::None {
             return Err(Error::image(
@@ -103,16 +137,7 @@ impl Image<std::fs::File> {
                 },
             )
         })?;
-        // SAFETY: the map is read-only. Like every file map, its contents
-        // change if another process writes the file; edits of this crate
-        // never rewrite a memory section in place.
-        unsafe {
-            memmap2::MmapOptions::new()
-                .offset(entry.offset)
-                .len(len)
-                .map(&self.storage)
-        }
-        .map_err(|e| Error::io(format!("mapping section `{}`", shown(name)), e))
+        Ok((entry.offset, len))
     }
 }
 

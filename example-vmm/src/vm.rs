@@ -1,0 +1,105 @@
+//! `example-vmm run` and `example-vmm resume`: the guest on KVM, its
+//! serial output on stdout (and nothing else there), saved mid-run and
+//! resumed in another process.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use example_vmm::kvm::{open_kvm, save_image, LeaveOut, Machine, Pause, Stop};
+
+/// Where to stop for a save.
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Pause once the guest has printed this many lines (counted from its
+    /// boot), save, and exit.
+    #[arg(
+        long,
+        value_name = "K",
+        conflicts_with = "save_after_ms",
+        requires = "output"
+    )]
+    save_at_step: Option<u64>,
+    /// Pause after this many milliseconds (mid-step is fine), save, and
+    /// exit.
+    #[arg(long, value_name = "MS", requires = "output")]
+    save_after_ms: Option<u64>,
+    /// The image to save to.
+    #[arg(short, long, value_name = "IMAGE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Guest memory, in MiB (the guest writes and checksums a quarter).
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    memory: u64,
+    /// vCPUs (the boot vCPU runs the program; the others wait for INIT).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    vcpus: u32,
+    /// Steps of the guest program.
+    #[arg(long, default_value_t = 40, value_name = "N")]
+    steps: u32,
+    #[command(flatten)]
+    save: SaveArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The image to resume.
+    image: PathBuf,
+    /// Resume without one piece of the saved state (it keeps a new VM's
+    /// value): the guest's output then differs or it stops, which shows
+    /// that the state saved is the state it needs.
+    #[arg(long, value_name = "PIECE")]
+    leave_out: Option<LeaveOut>,
+    #[command(flatten)]
+    save: SaveArgs,
+}
+
+/// Exit code when KVM is not usable here.
+const NO_KVM: u8 = 2;
+
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let kvm = match open_kvm() {
+        Ok(kvm) => kvm,
+        Err(why) => return Ok(no_kvm(&why)),
+    };
+    let machine = Machine::boot(kvm, args.memory, args.vcpus, args.steps)?;
+    go(machine, &args.save)
+}
+
+pub fn resume(args: ResumeArgs) -> Result<ExitCode> {
+    let kvm = match open_kvm() {
+        Ok(kvm) => kvm,
+        Err(why) => return Ok(no_kvm(&why)),
+    };
+    let machine = Machine::resume(kvm, &args.image, args.leave_out)?;
+    go(machine, &args.save)
+}
+
+fn no_kvm(why: &str) -> ExitCode {
+    eprintln!("example-vmm: {why}");
+    ExitCode::from(NO_KVM)
+}
+
+fn go(mut machine: Machine, save: &SaveArgs) -> Result<ExitCode> {
+    let pause = match (save.save_at_step, save.save_after_ms) {
+        (Some(k), _) => Pause::AtLine(k),
+        (None, Some(ms)) => Pause::After(Duration::from_millis(ms)),
+        (None, None) => Pause::Never,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let stop = machine.run(&mut out, pause)?;
+    out.flush().context("writing the guest's output")?;
+    if stop == Stop::Paused {
+        let path = save.output.as_ref().context("a save needs -o IMAGE")?;
+        let producer = format!("example-vmm {}", env!("CARGO_PKG_VERSION"));
+        save_image(&machine, path, &producer)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
