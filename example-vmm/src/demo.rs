@@ -41,7 +41,7 @@ macro_rules! say {
 
 /// The release the VM boots on, and the one it resumes on.
 const OLD: &str = "1";
-const NEW: &str = "2";
+const NEW: &str = "2.0";
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let dir = &args.dir;

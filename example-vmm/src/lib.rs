@@ -51,6 +51,7 @@ pub fn registry() -> Registry {
         .add_sample::<release2_0::VirtioNet>()
         .add_sample::<release2_0::VirtioBlk>()
         .add_sample::<release2_0::CacheMode>();
+    kvm::release::register(&mut reg);
     let unchanged = [
         ("virtq", 1),
         ("vhpet_timer", 1),
@@ -60,6 +61,22 @@ pub fn registry() -> Registry {
     ];
     let with = |more: &[(&'static str, u32)]| -> Vec<(&'static str, u32)> {
         unchanged.iter().chain(more).copied().collect()
+    };
+    let release2 = [
+        ("vcpu", 2),
+        ("vlapic", 2),
+        ("vioapic", 2),
+        ("vhpet", 2),
+        ("vrtc", 3),
+        ("virtio_net", 2),
+        ("virtio_blk", 2),
+        ("blk_cache", 1),
+    ];
+    // The releases that run guests on KVM write the backend's records too.
+    let with_kvm = |release| -> Vec<(&'static str, u32)> {
+        let mut all = with(&release2);
+        all.extend(kvm::release::versions_of(release));
+        all
     };
     reg.release(
         "1.0.0",
@@ -97,7 +114,9 @@ pub fn registry() -> Registry {
             ("virtio_blk", 2),
             ("blk_cache", 1),
         ]),
-    );
+    )
+    .release("2.1.0", &with_kvm(kvm::Release::V2_1))
+    .release("3.0.0", &with_kvm(kvm::Release::V3_0));
     reg
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use example_vmm::kvm::{open_kvm, save_image, LeaveOut, Machine, Pause, Stop};
+use example_vmm::kvm::{open_kvm, save_image, LeaveOut, Machine, Pause, Release, Stop};
 
 /// Where to stop for a save.
 #[derive(Debug, Args)]
@@ -30,6 +30,19 @@ pub struct SaveArgs {
     /// The image to save to.
     #[arg(short, long, value_name = "IMAGE")]
     output: Option<PathBuf>,
+    /// Write the records for a reader of this older release (default:
+    /// the running release).
+    #[arg(long, value_name = "R", requires = "output")]
+    save_for: Option<Release>,
+}
+
+/// The release whose records the process runs.
+#[derive(Debug, Args)]
+pub struct ReleaseArg {
+    /// The example VMM's release to run as: 2.1.0 or 3.0.0 (the newest by
+    /// default).
+    #[arg(long, value_name = "R", default_value_t = Release::NEWEST)]
+    release: Release,
 }
 
 #[derive(Debug, Args)]
@@ -44,6 +57,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 40, value_name = "N")]
     steps: u32,
     #[command(flatten)]
+    release: ReleaseArg,
+    #[command(flatten)]
     save: SaveArgs,
 }
 
@@ -57,6 +72,8 @@ pub struct ResumeArgs {
     #[arg(long, value_name = "PIECE")]
     leave_out: Option<LeaveOut>,
     #[command(flatten)]
+    release: ReleaseArg,
+    #[command(flatten)]
     save: SaveArgs,
 }
 
@@ -69,7 +86,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         Err(why) => return Ok(no_kvm(&why)),
     };
     let machine = Machine::boot(kvm, args.memory, args.vcpus, args.steps)?;
-    go(machine, &args.save)
+    go(machine, args.release.release, &args.save)
 }
 
 pub fn resume(args: ResumeArgs) -> Result<ExitCode> {
@@ -77,8 +94,9 @@ pub fn resume(args: ResumeArgs) -> Result<ExitCode> {
         Ok(kvm) => kvm,
         Err(why) => return Ok(no_kvm(&why)),
     };
-    let machine = Machine::resume(kvm, &args.image, args.leave_out)?;
-    go(machine, &args.save)
+    let release = args.release.release;
+    let machine = Machine::resume(kvm, &args.image, release, args.leave_out)?;
+    go(machine, release, &args.save)
 }
 
 fn no_kvm(why: &str) -> ExitCode {
@@ -86,7 +104,7 @@ fn no_kvm(why: &str) -> ExitCode {
     ExitCode::from(NO_KVM)
 }
 
-fn go(mut machine: Machine, save: &SaveArgs) -> Result<ExitCode> {
+fn go(mut machine: Machine, release: Release, save: &SaveArgs) -> Result<ExitCode> {
     let pause = match (save.save_at_step, save.save_after_ms) {
         (Some(k), _) => Pause::AtLine(k),
         (None, Some(ms)) => Pause::After(Duration::from_millis(ms)),
@@ -98,8 +116,12 @@ fn go(mut machine: Machine, save: &SaveArgs) -> Result<ExitCode> {
     out.flush().context("writing the guest's output")?;
     if stop == Stop::Paused {
         let path = save.output.as_ref().context("a save needs -o IMAGE")?;
-        let producer = format!("example-vmm {}", env!("CARGO_PKG_VERSION"));
-        save_image(&machine, path, &producer)?;
+        let reader = save.save_for.unwrap_or(release);
+        anyhow::ensure!(
+            reader <= release,
+            "release {release} cannot save for the newer release {reader}"
+        );
+        save_image(&machine, path, release, reader)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -194,7 +194,7 @@ fn schema_check_passes_on_the_history_and_fails_on_a_changed_type() {
     // It says whose types it checked, and which build: a stale one shows.
     let text = out.stdout_text();
     assert!(
-        text.starts_with("checking the 13 types of example-vmm ("),
+        text.starts_with("checking the 39 types of example-vmm ("),
         "{text}"
     );
     assert!(text.contains(" ago) against "), "{text}");
@@ -377,7 +377,7 @@ fn migrate_to_an_impossible_target_names_the_record_and_step() {
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
-            .contains("no release matches `7` (known: 1.0.0, 1.1.0, 2.0.0)"),
+            .contains("no release matches `7` (known: 1.0.0, 1.1.0, 2.0.0, 2.1.0, 3.0.0)"),
         "{}",
         out.stderr
     );

@@ -146,3 +146,53 @@ fn without_kvm_run_says_why_and_exits_2() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn a_guest_moves_between_releases_both_ways() {
+    if !kvm_usable("a_guest_moves_between_releases_both_ways") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let whole = run(&[]);
+    let first = path(dir.path(), "2.1.snap");
+    let second = path(dir.path(), "3.0-for-2.1.snap");
+    // Saved on 2.1.0, resumed on 3.0.0, which saves for a 2.1.0 reader;
+    // resumed there.
+    let a = run(&["--release", "2.1.0", "--save-at-step", "3", "-o", &first]);
+    let b = example_vmm(
+        &[
+            "resume",
+            &first,
+            "--release",
+            "3.0.0",
+            "--save-at-step",
+            "7",
+            "--save-for",
+            "2.1.0",
+            "-o",
+            &second,
+        ],
+        LIMIT,
+    )
+    .expect("resume on 3.0.0 ends");
+    let c = example_vmm(&["resume", &second, "--release", "2.1.0"], LIMIT)
+        .expect("resume on 2.1.0 ends");
+    assert_eq!(
+        String::from_utf8_lossy(&[a, b, c].concat()),
+        String::from_utf8_lossy(&whole)
+    );
+
+    // A 3.0.0 image is refused by 2.1.0, naming the record and versions.
+    let newer = path(dir.path(), "3.0.snap");
+    run(&["--save-at-step", "2", "-o", &newer]);
+    let out = Command::new(BIN)
+        .args(["resume", &newer, "--release", "2.1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("kvm_machine: stored version 2 is newer than this build's version 1"),
+        "{err}"
+    );
+}

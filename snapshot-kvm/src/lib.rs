@@ -28,7 +28,7 @@ mod vcpu;
 mod vm;
 
 pub use error::KvmError;
-pub use state::{msrs_to_save, VcpuState, VmState};
+pub use state::{msrs_to_save, register, VcpuState, VmState, VERSIONS};
 pub use vcpu::{
     CpuidEntry, DebugRegs, Dtable, Exception, Fpu, Interrupt, Lapic, Nmi, Regs, Segment, Smi,
     Sregs, TripleFault, VcpuEvents, Xcr, Xcrs, Xsave,

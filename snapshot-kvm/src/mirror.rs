@@ -34,6 +34,21 @@ impl<R: Mirror<K>, K, const N: usize> Mirror<[K; N]> for [R; N] {
     }
 }
 
+/// A kvm-bindings structure whose bytes follow a pattern (1, 8, 15, ...),
+/// so that each field of its mirror holds a distinct non-zero value.
+pub(crate) fn pattern<K: Default>() -> K {
+    let mut k = K::default();
+    // SAFETY: kvm-bindings structures are plain data of integers, arrays
+    // and unions of them: every byte pattern is a valid value.
+    let bytes = unsafe {
+        std::slice::from_raw_parts_mut(&mut k as *mut K as *mut u8, std::mem::size_of::<K>())
+    };
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = (i * 7 + 1) as u8;
+    }
+    k
+}
+
 /// A record mirroring the kvm-bindings structure `$kvm`, its schema named
 /// `$schema`, its conversion module `with::$module`.
 macro_rules! mirror {
@@ -59,6 +74,14 @@ macro_rules! mirror {
                 let mut k = <$kvm as Default>::default();
                 $(k.$field = $crate::mirror::Mirror::to(&self.$field);)*
                 k
+            }
+        }
+
+        /// The mirror of the structure filled with a byte pattern: every
+        /// field non-zero and distinct, for the golden fixture.
+        impl snapshot_core::compat::Sample for $name {
+            fn sample() -> $name {
+                $crate::mirror::Mirror::of(&$crate::mirror::pattern::<$kvm>())
             }
         }
 

@@ -8,6 +8,7 @@ use kvm_bindings::{
     KVM_IRQCHIP_PIC_SLAVE, KVM_MAX_CPUID_ENTRIES,
 };
 use kvm_ioctls::{Kvm, VcpuFd, VmFd};
+use snapshot_core::compat::{Registry, Sample};
 use snapshot_core::Snapshot;
 
 use crate::error::{Call, KvmError};
@@ -249,3 +250,99 @@ impl VmState {
         vm.set_irqchip(&chip).call("KVM_SET_IRQCHIP")
     }
 }
+
+impl Sample for VcpuState {
+    fn sample() -> VcpuState {
+        VcpuState {
+            id: 1,
+            cpuid: vec![CpuidEntry::sample(), CpuidEntry::sample()],
+            tsc_khz: 2_400_000,
+            mp_state: 2,
+            regs: Regs::sample(),
+            sregs: Sregs::sample(),
+            fpu: Fpu::sample(),
+            xsave: Xsave::sample(),
+            xcrs: Xcrs::sample(),
+            lapic: Lapic::sample(),
+            msrs: BTreeMap::from([
+                (0x10, 0x1234_5678_9abc),
+                (0x175, 0x8000),
+                (0xc000_0080, 0xd01),
+            ]),
+            events: VcpuEvents::sample(),
+            debugregs: DebugRegs::sample(),
+        }
+    }
+}
+
+impl Sample for VmState {
+    fn sample() -> VmState {
+        VmState {
+            pic_master: Pic::sample(),
+            pic_slave: Pic::sample(),
+            ioapic: Ioapic::sample(),
+            pit: Pit::sample(),
+            clock: Clock::sample(),
+        }
+    }
+}
+
+/// Adds every record type of the crate to a program's registry, with a
+/// sample for its golden fixture: the program's schema history then
+/// guards them like its own.
+pub fn register(registry: &mut Registry) {
+    registry
+        .add_sample::<Regs>()
+        .add_sample::<crate::vcpu::Segment>()
+        .add_sample::<crate::vcpu::Dtable>()
+        .add_sample::<Sregs>()
+        .add_sample::<Fpu>()
+        .add_sample::<Xsave>()
+        .add_sample::<crate::vcpu::Xcr>()
+        .add_sample::<Xcrs>()
+        .add_sample::<Lapic>()
+        .add_sample::<crate::vcpu::Exception>()
+        .add_sample::<crate::vcpu::Interrupt>()
+        .add_sample::<crate::vcpu::Nmi>()
+        .add_sample::<crate::vcpu::Smi>()
+        .add_sample::<crate::vcpu::TripleFault>()
+        .add_sample::<VcpuEvents>()
+        .add_sample::<DebugRegs>()
+        .add_sample::<CpuidEntry>()
+        .add_sample::<Pic>()
+        .add_sample::<Ioapic>()
+        .add_sample::<crate::vm::PitChannel>()
+        .add_sample::<Pit>()
+        .add_sample::<Clock>()
+        .add_sample::<VcpuState>()
+        .add_sample::<VmState>();
+}
+
+/// The schema name and version of every record type of the crate, for a
+/// program's release maps.
+pub const VERSIONS: &[(&str, u32)] = &[
+    ("kvm_regs", 1),
+    ("kvm_segment", 1),
+    ("kvm_dtable", 1),
+    ("kvm_sregs", 1),
+    ("kvm_fpu", 1),
+    ("kvm_xsave", 1),
+    ("kvm_xcr", 1),
+    ("kvm_xcrs", 1),
+    ("kvm_lapic_state", 1),
+    ("kvm_exception_event", 1),
+    ("kvm_interrupt_event", 1),
+    ("kvm_nmi_event", 1),
+    ("kvm_smi_event", 1),
+    ("kvm_triple_fault_event", 1),
+    ("kvm_vcpu_events", 1),
+    ("kvm_debugregs", 1),
+    ("kvm_cpuid_entry2", 1),
+    ("kvm_pic_state", 1),
+    ("kvm_ioapic_state", 1),
+    ("kvm_pit_channel_state", 1),
+    ("kvm_pit_state2", 1),
+    ("kvm_clock_data", 1),
+    ("kvm_vcpu", 1),
+    ("kvm_vm", 1),
+];

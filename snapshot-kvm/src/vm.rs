@@ -55,6 +55,12 @@ impl Mirror<kvm_ioapic_state> for Ioapic {
     }
 }
 
+impl snapshot_core::compat::Sample for Ioapic {
+    fn sample() -> Ioapic {
+        Ioapic::of(&crate::mirror::pattern::<kvm_ioapic_state>())
+    }
+}
+
 /// Conversion of `kvm_ioapic_state` for `#[snapshot(with = ...)]`.
 pub mod ioapic {
     use super::{Ioapic, Mirror};

@@ -15,10 +15,12 @@ use kvm_bindings::{
 };
 use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
 use memmap2::MmapMut;
+use snapshot_core::compat::{self, SCHEMAS_SECTION};
 use snapshot_core::image::{Builder, Image, MemoryOptions, OpenOptions, DEFAULT_IDENT};
-use snapshot_core::{NvList, Snapshot};
+use snapshot_core::NvList;
 use snapshot_kvm::{msrs_to_save, VcpuState, VmState};
 
+use super::release::Release;
 use super::serial::{self, Serial};
 
 /// The identity images of this backend are written with.
@@ -35,12 +37,11 @@ const EXIT_PORT: u16 = 0xf4;
 /// 4 GiB, outside guest memory.
 const TSS_AT: usize = 0xfffb_d000;
 
-/// The whole machine as saved: the VMM's own records and KVM's.
-#[derive(Snapshot, Debug, Clone, PartialEq)]
-#[snapshot(name = "kvm_machine", version = 1)]
-pub struct MachineState {
-    /// Guest memory, in MiB.
-    pub memory_mib: u64,
+/// The whole machine as saved, whichever release's records store it
+/// (`release.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    pub memory_bytes: u64,
     /// Lines the guest has printed.
     pub lines: u64,
     pub serial: Serial,
@@ -74,7 +75,6 @@ pub struct Machine {
     vm: VmFd,
     vcpus: Vec<VcpuFd>,
     memory: MmapMut,
-    memory_mib: u64,
     serial: Serial,
     lines: u64,
 }
@@ -110,7 +110,7 @@ fn big_real(type_: u8) -> kvm_segment {
 
 impl Machine {
     /// Creates the VM and its devices around `memory` (not yet started).
-    fn create(kvm: Kvm, memory: MmapMut, memory_mib: u64, vcpus: u32) -> Result<Machine> {
+    fn create(kvm: Kvm, memory: MmapMut, vcpus: u32) -> Result<Machine> {
         let vm = kvm.create_vm().context("KVM_CREATE_VM")?;
         vm.set_tss_address(TSS_AT).context("KVM_SET_TSS_ADDR")?;
         vm.create_irq_chip().context("KVM_CREATE_IRQCHIP")?;
@@ -137,7 +137,6 @@ impl Machine {
             vm,
             vcpus,
             memory,
-            memory_mib,
             serial: Serial::default(),
             lines: 0,
         })
@@ -155,7 +154,7 @@ impl Machine {
         );
         let len = (memory_mib << 20) as usize;
         let memory = MmapMut::map_anon(len).context("cannot map guest memory")?;
-        let mut m = Machine::create(kvm, memory, memory_mib, vcpus)?;
+        let mut m = Machine::create(kvm, memory, vcpus)?;
 
         m.write(GUEST_AT, GUEST);
         let pages = ((memory_mib << 20) / 4) >> 12;
@@ -278,7 +277,7 @@ impl Machine {
     }
 
     /// The state of the paused machine.
-    pub fn state(&self) -> Result<MachineState> {
+    pub fn state(&self) -> Result<Saved> {
         let msrs = msrs_to_save(&self.kvm, &self.vcpus[0])?;
         let vcpus = self
             .vcpus
@@ -286,8 +285,8 @@ impl Machine {
             .enumerate()
             .map(|(id, vcpu)| VcpuState::capture(vcpu, id as u32, &msrs))
             .collect::<std::result::Result<_, _>>()?;
-        Ok(MachineState {
-            memory_mib: self.memory_mib,
+        Ok(Saved {
+            memory_bytes: self.memory.len() as u64,
             lines: self.lines,
             serial: self.serial.clone(),
             vm: VmState::capture(&self.vm)?,
@@ -304,25 +303,30 @@ impl Machine {
     /// restored in the order KVM needs (docs/kvm.md). With `leave_out`,
     /// one piece of the state is not restored: it keeps the value of a
     /// new VM.
-    pub fn resume(kvm: Kvm, image: &Path, leave_out: Option<LeaveOut>) -> Result<Machine> {
+    pub fn resume(
+        kvm: Kvm,
+        image: &Path,
+        release: Release,
+        leave_out: Option<LeaveOut>,
+    ) -> Result<Machine> {
         let img = Image::open(image, &OpenOptions::default())
             .with_context(|| format!("cannot open {}", image.display()))?;
         let devices = img.read_nvlist("devices")?;
-        let mut state = MachineState::from_nvlist(
-            devices
-                .get_nvlist("machine")
-                .context("the image has no `devices.machine` record")?,
-        )
-        .context("reading `devices.machine`")?;
+        let record = devices
+            .get_nvlist("machine")
+            .context("the image has no `devices.machine` record")?;
+        let mut state = release
+            .decode(record)
+            .with_context(|| format!("reading `devices.machine` on release {release}"))?;
         let memory = img.map_memory_private("memory")?;
         ensure!(
-            memory.len() as u64 == state.memory_mib << 20,
-            "the memory section holds {} bytes, the machine record says {} MiB",
+            memory.len() as u64 == state.memory_bytes,
+            "the memory section holds {} bytes, the machine record says {}",
             memory.len(),
-            state.memory_mib
+            state.memory_bytes
         );
         let vcpus = state.vcpus.len() as u32;
-        let mut m = Machine::create(kvm, memory, state.memory_mib, vcpus)?;
+        let mut m = Machine::create(kvm, memory, vcpus)?;
         if let Some(piece) = leave_out {
             m.leave_out(piece, &mut state)?;
         }
@@ -337,7 +341,7 @@ impl Machine {
 
     /// Replaces `piece` of `state` with a new VM's (for memory: zeroes
     /// the first page of the region the guest wrote).
-    fn leave_out(&mut self, piece: LeaveOut, state: &mut MachineState) -> Result<()> {
+    fn leave_out(&mut self, piece: LeaveOut, state: &mut Saved) -> Result<()> {
         let fresh = self.state()?;
         match piece {
             LeaveOut::Msrs => {
@@ -394,18 +398,27 @@ pub enum LeaveOut {
     Page,
 }
 
-/// Writes the paused machine to `path`: the machine record in `devices`,
-/// guest memory uncompressed (so a resume maps it), made durable before
-/// it returns.
-pub fn save_image(machine: &Machine, path: &Path, producer: &str) -> Result<()> {
+/// Writes the paused machine to `path` with the records of `release`,
+/// for a reader of release `reader`: the machine record in `devices`,
+/// the schemas of its records, guest memory uncompressed (so a resume
+/// maps it); durable before it returns.
+pub fn save_image(machine: &Machine, path: &Path, release: Release, reader: Release) -> Result<()> {
+    let registry = crate::registry();
     let state = machine.state()?;
+    let devices = NvList::new().with("machine", release.encode(&state, reader, &registry)?);
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut b = Builder::new(file, IMAGE_IDENT, Some(producer.to_owned()))?;
+    let producer = format!("example-vmm {release}");
+    let mut b = Builder::new(file, IMAGE_IDENT, Some(producer))?;
     let config = NvList::new()
         .with("backend", "kvm")
+        .with("release", reader.name())
         .with("memory", machine.memory.len() as u64);
     b.add_nvlist("config", &config)?;
-    b.add_nvlist("devices", &NvList::new().with("machine", state.to_nvlist()))?;
+    b.add_nvlist("devices", &devices)?;
+    b.add_nvlist(
+        SCHEMAS_SECTION,
+        &compat::schemas_section(&registry, [&devices]),
+    )?;
     b.add_memory_slice("memory", machine.memory(), MemoryOptions::default())?;
     b.finish()?
         .sync_all()

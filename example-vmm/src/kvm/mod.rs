@@ -15,9 +15,9 @@
 //! | 4 MiB | the region the guest writes and checksums: a quarter of memory |
 
 mod machine;
+pub mod release;
 mod serial;
 
-pub use machine::{
-    open_kvm, save_image, LeaveOut, Machine, MachineState, Pause, Stop, IMAGE_IDENT,
-};
+pub use machine::{open_kvm, save_image, LeaveOut, Machine, Pause, Saved, Stop, IMAGE_IDENT};
+pub use release::Release;
 pub use serial::Serial;

@@ -2,8 +2,6 @@
 //! a guest can set and read back are state, the transmitter is always
 //! ready and sends each byte to the VMM's output at once.
 
-use snapshot_core::Snapshot;
-
 /// The port base.
 pub const BASE: u16 = 0x3f8;
 /// The ports the UART decodes.
@@ -13,9 +11,12 @@ const LCR_DLAB: u8 = 0x80;
 /// Line status: transmitter holding register and shift register empty.
 const LSR_IDLE: u8 = 0x60;
 
-/// The UART's registers, as the guest set them.
-#[derive(Snapshot, Debug, Clone, PartialEq, Default)]
-#[snapshot(name = "serial", version = 1)]
+/// Modem control: loopback, where sent bytes go back to the receiver.
+const MCR_LOOP: u8 = 0x10;
+
+/// The UART's registers, as the guest set them (stored as each release's
+/// `serial` record: `release.rs`).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Serial {
     /// Interrupt enable.
     pub ier: u8,
@@ -29,7 +30,10 @@ pub struct Serial {
     pub dll: u8,
     pub dlm: u8,
     /// Bytes the guest has sent.
-    pub tx_bytes: u64,
+    pub bytes_sent: u64,
+    /// Bytes sent in loopback mode, which go nowhere (there is no
+    /// receiver).
+    pub loopback_bytes: u64,
 }
 
 impl Serial {
@@ -38,8 +42,9 @@ impl Serial {
         let dlab = self.lcr & LCR_DLAB != 0;
         match port - BASE {
             0 if dlab => self.dll = value,
+            0 if self.mcr & MCR_LOOP != 0 => self.loopback_bytes += 1,
             0 => {
-                self.tx_bytes += 1;
+                self.bytes_sent += 1;
                 return Some(value);
             }
             1 if dlab => self.dlm = value,
