@@ -16,7 +16,7 @@ mod tests {
             kvm_fpu, kvm_xsave, kvm_xcr, kvm_xcrs, kvm_lapic_state, kvm_exception_event,
             kvm_interrupt_event, kvm_nmi_event, kvm_smi_event, kvm_triple_fault_event,
             kvm_vcpu_events, kvm_debugregs, kvm_cpuid_entry2, kvm_pic_state, kvm_ioapic_state,
-            kvm_pit_channel_state, kvm_pit_state2, kvm_clock_data,
+            kvm_pit_channel_state, kvm_pit_state2, kvm_clock_data, kvm_host_requirements,
         ],
     }
 }

@@ -196,3 +196,79 @@ fn a_guest_moves_between_releases_both_ways() {
         "{err}"
     );
 }
+
+#[test]
+fn check_says_whether_this_host_can_resume_and_every_reason_not() {
+    if !kvm_usable("check_says_whether_this_host_can_resume_and_every_reason_not") {
+        return;
+    }
+    use snapshot_core::image::{Builder, DEFAULT_IDENT};
+    use snapshot_core::Snapshot;
+    use snapshot_kvm::{HostRequirements, HOST_SECTION};
+
+    let dir = tempfile::tempdir().unwrap();
+    let image = path(dir.path(), "vm.snap");
+    run(&["--save-at-step", "2", "-o", &image]);
+    let out = Command::new(BIN).args(["check", &image]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("can resume on this host (example-vmm 3.0.0: "),
+        "{text}"
+    );
+
+    // A guest that needs what no host has: every reason is listed.
+    let list = snapshot_core::image::Image::open(&image, &Default::default())
+        .unwrap()
+        .read_nvlist(HOST_SECTION)
+        .unwrap();
+    let mut needs = HostRequirements::from_nvlist(&list).unwrap();
+    for e in &mut needs.cpuid {
+        if e.function == 7 && e.index == 0 {
+            e.ebx = u32::MAX;
+        }
+    }
+    needs.capabilities.push("KVM_CAP_IMAGINARY".into());
+    needs.msrs.push(0xdead_beef);
+    let other = path(dir.path(), "other.snap");
+    let file = std::fs::File::create(&other).unwrap();
+    let mut b = Builder::new(file, DEFAULT_IDENT, None).unwrap();
+    b.add_nvlist(HOST_SECTION, &needs.to_nvlist()).unwrap();
+    b.finish().unwrap();
+    let out = Command::new(BIN).args(["check", &other]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cannot resume on this host"), "{text}");
+    assert!(
+        text.contains("CPUID leaf 0x7.0 ebx: the guest has feature bits"),
+        "{text}"
+    );
+    assert!(
+        text.contains("KVM_CAP_IMAGINARY, a capability this build does not know"),
+        "{text}"
+    );
+    assert!(
+        text.contains("does not save or restore MSR 0xdeadbeef"),
+        "{text}"
+    );
+
+    // An image without the section does not say: an error naming it.
+    let none = path(dir.path(), "none.snap");
+    let file = std::fs::File::create(&none).unwrap();
+    let mut b = Builder::new(file, DEFAULT_IDENT, None).unwrap();
+    b.add_nvlist("config", &snapshot_core::NvList::new().with("x", 1u64))
+        .unwrap();
+    b.finish().unwrap();
+    let out = Command::new(BIN).args(["check", &none]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not say what a host needs to resume it"),
+        "{err}"
+    );
+}

@@ -3,7 +3,7 @@
 use clap::{ArgMatches, FromArgMatches, Subcommand};
 
 use crate::commands::{
-    build, diff, dump, extract, get, info, migrate, nv, replace, schema, set, verify,
+    build, check, diff, dump, extract, get, info, migrate, nv, replace, schema, set, verify,
 };
 
 /// The tool's command line: the VMM's own subcommands `E` (none for the
@@ -57,6 +57,9 @@ pub enum Command {
     Info(info::Args),
     /// Check every checksum; exit 1 naming each damaged section or chunk.
     Verify(verify::Args),
+    /// Say whether this host can resume the image's KVM guest (CPUID,
+    /// KVM capabilities, MSRs, TSC); exit 1 with every reason it cannot.
+    Check(check::Args),
     /// Print the nvlist sections in the text form (memory summarised).
     Dump(dump::Args),
     /// Write one section out: nvlists packed, memory raw, as built.

@@ -22,12 +22,14 @@
 //! ```
 
 mod error;
+mod host;
 mod mirror;
 mod state;
 mod vcpu;
 mod vm;
 
 pub use error::KvmError;
+pub use host::{HostRequirements, CAPABILITIES, HOST_SECTION};
 pub use state::{msrs_to_save, register, VcpuState, VmState, VERSIONS};
 pub use vcpu::{
     CpuidEntry, DebugRegs, Dtable, Exception, Fpu, Interrupt, Lapic, Nmi, Regs, Segment, Smi,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use kvm_bindings::{
     kvm_irqchip, kvm_mp_state, CpuId, Msrs, KVM_IRQCHIP_IOAPIC, KVM_IRQCHIP_PIC_MASTER,
-    KVM_IRQCHIP_PIC_SLAVE, KVM_MAX_CPUID_ENTRIES,
+    KVM_IRQCHIP_PIC_SLAVE,
 };
 use kvm_ioctls::{Kvm, VcpuFd, VmFd};
 use snapshot_core::compat::{Registry, Sample};
@@ -22,7 +22,8 @@ use crate::vm::{Clock, Ioapic, Pic, Pit};
 pub struct VcpuState {
     /// The vCPU's id (its APIC id).
     pub id: u32,
-    /// CPUID as given to the guest: what a host must offer to resume it.
+    /// CPUID as the VMM gave it to the guest: what a host must offer to
+    /// resume it.
     pub cpuid: Vec<CpuidEntry>,
     /// The guest's TSC frequency in kHz.
     pub tsc_khz: u32,
@@ -79,7 +80,15 @@ fn libc_e2big() -> i32 {
 impl VcpuState {
     /// Captures the state of a paused vCPU (not inside `KVM_RUN`; after a
     /// run with `immediate_exit` set, so that a pending I/O is complete).
-    pub fn capture(vcpu: &VcpuFd, id: u32, msr_indices: &[u32]) -> Result<VcpuState, KvmError> {
+    /// `cpuid` is the CPUID the VMM gave the vCPU: KVM_GET_CPUID2 returns
+    /// what a host's KVM makes of it (on some, the host's own CPUID), so
+    /// the VMM's copy is the one to save and give again.
+    pub fn capture(
+        vcpu: &VcpuFd,
+        id: u32,
+        msr_indices: &[u32],
+        cpuid: &CpuId,
+    ) -> Result<VcpuState, KvmError> {
         // First, as Firecracker does: reading it flushes pending events
         // into the state read after.
         let mp_state = vcpu.get_mp_state().call("KVM_GET_MP_STATE")?.mp_state;
@@ -91,13 +100,7 @@ impl VcpuState {
         let debugregs = DebugRegs::of(&vcpu.get_debug_regs().call("KVM_GET_DEBUGREGS")?);
         let lapic = Lapic::of(&vcpu.get_lapic().call("KVM_GET_LAPIC")?);
         let tsc_khz = vcpu.get_tsc_khz().call("KVM_GET_TSC_KHZ")?;
-        let cpuid = vcpu
-            .get_cpuid2(KVM_MAX_CPUID_ENTRIES)
-            .call("KVM_GET_CPUID2")?
-            .as_slice()
-            .iter()
-            .map(CpuidEntry::of)
-            .collect();
+        let cpuid = cpuid.as_slice().iter().map(CpuidEntry::of).collect();
         let mut msr_list = msrs(&msr_indices.iter().map(|&i| (i, 0)).collect::<Vec<_>>())?;
         let read = vcpu.get_msrs(&mut msr_list).call("KVM_GET_MSRS")?;
         if read != msr_indices.len() {
@@ -139,12 +142,7 @@ impl VcpuState {
         if vcpu.get_tsc_khz().call("KVM_GET_TSC_KHZ")? != self.tsc_khz {
             vcpu.set_tsc_khz(self.tsc_khz).call("KVM_SET_TSC_KHZ")?;
         }
-        let entries: Vec<_> = self.cpuid.iter().map(Mirror::to).collect();
-        let cpuid = CpuId::from_entries(&entries).map_err(|_| KvmError {
-            call: "building the CPUID list (too many entries)",
-            source: kvm_ioctls::Error::new(libc_e2big()),
-        })?;
-        vcpu.set_cpuid2(&cpuid).call("KVM_SET_CPUID2")?;
+        vcpu.set_cpuid2(&self.cpuid()?).call("KVM_SET_CPUID2")?;
         vcpu.set_mp_state(kvm_mp_state {
             mp_state: self.mp_state,
         })
@@ -315,7 +313,8 @@ pub fn register(registry: &mut Registry) {
         .add_sample::<Pit>()
         .add_sample::<Clock>()
         .add_sample::<VcpuState>()
-        .add_sample::<VmState>();
+        .add_sample::<VmState>()
+        .add_sample::<crate::host::HostRequirements>();
 }
 
 /// The schema name and version of every record type of the crate, for a
@@ -345,4 +344,16 @@ pub const VERSIONS: &[(&str, u32)] = &[
     ("kvm_clock_data", 1),
     ("kvm_vcpu", 1),
     ("kvm_vm", 1),
+    ("kvm_host_requirements", 1),
 ];
+
+impl VcpuState {
+    /// The CPUID to give a vCPU restoring this state.
+    pub fn cpuid(&self) -> Result<CpuId, KvmError> {
+        let entries: Vec<_> = self.cpuid.iter().map(Mirror::to).collect();
+        CpuId::from_entries(&entries).map_err(|_| KvmError {
+            call: "building the CPUID list (too many entries)",
+            source: kvm_ioctls::Error::new(libc_e2big()),
+        })
+    }
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
 use kvm_bindings::{
-    kvm_pit_config, kvm_segment, kvm_userspace_memory_region, KVM_MAX_CPUID_ENTRIES,
+    kvm_pit_config, kvm_segment, kvm_userspace_memory_region, CpuId, KVM_MAX_CPUID_ENTRIES,
     KVM_PIT_SPEAKER_DUMMY,
 };
 use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
@@ -18,7 +18,8 @@ use memmap2::MmapMut;
 use snapshot_core::compat::{self, SCHEMAS_SECTION};
 use snapshot_core::image::{Builder, Image, MemoryOptions, OpenOptions, DEFAULT_IDENT};
 use snapshot_core::NvList;
-use snapshot_kvm::{msrs_to_save, VcpuState, VmState};
+use snapshot_core::Snapshot;
+use snapshot_kvm::{msrs_to_save, HostRequirements, VcpuState, VmState, HOST_SECTION};
 
 use super::release::Release;
 use super::serial::{self, Serial};
@@ -75,6 +76,8 @@ pub struct Machine {
     vm: VmFd,
     vcpus: Vec<VcpuFd>,
     memory: MmapMut,
+    /// The CPUID given to every vCPU.
+    cpuid: CpuId,
     serial: Serial,
     lines: u64,
 }
@@ -110,7 +113,7 @@ fn big_real(type_: u8) -> kvm_segment {
 
 impl Machine {
     /// Creates the VM and its devices around `memory` (not yet started).
-    fn create(kvm: Kvm, memory: MmapMut, vcpus: u32) -> Result<Machine> {
+    fn create(kvm: Kvm, memory: MmapMut, cpuid: CpuId, vcpus: u32) -> Result<Machine> {
         let vm = kvm.create_vm().context("KVM_CREATE_VM")?;
         vm.set_tss_address(TSS_AT).context("KVM_SET_TSS_ADDR")?;
         vm.create_irq_chip().context("KVM_CREATE_IRQCHIP")?;
@@ -137,6 +140,7 @@ impl Machine {
             vm,
             vcpus,
             memory,
+            cpuid,
             serial: Serial::default(),
             lines: 0,
         })
@@ -154,7 +158,10 @@ impl Machine {
         );
         let len = (memory_mib << 20) as usize;
         let memory = MmapMut::map_anon(len).context("cannot map guest memory")?;
-        let mut m = Machine::create(kvm, memory, vcpus)?;
+        let cpuid = kvm
+            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+            .context("KVM_GET_SUPPORTED_CPUID")?;
+        let mut m = Machine::create(kvm, memory, cpuid, vcpus)?;
 
         m.write(GUEST_AT, GUEST);
         let pages = ((memory_mib << 20) / 4) >> 12;
@@ -162,12 +169,8 @@ impl Machine {
         m.write(PARAMS_AT + 4, &(REGION_AT as u32).to_le_bytes());
         m.write(PARAMS_AT + 8, &(pages as u32).to_le_bytes());
 
-        let cpuid = m
-            .kvm
-            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
-            .context("KVM_GET_SUPPORTED_CPUID")?;
         for vcpu in &m.vcpus {
-            vcpu.set_cpuid2(&cpuid).context("KVM_SET_CPUID2")?;
+            vcpu.set_cpuid2(&m.cpuid).context("KVM_SET_CPUID2")?;
         }
         let bsp = &m.vcpus[0];
         let mut sregs = bsp.get_sregs().context("KVM_GET_SREGS")?;
@@ -283,7 +286,7 @@ impl Machine {
             .vcpus
             .iter()
             .enumerate()
-            .map(|(id, vcpu)| VcpuState::capture(vcpu, id as u32, &msrs))
+            .map(|(id, vcpu)| VcpuState::capture(vcpu, id as u32, &msrs, &self.cpuid))
             .collect::<std::result::Result<_, _>>()?;
         Ok(Saved {
             memory_bytes: self.memory.len() as u64,
@@ -326,7 +329,12 @@ impl Machine {
             state.memory_bytes
         );
         let vcpus = state.vcpus.len() as u32;
-        let mut m = Machine::create(kvm, memory, vcpus)?;
+        let first = state
+            .vcpus
+            .first()
+            .context("the machine record has no vCPU")?;
+        let cpuid = first.cpuid()?;
+        let mut m = Machine::create(kvm, memory, cpuid, vcpus)?;
         if let Some(piece) = leave_out {
             m.leave_out(piece, &mut state)?;
         }
@@ -400,21 +408,24 @@ pub enum LeaveOut {
 
 /// Writes the paused machine to `path` with the records of `release`,
 /// for a reader of release `reader`: the machine record in `devices`,
-/// the schemas of its records, guest memory uncompressed (so a resume
-/// maps it); durable before it returns.
+/// the schemas of its records, what a host needs to resume it (the
+/// `host` section, for `snapshot check`), guest memory uncompressed (so
+/// a resume maps it); durable before it returns.
 pub fn save_image(machine: &Machine, path: &Path, release: Release, reader: Release) -> Result<()> {
     let registry = crate::registry();
     let state = machine.state()?;
     let devices = NvList::new().with("machine", release.encode(&state, reader, &registry)?);
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let producer = format!("example-vmm {release}");
-    let mut b = Builder::new(file, IMAGE_IDENT, Some(producer))?;
+    let mut b = Builder::new(file, IMAGE_IDENT, Some(producer.clone()))?;
     let config = NvList::new()
         .with("backend", "kvm")
         .with("release", reader.name())
         .with("memory", machine.memory.len() as u64);
     b.add_nvlist("config", &config)?;
     b.add_nvlist("devices", &devices)?;
+    let host = HostRequirements::of(&producer, reader.name(), &state.vcpus[0]);
+    b.add_nvlist(HOST_SECTION, &host.to_nvlist())?;
     b.add_nvlist(
         SCHEMAS_SECTION,
         &compat::schemas_section(&registry, [&devices]),

@@ -6,6 +6,7 @@ use crate::cli::Command;
 use crate::Vmm;
 
 pub mod build;
+pub mod check;
 mod common;
 pub mod diff;
 pub mod dump;
@@ -27,6 +28,7 @@ pub fn run(command: Command, vmm: &Vmm) -> anyhow::Result<ExitCode> {
         Command::Build(args) => build::run(args),
         Command::Info(args) => info::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Check(args) => check::run(args),
         Command::Dump(args) => dump::run(args),
         Command::Extract(args) => extract::run(args),
         Command::Get(args) => get::run(args),
