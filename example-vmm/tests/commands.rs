@@ -194,7 +194,7 @@ fn schema_check_passes_on_the_history_and_fails_on_a_changed_type() {
     // It says whose types it checked, and which build: a stale one shows.
     let text = out.stdout_text();
     assert!(
-        text.starts_with("checking the 39 types of example-vmm ("),
+        text.starts_with("checking the 40 types of example-vmm ("),
         "{text}"
     );
     assert!(text.contains(" ago) against "), "{text}");
