@@ -5,11 +5,11 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use example_vmm::kvm::{open_kvm, save_image, LeaveOut, Machine, Pause, Release, Stop};
+use example_vmm::kvm::{open_kvm, save_image, LeaveOut, Machine, MemoryLoad, Pause, Release, Stop};
 
 /// Where to stop for a save.
 #[derive(Debug, Args)]
@@ -34,6 +34,10 @@ pub struct SaveArgs {
     /// the running release).
     #[arg(long, value_name = "R", requires = "output")]
     save_for: Option<Release>,
+    /// Print on stderr how long the start (to the first KVM_RUN) and the
+    /// save (pause to durable image) took.
+    #[arg(long)]
+    timings: bool,
 }
 
 /// The release whose records the process runs.
@@ -66,6 +70,10 @@ pub struct RunArgs {
 pub struct ResumeArgs {
     /// The image to resume.
     image: PathBuf,
+    /// How guest memory comes back: mapped from the image (pages read when
+    /// touched), or read in whole first.
+    #[arg(long, value_name = "HOW", default_value = "map")]
+    memory_load: MemoryLoad,
     /// Resume without one piece of the saved state (it keeps a new VM's
     /// value): the guest's output then differs or it stops, which shows
     /// that the state saved is the state it needs.
@@ -81,22 +89,24 @@ pub struct ResumeArgs {
 const NO_KVM: u8 = 2;
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let start = Instant::now();
     let kvm = match open_kvm() {
         Ok(kvm) => kvm,
         Err(why) => return Ok(no_kvm(&why)),
     };
     let machine = Machine::boot(kvm, args.memory, args.vcpus, args.steps)?;
-    go(machine, args.release.release, &args.save)
+    go(machine, args.release.release, &args.save, start)
 }
 
 pub fn resume(args: ResumeArgs) -> Result<ExitCode> {
+    let start = Instant::now();
     let kvm = match open_kvm() {
         Ok(kvm) => kvm,
         Err(why) => return Ok(no_kvm(&why)),
     };
     let release = args.release.release;
-    let machine = Machine::resume(kvm, &args.image, release, args.leave_out)?;
-    go(machine, release, &args.save)
+    let machine = Machine::resume(kvm, &args.image, release, args.memory_load, args.leave_out)?;
+    go(machine, release, &args.save, start)
 }
 
 fn no_kvm(why: &str) -> ExitCode {
@@ -104,7 +114,8 @@ fn no_kvm(why: &str) -> ExitCode {
     ExitCode::from(NO_KVM)
 }
 
-fn go(mut machine: Machine, release: Release, save: &SaveArgs) -> Result<ExitCode> {
+/// Runs the guest, then saves it if it paused.
+fn go(mut machine: Machine, release: Release, save: &SaveArgs, start: Instant) -> Result<ExitCode> {
     let pause = match (save.save_at_step, save.save_after_ms) {
         (Some(k), _) => Pause::AtLine(k),
         (None, Some(ms)) => Pause::After(Duration::from_millis(ms)),
@@ -114,6 +125,13 @@ fn go(mut machine: Machine, release: Release, save: &SaveArgs) -> Result<ExitCod
     let mut out = stdout.lock();
     let stop = machine.run(&mut out, pause)?;
     out.flush().context("writing the guest's output")?;
+    let paused = Instant::now();
+    if let (true, Some(first)) = (save.timings, machine.first_run()) {
+        eprintln!(
+            "timings: first KVM_RUN {:.2} ms after the command started",
+            ms(first - start)
+        );
+    }
     if stop == Stop::Paused {
         let path = save.output.as_ref().context("a save needs -o IMAGE")?;
         let reader = save.save_for.unwrap_or(release);
@@ -122,6 +140,17 @@ fn go(mut machine: Machine, release: Release, save: &SaveArgs) -> Result<ExitCod
             "release {release} cannot save for the newer release {reader}"
         );
         save_image(&machine, path, release, reader)?;
+        if save.timings {
+            eprintln!(
+                "timings: saved {} MiB of guest memory in {:.1} ms (pause to durable image)",
+                machine.memory().len() >> 20,
+                ms(paused.elapsed())
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }

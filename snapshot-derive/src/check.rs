@@ -292,7 +292,8 @@ fn check_variant_field(cx: &Ctxt, field: &Field) {
     for t in tokens.into_iter().flatten() {
         cx.error_spanned_by(
             t,
-            "fields of enum variants take only `skip`: use a migration for their history",
+            "fields of enum variants take only `skip`, `with` and `serde`: use a migration for \
+             their history",
         );
     }
 }

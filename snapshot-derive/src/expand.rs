@@ -241,56 +241,48 @@ fn schema_type(field: &Field) -> String {
 
 /// A reference to the stored form of `value` (a reference to the field):
 /// the reference itself, or one to what the conversion's `to_stored`
-/// gives, typed at the attribute so that a wrong signature is reported
-/// there.
+/// gives. The function is taken as a pointer of the signature it must
+/// have, spanned at the attribute, so a wrong one is reported there; the
+/// value keeps its own spans (and hygiene).
 fn to_stored(field: &Field, value: TokenStream) -> TokenStream {
     match field.conversion() {
         Some(c) => {
-            let (module, stored) = (&c.module, &c.stored);
-            let value = respan(value, c.span);
-            quote_spanned!(c.span=> &{ let s: #stored = #module::to_stored(#value); s })
+            let (module, stored, ty) = (&c.module, &c.stored, field.ty);
+            let f = quote_spanned! {c.span=>
+                { let f: fn(&#ty) -> #stored = #module::to_stored; f }
+            };
+            quote!(&(#f)(#value))
         }
         None => value,
     }
 }
 
 /// The field's value from its stored form `value`: itself, or what the
-/// conversion's `from_stored` gives. On the checked path a failure is an
+/// conversion's `from_stored` gives (taken as a pointer of the signature
+/// it must have, as in [`to_stored`]). On the checked path a failure is an
 /// error naming the field; on the fast path it sends the input to the
 /// checked path.
 fn from_stored(field: &Field, value: TokenStream, checked: bool) -> TokenStream {
     let Some(c) = field.conversion() else {
         return value;
     };
-    let (module, name) = (&c.module, &field.name);
-    let value = respan(value, c.span);
+    let (module, stored, ty, name) = (&c.module, &c.stored, field.ty, &field.name);
     let call = if c.serde {
-        quote_spanned!(c.span=> #module::from_stored(#value, #name))
+        let f = quote_spanned! {c.span=>
+            { let f: fn(#stored, &str) -> __sp::Result<#ty> = #module::from_stored; f }
+        };
+        quote!((#f)(#value, #name))
     } else {
-        quote_spanned!(c.span=> __sp::converted(#module::from_stored(#value), #name))
+        let f = quote_spanned! {c.span=>
+            { let f: fn(#stored) -> __sp::Result<#ty, _> = #module::from_stored; f }
+        };
+        quote!(__sp::converted((#f)(#value), #name))
     };
     if checked {
-        quote_spanned!(c.span=> #call?)
+        quote!(#call?)
     } else {
-        quote_spanned!(c.span=> __sp::Result::ok(#call)?)
+        quote!(__sp::Result::ok(#call)?)
     }
-}
-
-/// `tokens` with every span set to `span`, so that a type error in an
-/// argument the derive passes is reported at the user's attribute.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tree| {
-            if let proc_macro2::TokenTree::Group(g) = &tree {
-                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(span);
-                return proc_macro2::TokenTree::Group(group);
-            }
-            tree.set_span(span);
-            tree
-        })
-        .collect()
 }
 
 fn since(field: &Field) -> u32 {

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use kvm_bindings::{
@@ -16,7 +16,7 @@ use kvm_bindings::{
 use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
 use memmap2::MmapMut;
 use snapshot_core::compat::{self, SCHEMAS_SECTION};
-use snapshot_core::image::{Builder, Image, MemoryOptions, OpenOptions, DEFAULT_IDENT};
+use snapshot_core::image::{Builder, ChunkKind, Image, MemoryOptions, OpenOptions, DEFAULT_IDENT};
 use snapshot_core::NvList;
 use snapshot_core::Snapshot;
 use snapshot_kvm::{msrs_to_save, HostRequirements, VcpuState, VmState, HOST_SECTION};
@@ -80,6 +80,19 @@ pub struct Machine {
     cpuid: CpuId,
     serial: Serial,
     lines: u64,
+    /// When the first `KVM_RUN` of this process started.
+    first_run: Option<Instant>,
+}
+
+/// How a resume brings guest memory back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MemoryLoad {
+    /// Map the image's memory section private (copy-on-write): pages are
+    /// read when the guest first touches them.
+    Map,
+    /// Read the whole section into new memory first (zero chunks are
+    /// skipped): for comparison.
+    Read,
 }
 
 /// Opens `/dev/kvm` and checks a VM can be created: the one-line reason
@@ -143,6 +156,7 @@ impl Machine {
             cpuid,
             serial: Serial::default(),
             lines: 0,
+            first_run: None,
         })
     }
 
@@ -218,6 +232,7 @@ impl Machine {
                     break;
                 }
             }
+            self.first_run.get_or_insert_with(Instant::now);
             let vcpu = &mut self.vcpus[0];
             match vcpu.run() {
                 Ok(VcpuExit::IoOut(port, data)) if serial::PORTS.contains(&port) => {
@@ -297,6 +312,11 @@ impl Machine {
         })
     }
 
+    /// When this process first entered `KVM_RUN`.
+    pub fn first_run(&self) -> Option<Instant> {
+        self.first_run
+    }
+
     /// Guest memory.
     pub fn memory(&self) -> &[u8] {
         &self.memory
@@ -310,6 +330,7 @@ impl Machine {
         kvm: Kvm,
         image: &Path,
         release: Release,
+        load: MemoryLoad,
         leave_out: Option<LeaveOut>,
     ) -> Result<Machine> {
         let img = Image::open(image, &OpenOptions::default())
@@ -321,7 +342,10 @@ impl Machine {
         let mut state = release
             .decode(record)
             .with_context(|| format!("reading `devices.machine` on release {release}"))?;
-        let memory = img.map_memory_private("memory")?;
+        let memory = match load {
+            MemoryLoad::Map => img.map_memory_private("memory")?,
+            MemoryLoad::Read => read_memory(&img)?,
+        };
         ensure!(
             memory.len() as u64 == state.memory_bytes,
             "the memory section holds {} bytes, the machine record says {}",
@@ -386,6 +410,26 @@ impl Machine {
         }
         Ok(())
     }
+}
+
+/// The image's memory section read into new anonymous memory, zero
+/// chunks skipped (the new memory is zero).
+fn read_memory(img: &Image<File>) -> Result<MmapMut> {
+    let memory = img.memory("memory")?;
+    let len =
+        usize::try_from(memory.stats().size).context("memory larger than the address space")?;
+    let mut out = MmapMut::map_anon(len).context("cannot map guest memory")?;
+    let mut scratch = Vec::new();
+    for (i, entry) in memory.table().iter().enumerate() {
+        if entry.kind == ChunkKind::Zero {
+            continue;
+        }
+        let i = i as u64;
+        let at = memory.chunk_offset(i) - memory.chunk_offset(0);
+        let end = at + memory.chunk_len(i);
+        memory.read_chunk_into(i, &mut out[at as usize..end as usize], &mut scratch)?;
+    }
+    Ok(out)
 }
 
 /// A piece of state a resume can leave out, to show that the guest

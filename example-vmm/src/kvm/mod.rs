@@ -18,6 +18,8 @@ mod machine;
 pub mod release;
 mod serial;
 
-pub use machine::{open_kvm, save_image, LeaveOut, Machine, Pause, Saved, Stop, IMAGE_IDENT};
+pub use machine::{
+    open_kvm, save_image, LeaveOut, Machine, MemoryLoad, Pause, Saved, Stop, IMAGE_IDENT,
+};
 pub use release::Release;
 pub use serial::Serial;

