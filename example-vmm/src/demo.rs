@@ -29,6 +29,9 @@ pub struct Args {
     /// Number of vCPUs.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     cpus: u32,
+    /// Run the simulated devices even where KVM is usable.
+    #[arg(long)]
+    simulated: bool,
 }
 
 /// `println!` that returns the write's error instead of panicking on it:
@@ -43,9 +46,26 @@ macro_rules! say {
 const OLD: &str = "1";
 const NEW: &str = "2.0";
 
+/// The KVM guest where `/dev/kvm` is usable, else the simulated devices;
+/// the first line says which.
 pub fn run(args: Args) -> Result<ExitCode> {
     let dir = &args.dir;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if !args.simulated {
+        match example_vmm::kvm::open_kvm() {
+            Ok(_) => {
+                say!("KVM is usable here: the demo runs a real guest (--simulated for the simulated devices).");
+                return crate::demo_kvm::run(dir, args.memory_mib.min(4096).max(16));
+            }
+            Err(why) => say!("{why}: the demo runs the simulated devices instead."),
+        }
+    }
+    simulated(&args)
+}
+
+/// The simulated devices across releases 1.1.0 and 2.0.0.
+fn simulated(args: &Args) -> Result<ExitCode> {
+    let dir = &args.dir;
     let registry = example_vmm::registry();
     let (old_name, old_versions) = release(&registry, OLD)?;
     let (new_name, _) = release(&registry, NEW)?;

@@ -4,6 +4,7 @@
 //! bless`), plus `demo`. A VMM makes its tool the same way.
 
 mod demo;
+mod demo_kvm;
 mod vm;
 
 use std::process::ExitCode;
@@ -13,7 +14,8 @@ use clap::Subcommand;
 /// The example VMM's own subcommands.
 #[derive(Debug, Subcommand)]
 enum Own {
-    /// Save a simulated VM on release 1, resume it on release 2 and back;
+    /// Run a guest on KVM (or, where KVM is not usable, simulated
+    /// devices), save it on one release, resume it on the next and back;
     /// leaves the images behind to try the other commands on.
     Demo(demo::Args),
     /// Run the guest program on KVM: its serial output on stdout; with a

@@ -20,7 +20,7 @@ fn schema_file(name: &str, version: u32) -> String {
 
 /// Runs the demo with a small guest, leaving `demo/vm.snap`.
 fn demo(env: &Env) -> String {
-    let out = env.run(&["demo", "--dir", "demo", "--memory-mib", "8"]);
+    let out = env.run(&["demo", "--simulated", "--dir", "demo", "--memory-mib", "8"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     out.stdout_text()
 }
@@ -700,7 +700,7 @@ fn set_and_dump_typed_without_schemas_in_the_image() {
 fn demo_output_cut_short_by_a_closed_pipe_ends_quietly() {
     let env = Env::new();
     let mut child = std::process::Command::new(crate::BIN)
-        .args(["demo", "--dir", "demo", "--memory-mib", "8"])
+        .args(["demo", "--simulated", "--dir", "demo", "--memory-mib", "8"])
         .current_dir(env.dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

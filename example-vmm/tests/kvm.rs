@@ -272,3 +272,35 @@ fn check_says_whether_this_host_can_resume_and_every_reason_not() {
         "{err}"
     );
 }
+
+#[test]
+fn the_demo_runs_the_guest_where_kvm_is_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["demo", "--memory-mib", "16", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if example_vmm::kvm::open_kvm().is_ok() {
+        assert!(
+            text.starts_with("KVM is usable here: the demo runs a real guest"),
+            "{text}"
+        );
+        assert!(
+            text.contains("The three processes printed, byte for byte, what one uninterrupted run"),
+            "{text}"
+        );
+        assert!(dir.path().join("kvm-3.0.0-for-2.1.0.snap").exists());
+    } else {
+        assert!(
+            text.contains("the demo runs the simulated devices instead"),
+            "{text}"
+        );
+    }
+}
