@@ -55,7 +55,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         match example_vmm::kvm::open_kvm() {
             Ok(_) => {
                 say!("KVM is usable here: the demo runs a real guest (--simulated for the simulated devices).");
-                return crate::demo_kvm::run(dir, args.memory_mib.min(4096).max(16));
+                return crate::demo_kvm::run(dir, args.memory_mib.clamp(16, 4096));
             }
             Err(why) => say!("{why}: the demo runs the simulated devices instead."),
         }
