@@ -134,17 +134,39 @@ fn a_resume_without_a_piece_of_state_goes_wrong() {
 }
 
 #[test]
-fn without_kvm_run_says_why_and_exits_2() {
-    // Only where KVM is missing: elsewhere this is the other tests' case.
-    if example_vmm::kvm::open_kvm().is_ok() {
-        println!("without_kvm_run_says_why_and_exits_2: KVM is usable here; nothing to check");
+fn without_kvm_run_and_resume_say_why_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-kvm");
+    for args in [&["run"][..], &["resume", "any.snap"]] {
+        let out = Command::new(BIN)
+            .args(args)
+            .env(example_vmm::kvm::KVM_DEVICE_VAR, &missing)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("no-kvm is not usable"), "{err}");
+    }
+}
+
+#[test]
+fn every_vcpu_is_saved_and_restored() {
+    if !kvm_usable("every_vcpu_is_saved_and_restored") {
         return;
     }
-    let out = Command::new(BIN).args(["run"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let whole = run(&["--vcpus", "3"]);
+    let image = path(dir.path(), "smp.snap");
+    let before = run(&["--vcpus", "3", "--save-at-step", "4", "-o", &image]);
+    let after = example_vmm(&["resume", &image], LIMIT).expect("a resume ends");
+    assert_eq!([before, after].concat(), whole);
+    let out = Command::new(BIN)
+        .args(["get", &image, "devices.machine.vcpus[2].id"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
 }
 
 #[test]
@@ -302,5 +324,32 @@ fn the_demo_runs_the_guest_where_kvm_is_usable() {
             text.contains("the demo runs the simulated devices instead"),
             "{text}"
         );
+    }
+}
+
+/// The committed guest bytes are what `guest.S` assembles to (where GNU
+/// binutils is installed; elsewhere the test says so).
+#[test]
+fn guest_bytes_match_the_source() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kvm");
+    let dir = tempfile::tempdir().unwrap();
+    let built = Command::new("sh")
+        .arg(src.join("build-guest.sh"))
+        .arg(dir.path())
+        .output();
+    match built {
+        Ok(out) if out.status.success() => {
+            let fresh = std::fs::read(dir.path().join("guest.bin")).unwrap();
+            let committed = std::fs::read(src.join("guest.bin")).unwrap();
+            assert!(fresh == committed, "guest.bin is stale: run src/kvm/build-guest.sh");
+            let listing = std::fs::read_to_string(dir.path().join("guest.lst")).unwrap();
+            let committed = std::fs::read_to_string(src.join("guest.lst")).unwrap();
+            assert_eq!(listing, committed, "guest.lst is stale: run src/kvm/build-guest.sh");
+        }
+        Ok(out) => println!(
+            "guest_bytes_match_the_source: not run: cannot assemble ({})",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => println!("guest_bytes_match_the_source: not run: no sh: {e}"),
     }
 }

@@ -95,10 +95,18 @@ pub enum MemoryLoad {
     Read,
 }
 
-/// Opens `/dev/kvm` and checks a VM can be created: the one-line reason
-/// when KVM is not usable here.
+/// The environment variable naming the KVM device, `/dev/kvm` when unset.
+pub const KVM_DEVICE_VAR: &str = "EXAMPLE_VMM_KVM_DEVICE";
+
+/// Opens the KVM device (`/dev/kvm`, or the path in `EXAMPLE_VMM_KVM_DEVICE`)
+/// and checks a VM can be created: the one-line reason when KVM is not
+/// usable here.
 pub fn open_kvm() -> std::result::Result<Kvm, String> {
-    let kvm = Kvm::new().map_err(|e| format!("/dev/kvm is not usable: {e}"))?;
+    let path = std::env::var_os(KVM_DEVICE_VAR).unwrap_or_else(|| "/dev/kvm".into());
+    let shown = Path::new(&path).display().to_string();
+    let path = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
+        .map_err(|_| format!("{KVM_DEVICE_VAR} holds a NUL"))?;
+    let kvm = Kvm::new_with_path(&path).map_err(|e| format!("{shown} is not usable: {e}"))?;
     kvm.create_vm()
         .map_err(|e| format!("/dev/kvm opens but cannot create a VM: {e}"))?;
     Ok(kvm)

@@ -20,6 +20,7 @@ mod serial;
 
 pub use machine::{
     open_kvm, save_image, LeaveOut, Machine, MemoryLoad, Pause, Saved, Stop, IMAGE_IDENT,
+    KVM_DEVICE_VAR,
 };
 pub use release::Release;
 pub use serial::Serial;
