@@ -132,6 +132,9 @@ fn go(mut machine: Machine, release: Release, save: &SaveArgs, start: Instant) -
             ms(first - start)
         );
     }
+    if stop == Stop::Done && pause_requested(save) {
+        anyhow::bail!("the guest's program ended before the save point: nothing was saved");
+    }
     if stop == Stop::Paused {
         let path = save.output.as_ref().context("a save needs -o IMAGE")?;
         let reader = save.save_for.unwrap_or(release);
@@ -149,6 +152,10 @@ fn go(mut machine: Machine, release: Release, save: &SaveArgs, start: Instant) -
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn pause_requested(save: &SaveArgs) -> bool {
+    save.save_at_step.is_some() || save.save_after_ms.is_some()
 }
 
 fn ms(d: Duration) -> f64 {

@@ -207,6 +207,26 @@ fn a_guest_moves_between_releases_both_ways() {
     // A 3.0.0 image is refused by 2.1.0, naming the record and versions.
     let newer = path(dir.path(), "3.0.snap");
     run(&["--save-at-step", "2", "-o", &newer]);
+    // A save point the guest never reaches saves nothing, and says so.
+    let never = path(dir.path(), "never.snap");
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "--memory",
+            MEMORY,
+            "--steps",
+            "2",
+            "--save-at-step",
+            "5",
+            "-o",
+            &never,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ended before the save point"));
+    assert!(!Path::new(&never).exists());
+
     let out = Command::new(BIN)
         .args(["resume", &newer, "--release", "2.1"])
         .output()
@@ -341,10 +361,16 @@ fn guest_bytes_match_the_source() {
         Ok(out) if out.status.success() => {
             let fresh = std::fs::read(dir.path().join("guest.bin")).unwrap();
             let committed = std::fs::read(src.join("guest.bin")).unwrap();
-            assert!(fresh == committed, "guest.bin is stale: run src/kvm/build-guest.sh");
+            assert!(
+                fresh == committed,
+                "guest.bin is stale: run src/kvm/build-guest.sh"
+            );
             let listing = std::fs::read_to_string(dir.path().join("guest.lst")).unwrap();
             let committed = std::fs::read_to_string(src.join("guest.lst")).unwrap();
-            assert_eq!(listing, committed, "guest.lst is stale: run src/kvm/build-guest.sh");
+            assert_eq!(
+                listing, committed,
+                "guest.lst is stale: run src/kvm/build-guest.sh"
+            );
         }
         Ok(out) => println!(
             "guest_bytes_match_the_source: not run: cannot assemble ({})",
