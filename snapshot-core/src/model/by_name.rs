@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(stored_type("Wrapping<u32>"), Some(Type::Number));
         assert_eq!(stored_type("Vec<Wrapping<u32>>"), Some(Type::NumberArray));
         assert_eq!(stored_type("Vec<NonZeroU64>"), Some(Type::NumberArray));
-        assert_eq!(stored_type("Vec<PathBuf>"), Some(Type::NvList));
+        assert_eq!(stored_type("Vec<PathBuf>"), Some(Type::StringArray));
         assert_eq!(stored_type("Duration"), Some(Type::NvList));
         assert_eq!(stored_type("SocketAddr"), Some(Type::String));
         let deep = format!("{}u8{}", "Wrapping<".repeat(100_000), ">".repeat(100_000));
