@@ -51,8 +51,26 @@ pub fn fallback(input: &DeriveInput) -> TokenStream {
 fn impl_snapshot(cont: &Container) -> TokenStream {
     let ident = cont.ident;
     let mut generics = cont.original.generics.clone();
-    // Every type parameter is stored, so it must be storable.
-    let params: Vec<_> = generics.type_params().map(|p| p.ident.clone()).collect();
+    // A type parameter in a stored type must be storable; one used only
+    // in a skipped field or in a converted field's own type need not be
+    // (the conversion's functions say what they need).
+    let stored_types: Vec<TokenStream> = match &cont.body {
+        Body::Struct(fields) => stored(fields).map(stored_type).collect(),
+        Body::Enum(variants) => variants
+            .iter()
+            .flat_map(|v| stored(&v.fields))
+            .map(stored_type)
+            .collect(),
+    };
+    let mut used = std::collections::HashSet::new();
+    for ty in &stored_types {
+        idents(ty.clone(), &mut used);
+    }
+    let params: Vec<_> = generics
+        .type_params()
+        .map(|p| p.ident.clone())
+        .filter(|p| used.contains(p))
+        .collect();
     let where_clause = generics.make_where_clause();
     for param in params {
         where_clause
@@ -63,14 +81,7 @@ fn impl_snapshot(cont: &Container) -> TokenStream {
     let name = cont.name();
     let version = cont.version();
     let schema = schema(cont);
-    let field_types: Vec<TokenStream> = match &cont.body {
-        Body::Struct(fields) => stored(fields).map(stored_type).collect(),
-        Body::Enum(variants) => variants
-            .iter()
-            .flat_map(|v| stored(&v.fields))
-            .map(stored_type)
-            .collect(),
-    };
+    let field_types = stored_types;
     let (encode, decode, read) = match &cont.body {
         Body::Struct(fields) => (
             encode_struct(cont, fields),
@@ -219,6 +230,19 @@ fn doc(field: &syn::Field) -> String {
         .filter(|l| !l.is_empty())
         .collect();
     lines.join(" ")
+}
+
+/// Every identifier in `tokens`, groups included.
+fn idents(tokens: TokenStream, out: &mut std::collections::HashSet<syn::Ident>) {
+    for tree in tokens {
+        match tree {
+            proc_macro2::TokenTree::Ident(i) => {
+                out.insert(i);
+            }
+            proc_macro2::TokenTree::Group(g) => idents(g.stream(), out),
+            _ => {}
+        }
+    }
 }
 
 /// The model type a field is stored as: its own, or its conversion's.

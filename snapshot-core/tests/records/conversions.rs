@@ -226,3 +226,28 @@ fn a_value_that_does_not_convert_names_the_field() {
         "pit.limiter.ops: not a record: no `.schema` pair"
     );
 }
+
+/// A type parameter used only in a converted field needs no `Field`
+/// impl: the conversion's functions say what they need.
+#[derive(Snapshot, Debug, Clone, PartialEq)]
+#[snapshot(name = "holder")]
+struct Holder<T: Serialize + serde::de::DeserializeOwned> {
+    #[snapshot(serde)]
+    value: T,
+    count: u32,
+}
+
+/// Has serde impls and no `Field`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct OnlySerde {
+    a: Vec<u16>,
+}
+
+#[test]
+fn a_parameter_of_a_converted_field_needs_no_field_impl() {
+    let h = Holder {
+        value: OnlySerde { a: vec![1, 2] },
+        count: 3,
+    };
+    assert_eq!(round_trip(&h), [h.clone(), h]);
+}
