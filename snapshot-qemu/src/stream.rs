@@ -1,0 +1,348 @@
+//! The stream's structure: header, configuration, sections, end of file
+//! and description.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::error::{Error, Result};
+use crate::input::Input;
+use crate::state::{self, Fields};
+use crate::vmdesc::{self, DeviceDesc, VmDesc};
+
+const MAGIC: u32 = 0x5145_564d;
+const VERSION: u32 = 3;
+
+const EOF: u8 = 0x00;
+const SECTION_START: u8 = 0x01;
+const SECTION_PART: u8 = 0x02;
+const SECTION_END: u8 = 0x03;
+const SECTION_FULL: u8 = 0x04;
+const CONFIGURATION: u8 = 0x07;
+const COMMAND: u8 = 0x08;
+const SECTION_FOOTER: u8 = 0x7e;
+const SUBSECTION: u8 = 0x05;
+
+/// RAM record flags, in the low bits of each record's address.
+const RAM_ZERO: u64 = 0x02;
+const RAM_MEM_SIZE: u64 = 0x04;
+const RAM_PAGE: u64 = 0x08;
+const RAM_EOS: u64 = 0x10;
+const RAM_CONTINUE: u64 = 0x20;
+const RAM_FLAGS: u64 = 0xfff;
+
+/// A whole stream.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    pub configuration: Configuration,
+    pub sections: Vec<Section>,
+    /// The description, and the byte range of the stream it takes (after
+    /// the end of file).
+    pub vmdesc: VmDesc,
+    pub vmdesc_range: Range<usize>,
+}
+
+/// The configuration section: the machine type, and any subsections as
+/// bytes.
+#[derive(Debug, Clone)]
+pub struct Configuration {
+    pub machine: String,
+    pub range: Range<usize>,
+}
+
+/// The kind of a section record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionKind {
+    Start,
+    Part,
+    End,
+    Full,
+}
+
+/// One section record in stream order.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub kind: SectionKind,
+    pub id: u32,
+    /// The id string, instance and version (given by start and full
+    /// records, looked up by id for parts and ends).
+    pub idstr: String,
+    pub instance: u32,
+    pub version: u32,
+    pub body: Body,
+    /// Whether a footer followed.
+    pub footer: bool,
+}
+
+/// What a section record holds.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// RAM records.
+    Ram(Vec<RamEntry>),
+    /// A device's state.
+    Device(DeviceSection),
+}
+
+/// A device section's state, typed by the description.
+#[derive(Debug, Clone)]
+pub struct DeviceSection {
+    /// The VMState name (the id string for a legacy section).
+    pub vmsd_name: String,
+    pub fields: Fields,
+}
+
+/// One record of the RAM section.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RamEntry {
+    /// The RAM blocks and their lengths.
+    MemSize {
+        total: u64,
+        blocks: Vec<(String, u64)>,
+    },
+    /// A page filled with one byte.
+    Zero {
+        block: String,
+        offset: u64,
+        fill: u8,
+        cont: bool,
+    },
+    /// A page: its bytes are `data` in the stream.
+    Page {
+        block: String,
+        offset: u64,
+        data: Range<usize>,
+        cont: bool,
+    },
+    /// End of this section's RAM records.
+    Eos,
+}
+
+/// Parses a whole stream. Device sections need the description at its
+/// end: a stream without one is refused.
+pub fn parse(bytes: &[u8]) -> Result<Stream> {
+    let (vmdesc, vmdesc_start) = vmdesc::find(bytes)?.ok_or_else(|| {
+        Error::at(
+            bytes.len(),
+            "the stream has no vmdesc (was it saved with suppress-vmdesc?): its device \
+             sections cannot be typed, nor even told apart",
+        )
+    })?;
+    let mut input = Input::new(&bytes[..vmdesc_start]);
+    if input.be32("the magic")? != MAGIC {
+        return Err(Error::at(0, "not a QEMU migration stream (no QEVM magic)"));
+    }
+    let version = input.be32("the version")?;
+    if version != VERSION {
+        return Err(Error::at(
+            4,
+            format!("format version {version}; only 3 is read"),
+        ));
+    }
+    let configuration = configuration(&mut input)?;
+    let page_size = usize::try_from(vmdesc.page_size)
+        .ok()
+        .filter(|p| p.is_power_of_two() && *p <= 1 << 20)
+        .ok_or_else(|| Error::at(vmdesc_start, "vmdesc: page_size is not a power of two"))?;
+    let mut devices = vmdesc.devices.iter();
+    let mut open: HashMap<u32, (String, u32, u32)> = HashMap::new();
+    let mut sections = Vec::new();
+    let mut block = String::new();
+    loop {
+        let at = input.pos();
+        let kind = match input.u8("a section type")? {
+            EOF => break,
+            SECTION_START => SectionKind::Start,
+            SECTION_PART => SectionKind::Part,
+            SECTION_END => SectionKind::End,
+            SECTION_FULL => SectionKind::Full,
+            COMMAND => {
+                return Err(Error::at(
+                    at,
+                    "a command section (postcopy?): not supported",
+                ))
+            }
+            other => return Err(Error::at(at, format!("unknown section type {other:#04x}"))),
+        };
+        let id = input.be32("a section id")?;
+        let (idstr, instance, version) = match kind {
+            SectionKind::Start | SectionKind::Full => {
+                let idstr =
+                    String::from_utf8_lossy(input.name("a section id string")?).into_owned();
+                let instance = input.be32("an instance id")?;
+                let version = input.be32("a version id")?;
+                if kind == SectionKind::Start {
+                    open.insert(id, (idstr.clone(), instance, version));
+                }
+                (idstr, instance, version)
+            }
+            _ => open.get(&id).cloned().ok_or_else(|| {
+                Error::at(at, format!("section {id} continues but never started"))
+            })?,
+        };
+        let body = if idstr == "ram" {
+            Body::Ram(ram(&mut input, page_size, &mut block).map_err(|e| e.context("ram"))?)
+        } else if kind == SectionKind::Full {
+            let desc = next_device(&mut devices, &idstr, instance, at)?;
+            let vmsd_name = desc.vmsd.vmsd_name.clone().unwrap_or_else(|| idstr.clone());
+            let fields = state::read(&mut input, &desc.vmsd, 0).map_err(|e| e.context(&idstr))?;
+            Body::Device(DeviceSection { vmsd_name, fields })
+        } else {
+            return Err(Error::at(
+                at,
+                format!("`{idstr}` is an iterative section other than RAM: not supported"),
+            ));
+        };
+        let footer = if input.peek() == Some(SECTION_FOOTER) {
+            let at = input.pos();
+            input.u8("a footer")?;
+            let footer_id = input.be32("a footer's section id")?;
+            if footer_id != id {
+                return Err(Error::at(
+                    at,
+                    format!("footer of section {footer_id} after section {id} (`{idstr}`)"),
+                ));
+            }
+            true
+        } else {
+            false
+        };
+        if kind == SectionKind::End {
+            open.remove(&id);
+        }
+        sections.push(Section {
+            kind,
+            id,
+            idstr,
+            instance,
+            version,
+            body,
+            footer,
+        });
+    }
+    if input.remaining() != 0 {
+        return Err(Error::at(
+            input.pos(),
+            format!(
+                "{} bytes between the end of file and the vmdesc",
+                input.remaining()
+            ),
+        ));
+    }
+    Ok(Stream {
+        configuration,
+        sections,
+        vmdesc,
+        vmdesc_range: vmdesc_start..bytes.len(),
+    })
+}
+
+fn configuration(input: &mut Input) -> Result<Configuration> {
+    let start = input.pos();
+    if input.u8("the configuration section")? != CONFIGURATION {
+        return Err(Error::at(
+            start,
+            "no configuration section after the header",
+        ));
+    }
+    let len = input.be32("the machine type's length")?;
+    let machine = input.take(len as usize, "the machine type")?;
+    let machine = String::from_utf8_lossy(machine).into_owned();
+    if input.peek() == Some(SUBSECTION) {
+        return Err(Error::at(
+            input.pos(),
+            "the configuration has subsections (migration capabilities or a UUID): not supported",
+        ));
+    }
+    Ok(Configuration {
+        machine,
+        range: start..input.pos(),
+    })
+}
+
+fn next_device<'d>(
+    devices: &mut std::slice::Iter<'d, DeviceDesc>,
+    idstr: &str,
+    instance: u32,
+    at: usize,
+) -> Result<&'d DeviceDesc> {
+    let desc = devices
+        .next()
+        .ok_or_else(|| Error::at(at, format!("section `{idstr}` has no entry in the vmdesc")))?;
+    if desc.name != idstr || desc.instance_id != instance {
+        return Err(Error::at(
+            at,
+            format!(
+                "section `{idstr}` instance {instance}, but the vmdesc describes `{}` \
+                 instance {} here",
+                desc.name, desc.instance_id
+            ),
+        ));
+    }
+    Ok(desc)
+}
+
+/// RAM records up to the end of section; `block` carries the block of a
+/// continued page across records and sections.
+fn ram(input: &mut Input, page_size: usize, block: &mut String) -> Result<Vec<RamEntry>> {
+    let mut out = Vec::new();
+    loop {
+        let at = input.pos();
+        let header = input.be64("a RAM record")?;
+        let flags = header & RAM_FLAGS;
+        let addr = header & !RAM_FLAGS;
+        if flags & RAM_MEM_SIZE != 0 {
+            let mut blocks = Vec::new();
+            let mut total = 0u64;
+            while total < addr {
+                let name = String::from_utf8_lossy(input.name("a RAM block name")?).into_owned();
+                let len = input.be64("a RAM block length")?;
+                total = total
+                    .checked_add(len)
+                    .ok_or_else(|| Error::at(at, "RAM block lengths overflow"))?;
+                blocks.push((name, len));
+            }
+            if total != addr {
+                return Err(Error::at(
+                    at,
+                    format!("RAM blocks add up to {total}, not {addr}"),
+                ));
+            }
+            out.push(RamEntry::MemSize {
+                total: addr,
+                blocks,
+            });
+        } else if flags & (RAM_ZERO | RAM_PAGE) != 0 {
+            let cont = flags & RAM_CONTINUE != 0;
+            if !cont {
+                *block = String::from_utf8_lossy(input.name("a RAM block name")?).into_owned();
+            } else if block.is_empty() {
+                return Err(Error::at(at, "a continued page before any block was named"));
+            }
+            if flags & RAM_ZERO != 0 {
+                let fill = input.u8("a zero page's fill")?;
+                out.push(RamEntry::Zero {
+                    block: block.clone(),
+                    offset: addr,
+                    fill,
+                    cont,
+                });
+            } else {
+                let start = input.pos();
+                input.take(page_size, "a page")?;
+                out.push(RamEntry::Page {
+                    block: block.clone(),
+                    offset: addr,
+                    data: start..start + page_size,
+                    cont,
+                });
+            }
+        } else if flags & RAM_EOS != 0 {
+            out.push(RamEntry::Eos);
+            return Ok(out);
+        } else {
+            return Err(Error::at(
+                at,
+                format!("RAM record flags {flags:#x}: not supported"),
+            ));
+        }
+    }
+}

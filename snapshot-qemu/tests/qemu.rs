@@ -1,0 +1,161 @@
+//! Streams written by a real QEMU, parsed whole; and damaged ones refused
+//! with an error, never a panic. Without QEMU installed the first test
+//! says so (CI installs it: `.ci/run`).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use snapshot_qemu::{parse, Body, RamEntry, SectionKind};
+
+const QEMU: &str = "qemu-system-x86_64";
+
+/// A stream of a stopped QEMU of `machine` with `devices`, written by
+/// `migrate "exec:cat > FILE"` through the monitor; `None` without QEMU.
+fn stream(machine: &str, devices: &[&str], dir: &Path) -> Option<Vec<u8>> {
+    if Command::new(QEMU).arg("--version").output().is_err() {
+        println!("QEMU tests: not run: {QEMU} is not installed");
+        return None;
+    }
+    let file = dir.join(format!("{machine}.mig"));
+    let mut qemu = Command::new(QEMU);
+    qemu.args(["-machine", &format!("{machine},accel=kvm:tcg")])
+        .args(["-m", "64", "-smp", "2", "-display", "none"])
+        .args(["-serial", "none", "-parallel", "none", "-monitor", "stdio"])
+        .args(["-drive", "if=none,id=d0,file=null-co://,format=raw"]);
+    for d in devices {
+        qemu.args(["-device", d]);
+    }
+    let mut child = qemu
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("QEMU starts");
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    writeln!(stdin, "stop").unwrap();
+    writeln!(stdin, "migrate \"exec:cat > {}\"", file.display()).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    writeln!(stdin, "quit").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(std::fs::read(&file).expect("QEMU wrote the stream"))
+}
+
+const DEVICES: &[&str] = &[
+    "e1000",
+    "virtio-net-pci",
+    "virtio-blk-pci,drive=d0",
+    "virtio-balloon-pci",
+    "virtio-scsi-pci",
+    "qemu-xhci",
+];
+
+#[test]
+fn real_streams_parse_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    for machine in ["pc", "q35"] {
+        let Some(bytes) = stream(machine, DEVICES, dir.path()) else {
+            return;
+        };
+        let s = parse(&bytes).unwrap_or_else(|e| panic!("{machine}: {e}"));
+        assert!(
+            s.configuration.machine.starts_with("pc-"),
+            "{}",
+            s.configuration.machine
+        );
+        let devices: Vec<_> = s
+            .sections
+            .iter()
+            .filter(|x| matches!(x.body, Body::Device(_)))
+            .collect();
+        assert_eq!(devices.len(), s.vmdesc.devices.len());
+        for name in ["cpu", "e1000", "virtio-net", "virtio-blk", "mc146818rtc"] {
+            assert!(
+                devices.iter().any(|d| d.idstr.contains(name)),
+                "{machine}: no `{name}` section"
+            );
+        }
+        // Two vCPUs: two cpu instances.
+        assert_eq!(devices.iter().filter(|d| d.idstr == "cpu").count(), 2);
+        // RAM: a block list, then every page inside its block.
+        let mut blocks = std::collections::HashMap::new();
+        let mut pages = 0;
+        for section in s.sections.iter().filter(|x| x.idstr == "ram") {
+            let Body::Ram(entries) = &section.body else {
+                unreachable!()
+            };
+            for e in entries {
+                match e {
+                    RamEntry::MemSize { blocks: b, .. } => blocks.extend(b.iter().cloned()),
+                    RamEntry::Page { block, offset, .. } | RamEntry::Zero { block, offset, .. } => {
+                        assert!(offset + 4096 <= blocks[block], "{block} {offset}");
+                        pages += 1;
+                    }
+                    RamEntry::Eos => {}
+                }
+            }
+        }
+        assert!(blocks.contains_key("pc.ram"), "{blocks:?}");
+        let ram: u64 = blocks.values().sum();
+        assert!(
+            pages as u64 * 4096 >= 64 << 20,
+            "{pages} pages for {ram} bytes"
+        );
+        assert!(s.sections.iter().any(|x| x.kind == SectionKind::Start));
+        assert!(s.sections.iter().any(|x| x.kind == SectionKind::End));
+        // Every device's state packs as an nvlist record.
+        for d in devices {
+            let Body::Device(state) = &d.body else {
+                unreachable!()
+            };
+            let list = state.fields.to_nvlist(Some((&state.vmsd_name, d.version)));
+            let packed = list.pack();
+            assert_eq!(snapshot_core::NvList::unpack(&packed).unwrap(), list);
+        }
+        println!(
+            "{machine}: {} sections, {pages} RAM pages parsed",
+            s.sections.len()
+        );
+        damaged_streams_are_refused(&bytes);
+    }
+}
+
+/// Cut short anywhere, or with a byte changed, a stream is refused with
+/// an error (or parses, when the byte was page data): never a panic.
+fn damaged_streams_are_refused(bytes: &[u8]) {
+    let desc = bytes.len() - bytes.iter().rev().position(|&b| b == 0x06).unwrap_or(0);
+    for cut in (0..bytes.len()).step_by(bytes.len() / 41 + 1) {
+        assert!(
+            parse(&bytes[..cut]).is_err(),
+            "cut at {cut} of {}",
+            bytes.len()
+        );
+    }
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut damaged = bytes.to_vec();
+    for _ in 0..100 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let at = (state % desc as u64) as usize;
+        let old = damaged[at];
+        damaged[at] ^= 1 << (state >> 60 & 7);
+        let _ = parse(&damaged);
+        damaged[at] = old;
+    }
+}
+
+#[test]
+fn a_stream_without_vmdesc_is_refused_saying_why() {
+    let err = parse(b"QEVM\0\0\0\x03\x07\0\0\0\x02pc\0").unwrap_err();
+    assert!(err.message.contains("no vmdesc"), "{err}");
+    let err = parse(b"NOPE").unwrap_err();
+    assert!(err.message.contains("no vmdesc"), "{err}");
+}
