@@ -20,6 +20,7 @@ mod input;
 mod state;
 mod stream;
 mod vmdesc;
+mod write;
 
 pub use error::{Error, Result};
 pub use state::{FieldValue, Fields};
@@ -27,3 +28,4 @@ pub use stream::{
     parse, Body, Configuration, DeviceSection, RamEntry, Section, SectionKind, Stream,
 };
 pub use vmdesc::{DeviceDesc, FieldDesc, VmDesc, VmsdDesc};
+pub use write::write;

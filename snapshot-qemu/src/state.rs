@@ -7,8 +7,7 @@ use crate::error::{Error, Result};
 use crate::input::Input;
 use crate::vmdesc::{FieldDesc, VmsdDesc};
 
-/// `QEMU_VM_SUBSECTION`.
-const SUBSECTION: u8 = 0x05;
+use crate::stream::SUBSECTION;
 
 /// A field's value as read.
 #[derive(Debug, Clone, PartialEq)]

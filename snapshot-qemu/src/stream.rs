@@ -9,25 +9,25 @@ use crate::input::Input;
 use crate::state::{self, Fields};
 use crate::vmdesc::{self, DeviceDesc, VmDesc};
 
-const MAGIC: u32 = 0x5145_564d;
-const VERSION: u32 = 3;
+pub(crate) const MAGIC: u32 = 0x5145_564d;
+pub(crate) const VERSION: u32 = 3;
 
-const EOF: u8 = 0x00;
-const SECTION_START: u8 = 0x01;
-const SECTION_PART: u8 = 0x02;
-const SECTION_END: u8 = 0x03;
-const SECTION_FULL: u8 = 0x04;
+pub(crate) const EOF: u8 = 0x00;
+pub(crate) const SECTION_START: u8 = 0x01;
+pub(crate) const SECTION_PART: u8 = 0x02;
+pub(crate) const SECTION_END: u8 = 0x03;
+pub(crate) const SECTION_FULL: u8 = 0x04;
 const CONFIGURATION: u8 = 0x07;
 const COMMAND: u8 = 0x08;
-const SECTION_FOOTER: u8 = 0x7e;
-const SUBSECTION: u8 = 0x05;
+pub(crate) const SECTION_FOOTER: u8 = 0x7e;
+pub(crate) const SUBSECTION: u8 = 0x05;
 
 /// RAM record flags, in the low bits of each record's address.
-const RAM_ZERO: u64 = 0x02;
-const RAM_MEM_SIZE: u64 = 0x04;
-const RAM_PAGE: u64 = 0x08;
-const RAM_EOS: u64 = 0x10;
-const RAM_CONTINUE: u64 = 0x20;
+pub(crate) const RAM_ZERO: u64 = 0x02;
+pub(crate) const RAM_MEM_SIZE: u64 = 0x04;
+pub(crate) const RAM_PAGE: u64 = 0x08;
+pub(crate) const RAM_EOS: u64 = 0x10;
+pub(crate) const RAM_CONTINUE: u64 = 0x20;
 const RAM_FLAGS: u64 = 0xfff;
 
 /// A whole stream.

@@ -2,6 +2,7 @@
 //! with an error, never a panic. Without QEMU installed the first test
 //! says so (CI installs it: `.ci/run`).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -85,7 +86,7 @@ fn real_streams_parse_whole() {
         // Two vCPUs: two cpu instances.
         assert_eq!(devices.iter().filter(|d| d.idstr == "cpu").count(), 2);
         // RAM: a block list, then every page inside its block.
-        let mut blocks = std::collections::HashMap::new();
+        let mut blocks = HashMap::new();
         let mut pages = 0;
         for section in s.sections.iter().filter(|x| x.idstr == "ram") {
             let Body::Ram(entries) = &section.body else {
@@ -119,12 +120,40 @@ fn real_streams_parse_whole() {
             let packed = list.pack();
             assert_eq!(snapshot_core::NvList::unpack(&packed).unwrap(), list);
         }
+        // Written back unchanged, the stream is the same bytes.
+        let pages_at = pages_of(&s);
+        let again = snapshot_qemu::write(&s, &bytes, &mut |block, offset| {
+            bytes[pages_at[&(block.to_owned(), offset)].clone()].to_vec()
+        });
+        assert!(again == bytes, "{machine}: the stream written back differs");
         println!(
-            "{machine}: {} sections, {pages} RAM pages parsed",
+            "{machine}: {} sections, {pages} RAM pages parsed and written back",
             s.sections.len()
         );
         damaged_streams_are_refused(&bytes);
     }
+}
+
+/// Where the stream holds each page it sent (the last time), by block
+/// and offset.
+fn pages_of(s: &snapshot_qemu::Stream) -> HashMap<(String, u64), std::ops::Range<usize>> {
+    s.sections
+        .iter()
+        .filter_map(|x| match &x.body {
+            Body::Ram(e) => Some(e),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|e| match e {
+            RamEntry::Page {
+                block,
+                offset,
+                data,
+                ..
+            } => Some(((block.clone(), *offset), data.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Cut short anywhere, or with a byte changed, a stream is refused with
