@@ -3,7 +3,7 @@
 use clap::{ArgMatches, FromArgMatches, Subcommand};
 
 use crate::commands::{
-    build, check, diff, dump, extract, get, info, migrate, nv, replace, schema, set, verify,
+    build, check, diff, dump, extract, get, info, migrate, nv, qemu, replace, schema, set, verify,
 };
 
 /// The tool's command line: the VMM's own subcommands `E` (none for the
@@ -60,6 +60,13 @@ pub enum Command {
     /// Say whether this host can resume the image's KVM guest (CPUID,
     /// KVM capabilities, MSRs, TSC); exit 1 with every reason it cannot.
     Check(check::Args),
+    /// Make an image from another VMM's saved state (QEMU's migration
+    /// streams), every device typed.
+    #[command(subcommand)]
+    Import(qemu::Import),
+    /// Write an image back as another VMM's saved state.
+    #[command(subcommand)]
+    Export(qemu::Export),
     /// Print the nvlist sections in the text form (memory summarised).
     Dump(dump::Args),
     /// Write one section out: nvlists packed, memory raw, as built.

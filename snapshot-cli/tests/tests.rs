@@ -14,6 +14,8 @@ mod hostile;
 mod migrate;
 /// `snapshot nv dump` and `snapshot nv pack`.
 mod nv;
+/// QEMU's migration streams: import, export, and back into QEMU.
+mod qemu;
 /// The image commands: build, info, verify, dump, extract, get, set,
 /// replace, diff.
 mod image {

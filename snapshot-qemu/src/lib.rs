@@ -16,6 +16,7 @@
 //! checked against what remains of the input before it is used.
 
 mod error;
+mod image;
 mod input;
 mod state;
 mod stream;
@@ -23,7 +24,8 @@ mod vmdesc;
 mod write;
 
 pub use error::{Error, Result};
-pub use state::{FieldValue, Fields};
+pub use image::{export, import, record_key, ConvertError, ImportStats};
+pub use state::{FieldValue, Fields, RecordError};
 pub use stream::{
     parse, Body, Configuration, DeviceSection, RamEntry, Section, SectionKind, Stream,
 };

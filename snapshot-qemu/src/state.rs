@@ -226,3 +226,187 @@ impl Fields {
         list
     }
 }
+
+/// What is wrong with a record that does not fit its description: the
+/// path of the value and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct RecordError {
+    pub path: String,
+    pub message: String,
+}
+
+fn bad(path: &str, message: impl Into<String>) -> RecordError {
+    RecordError {
+        path: path.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl Fields {
+    /// The fields of `list` (a record as [`Fields::to_nvlist`] writes it,
+    /// perhaps edited) in the layout `desc` gives: the inverse of
+    /// `to_nvlist`. A value that does not fit its field (a number too
+    /// large for its size, a buffer of another length, a missing field or
+    /// subsection) is an error naming its path.
+    pub fn from_nvlist(desc: &VmsdDesc, list: &NvList, path: &str) -> Result<Fields, RecordError> {
+        let mut out = Fields::default();
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for field in &desc.fields {
+            let at = format!("{path}.{}", field.name);
+            let value = match field.index {
+                Some(i) => {
+                    let array = list.get(&field.name).ok_or_else(|| bad(&at, "missing"))?;
+                    element(array, i, &at)?
+                }
+                None => {
+                    let n = seen.entry(field.name.as_str()).or_insert(0);
+                    let value = list
+                        .get_all(&field.name)
+                        .nth(*n)
+                        .ok_or_else(|| bad(&at, "missing"))?
+                        .clone();
+                    *n += 1;
+                    value
+                }
+            };
+            let value = field_from(field, &value, &at)?;
+            match (field.index, out.fields.last_mut()) {
+                (Some(i), Some((name, FieldValue::Array(items))))
+                    if i > 0 && *name == field.name && items.len() as u64 == i =>
+                {
+                    items.push(value)
+                }
+                (Some(_), _) => out
+                    .fields
+                    .push((field.name.clone(), FieldValue::Array(vec![value]))),
+                (None, _) => out.fields.push((field.name.clone(), value)),
+            }
+        }
+        for sub in &desc.subsections {
+            let name = sub.vmsd_name.clone().unwrap_or_default();
+            let at = format!("{path}.{name}");
+            let Some(Value::NvList(sub_list)) = list.get(&name) else {
+                return Err(bad(&at, "missing subsection"));
+            };
+            let version = sub_list
+                .get_number(".version")
+                .ok()
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| bad(&at, "subsection without a `.version`"))?;
+            out.subsections
+                .push((name, version, Fields::from_nvlist(sub, sub_list, &at)?));
+        }
+        Ok(out)
+    }
+}
+
+/// Element `i` of a stored array, as a value.
+fn element(array: &Value, i: u64, path: &str) -> Result<Value, RecordError> {
+    let i = usize::try_from(i).map_err(|_| bad(path, "index out of range"))?;
+    let missing = || bad(path, format!("has no element {i}"));
+    Ok(match array {
+        Value::NumberArray(a) => Value::Number(*a.get(i).ok_or_else(missing)?),
+        Value::NvListArray(a) => Value::NvList(a.get(i).ok_or_else(missing)?.clone()),
+        Value::NvList(l) => l.iter().nth(i).ok_or_else(missing)?.1.clone(),
+        other => {
+            return Err(bad(
+                path,
+                format!("expected an array, found {}", other.ty()),
+            ))
+        }
+    })
+}
+
+/// The elements of a stored array of `n`.
+fn elements(value: &Value, n: u64, path: &str) -> Result<Vec<Value>, RecordError> {
+    let items: Vec<Value> = match value {
+        Value::Null => Vec::new(),
+        Value::NumberArray(a) => a.iter().map(|&x| Value::Number(x)).collect(),
+        Value::NvListArray(a) => a.iter().cloned().map(Value::NvList).collect(),
+        Value::NvList(l) => l.iter().map(|(_, v)| v.clone()).collect(),
+        other => {
+            return Err(bad(
+                path,
+                format!("expected an array, found {}", other.ty()),
+            ))
+        }
+    };
+    if items.len() as u64 != n {
+        return Err(bad(
+            path,
+            format!("{} elements, the field has {n}", items.len()),
+        ));
+    }
+    Ok(items)
+}
+
+fn field_from(field: &FieldDesc, value: &Value, path: &str) -> Result<FieldValue, RecordError> {
+    let one = |v: &Value, at: &str| -> Result<FieldValue, RecordError> {
+        match field.nested() {
+            Some(nested) => match v {
+                Value::NvList(l) => Fields::from_nvlist(&nested, l, at).map(FieldValue::Struct),
+                other => Err(bad(at, format!("expected nvlist, found {}", other.ty()))),
+            },
+            None => scalar_from(field, v, at),
+        }
+    };
+    match field.array_len {
+        None => one(value, path),
+        Some(n) => elements(value, n, path)?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| one(v, &format!("{path}[{i}]")))
+            .collect::<Result<_, _>>()
+            .map(FieldValue::Array),
+    }
+}
+
+fn scalar_from(field: &FieldDesc, value: &Value, path: &str) -> Result<FieldValue, RecordError> {
+    let ty = field.ty.split(' ').next().unwrap_or("");
+    let signed = ty.starts_with("int") || ty == "timer";
+    let integer = signed || ty.starts_with("uint");
+    let size = field.size;
+    match (ty, size, value) {
+        ("bool", 1, Value::Bool(b)) => Ok(FieldValue::Bool(*b)),
+        (_, 1 | 2 | 4 | 8, Value::Number(n)) if integer => {
+            let bits = 8 * size as u32;
+            let fits = if signed {
+                let v = *n as i64;
+                bits == 64 || (v >= -(1i64 << (bits - 1)) && v < 1i64 << (bits - 1))
+            } else {
+                bits == 64 || *n < 1u64 << bits
+            };
+            if !fits {
+                return Err(bad(
+                    path,
+                    format!("{} does not fit {}", *n as i64, field.ty),
+                ));
+            }
+            let mask = if bits == 64 {
+                u64::MAX
+            } else {
+                (1u64 << bits) - 1
+            };
+            Ok(FieldValue::Int {
+                size: size as u8,
+                signed,
+                value: n & mask,
+            })
+        }
+        (_, _, Value::Binary(b)) if b.len() as u64 == size => Ok(FieldValue::Bytes(b.clone())),
+        (_, 0, Value::Null) => Ok(FieldValue::Bytes(Vec::new())),
+        (_, _, Value::Binary(b)) => Err(bad(
+            path,
+            format!("{} bytes, the field holds {size}", b.len()),
+        )),
+        (_, _, other) => Err(bad(
+            path,
+            format!(
+                "expected the {} of {size} bytes, found {}",
+                field.ty,
+                other.ty()
+            ),
+        )),
+    }
+}

@@ -15,6 +15,7 @@ pub mod get;
 pub mod info;
 pub mod migrate;
 pub mod nv;
+pub mod qemu;
 pub mod replace;
 pub mod schema;
 pub mod set;
@@ -29,6 +30,8 @@ pub fn run(command: Command, vmm: &Vmm) -> anyhow::Result<ExitCode> {
         Command::Info(args) => info::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Check(args) => check::run(args),
+        Command::Import(c) => qemu::import(c),
+        Command::Export(c) => qemu::export(c),
         Command::Dump(args) => dump::run(args),
         Command::Extract(args) => extract::run(args),
         Command::Get(args) => get::run(args),

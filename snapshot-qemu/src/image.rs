@@ -1,0 +1,403 @@
+//! A QEMU stream in an image and back: `snapshot import qemu` and
+//! `snapshot export qemu`.
+//!
+//! | section | holds |
+//! | --- | --- |
+//! | `config` | `source = "qemu"`, the machine type |
+//! | `devices` | one record per device section, keyed `IDSTR#INSTANCE` (`0000:00:03.0/e1000#0`, `cpu#1`): `.schema` the VMState name, `.version` the section's version, the fields by name as the description types them |
+//! | `qemu` | what the stream's layout needs beyond that: the configuration and vmdesc bytes, the RAM block list, and each section record in order (kind, ids, footer; for RAM the record headers, block names and zero-page fills) |
+//! | `ram` | every RAM block, one after the other in the block list's order (the offsets are in `qemu.blocks`), zero pages as holes |
+//!
+//! Export writes the records back with the description's sizes, so a
+//! `snapshot set` of a device field is in the stream it writes; an
+//! unedited import of a stream that sends each page once exports to the
+//! same bytes.
+
+use std::collections::HashMap;
+use std::fs::File;
+
+use snapshot_core::image::{Builder, Image, MemoryOptions, DEFAULT_IDENT};
+use snapshot_core::nvlist::{NvList, Value};
+
+use crate::state::{Fields, RecordError};
+use crate::stream::{self, Body, DeviceSection, RamEntry, Section, SectionKind, Stream};
+use crate::write;
+
+/// The error of an import or export.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("the stream: {0}")]
+    Stream(#[from] crate::Error),
+    #[error(transparent)]
+    Image(#[from] snapshot_core::image::Error),
+    #[error(transparent)]
+    Nvlist(#[from] snapshot_core::nvlist::Error),
+    #[error("devices.{0}")]
+    Record(#[from] RecordError),
+    #[error("{0}")]
+    Layout(String),
+}
+
+fn layout(message: impl Into<String>) -> ConvertError {
+    ConvertError::Layout(message.into())
+}
+
+/// What an import stored.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportStats {
+    pub devices: usize,
+    pub ram_bytes: u64,
+    pub pages: u64,
+}
+
+fn kind_code(kind: SectionKind) -> u64 {
+    match kind {
+        SectionKind::Start => 1,
+        SectionKind::Part => 2,
+        SectionKind::End => 3,
+        SectionKind::Full => 4,
+    }
+}
+
+/// The key of a device's record in `devices`.
+pub fn record_key(idstr: &str, instance: u32) -> String {
+    format!("{idstr}#{instance}")
+}
+
+/// Imports the stream `bytes` into a new image written to `file`.
+pub fn import(
+    bytes: &[u8],
+    file: File,
+    producer: Option<String>,
+) -> Result<ImportStats, ConvertError> {
+    let stream = stream::parse(bytes)?;
+    let mut blocks: Vec<(String, u64)> = Vec::new();
+    for s in &stream.sections {
+        if let Body::Ram(entries) = &s.body {
+            for e in entries {
+                if let RamEntry::MemSize { blocks: b, .. } = e {
+                    blocks.extend(b.iter().cloned());
+                }
+            }
+        }
+    }
+    let mut offsets = HashMap::new();
+    let mut total = 0u64;
+    for (name, len) in &blocks {
+        offsets.insert(name.clone(), total);
+        total = total
+            .checked_add(*len)
+            .ok_or_else(|| layout("RAM blocks larger than 2^64 bytes"))?;
+    }
+    let len =
+        usize::try_from(total).map_err(|_| layout("RAM larger than this host's address space"))?;
+    let mut ram = vec![0u8; len];
+    let mut devices = NvList::new();
+    let mut records = Vec::new();
+    let mut pages = 0;
+    let page = stream.vmdesc.page_size as usize;
+    for s in &stream.sections {
+        let mut r = NvList::new()
+            .with("kind", kind_code(s.kind))
+            .with("id", u64::from(s.id))
+            .with("idstr", s.idstr.as_str())
+            .with("instance", u64::from(s.instance))
+            .with("version", u64::from(s.version))
+            .with("footer", s.footer);
+        match &s.body {
+            Body::Device(d) => {
+                let key = record_key(&s.idstr, s.instance);
+                let record = d.fields.to_nvlist(Some((&d.vmsd_name, s.version)));
+                devices.try_push(key.as_str(), record)?;
+                r.insert("device", key.as_str());
+            }
+            Body::Ram(entries) => {
+                let mut headers = Vec::new();
+                let mut names = Vec::new();
+                let mut fills = Vec::new();
+                for e in entries {
+                    match e {
+                        RamEntry::MemSize { total, .. } => {
+                            headers.push(total | stream::RAM_MEM_SIZE)
+                        }
+                        RamEntry::Zero {
+                            block,
+                            offset,
+                            fill,
+                            cont,
+                        } => {
+                            headers.push(offset | stream::RAM_ZERO | cont_flag(*cont));
+                            if !cont {
+                                names.push(block.clone());
+                            }
+                            fills.push(*fill);
+                            let at = place(&offsets, &blocks, block, *offset, page)?;
+                            ram[at..at + page].fill(*fill);
+                            pages += 1;
+                        }
+                        RamEntry::Page {
+                            block,
+                            offset,
+                            data,
+                            cont,
+                        } => {
+                            headers.push(offset | stream::RAM_PAGE | cont_flag(*cont));
+                            if !cont {
+                                names.push(block.clone());
+                            }
+                            let at = place(&offsets, &blocks, block, *offset, data.len())?;
+                            ram[at..at + data.len()].copy_from_slice(&bytes[data.clone()]);
+                            pages += 1;
+                        }
+                        RamEntry::Eos => headers.push(stream::RAM_EOS),
+                    }
+                }
+                let mut list = NvList::new().with("headers", Value::NumberArray(headers));
+                if !names.is_empty() {
+                    list.insert(
+                        "names",
+                        Value::StringArray(names.iter().map(|n| n.as_str().into()).collect()),
+                    );
+                }
+                if !fills.is_empty() {
+                    list.insert("fills", Value::Binary(fills));
+                }
+                r.insert("ram", list);
+            }
+        }
+        records.push(r);
+    }
+    let block_list: Vec<NvList> = blocks
+        .iter()
+        .map(|(n, l)| NvList::new().with("name", n.as_str()).with("length", *l))
+        .collect();
+    let mut qemu = NvList::new()
+        .with(
+            "configuration",
+            Value::Binary(bytes[stream.configuration.range.clone()].to_vec()),
+        )
+        .with(
+            "vmdesc",
+            Value::Binary(bytes[stream.vmdesc_range.clone()].to_vec()),
+        )
+        .with("records", Value::NvListArray(records));
+    if !block_list.is_empty() {
+        qemu.insert("blocks", Value::NvListArray(block_list));
+    }
+    let config = NvList::new()
+        .with("source", "qemu")
+        .with("machine", stream.configuration.machine.as_str());
+    let mut b = Builder::new(file, DEFAULT_IDENT, producer)?;
+    b.add_nvlist("config", &config)?;
+    b.add_nvlist("devices", &devices)?;
+    b.add_nvlist("qemu", &qemu)?;
+    if total > 0 {
+        b.add_memory_slice("ram", &ram, MemoryOptions::default())?;
+    }
+    b.finish()?
+        .sync_all()
+        .map_err(|e| layout(format!("cannot write the image: {e}")))?;
+    Ok(ImportStats {
+        devices: devices.len(),
+        ram_bytes: total,
+        pages,
+    })
+}
+
+fn cont_flag(cont: bool) -> u64 {
+    if cont {
+        stream::RAM_CONTINUE
+    } else {
+        0
+    }
+}
+
+/// Where the page of `block` at `offset` lies in the `ram` section.
+fn place(
+    offsets: &HashMap<String, u64>,
+    blocks: &[(String, u64)],
+    block: &str,
+    offset: u64,
+    len: usize,
+) -> Result<usize, ConvertError> {
+    let base = offsets.get(block).ok_or_else(|| {
+        layout(format!(
+            "a page of RAM block `{block}`, which the block list lacks"
+        ))
+    })?;
+    let size = blocks.iter().find(|(n, _)| n == block).map_or(0, |b| b.1);
+    if offset.checked_add(len as u64).is_none_or(|end| end > size) {
+        return Err(layout(format!(
+            "a page at {offset:#x} of RAM block `{block}`, which is {size:#x} bytes"
+        )));
+    }
+    Ok((base + offset) as usize)
+}
+
+/// The stream an image imported from QEMU stands for, with its device
+/// records as they are now.
+pub fn export(image: &Image<File>) -> Result<Vec<u8>, ConvertError> {
+    let qemu = image.read_nvlist("qemu")?;
+    let devices = image.read_nvlist("devices")?;
+    let bytes_of = |name: &str| match qemu.get(name) {
+        Some(Value::Binary(b)) => Ok(b.clone()),
+        _ => Err(layout(format!("qemu.{name}: missing or not binary"))),
+    };
+    let configuration = bytes_of("configuration")?;
+    let vmdesc_bytes = bytes_of("vmdesc")?;
+    let (desc, _) = crate::vmdesc::find(&vmdesc_bytes)?
+        .ok_or_else(|| layout("qemu.vmdesc is not a stream description"))?;
+    let mut blocks = Vec::new();
+    if let Some(Value::NvListArray(list)) = qemu.get("blocks") {
+        for b in list {
+            blocks.push((b.get_string("name")?.to_owned(), b.get_number("length")?));
+        }
+    }
+    let total: u64 = blocks.iter().map(|b| b.1).sum();
+    let ram: Vec<u8> = if total > 0 {
+        let memory = image.memory("ram")?;
+        let mut out = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+        let (mut chunk, mut scratch) = (Vec::new(), Vec::new());
+        for i in 0..memory.table().len() as u64 {
+            memory.read_chunk(i, &mut chunk, &mut scratch)?;
+            out.extend_from_slice(&chunk);
+        }
+        out
+    } else {
+        Vec::new()
+    };
+    let mut offsets = HashMap::new();
+    let mut at = 0u64;
+    for (name, len) in &blocks {
+        offsets.insert(name.clone(), at);
+        at += len;
+    }
+    let records = match qemu.get("records") {
+        Some(Value::NvListArray(r)) => r.clone(),
+        _ => return Err(layout("qemu.records: missing")),
+    };
+    let mut descs = desc.devices.iter();
+    let mut sections = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let at = |e: snapshot_core::nvlist::Error| layout(format!("qemu.records[{i}]: {e}"));
+        let kind = match r.get_number("kind").map_err(at)? {
+            1 => SectionKind::Start,
+            2 => SectionKind::Part,
+            3 => SectionKind::End,
+            4 => SectionKind::Full,
+            k => return Err(layout(format!("qemu.records[{i}]: section kind {k}"))),
+        };
+        let num = |n: &str| -> Result<u32, ConvertError> {
+            u32::try_from(r.get_number(n).map_err(at)?)
+                .map_err(|_| layout(format!("qemu.records[{i}].{n}: out of range")))
+        };
+        let body = if let Ok(key) = r.get_string("device") {
+            let d = descs.next().ok_or_else(|| {
+                layout(format!("qemu.records[{i}]: more devices than the vmdesc"))
+            })?;
+            let record = devices
+                .get_nvlist(key)
+                .map_err(|_| layout(format!("devices.{key}: missing")))?;
+            let fields = Fields::from_nvlist(&d.vmsd, record, key)?;
+            Body::Device(DeviceSection {
+                vmsd_name: d.vmsd.vmsd_name.clone().unwrap_or_default(),
+                fields,
+            })
+        } else {
+            Body::Ram(ram_entries(r.get_nvlist("ram").map_err(at)?, &blocks, i)?)
+        };
+        sections.push(Section {
+            kind,
+            id: num("id")?,
+            idstr: r.get_string("idstr").map_err(at)?.to_owned(),
+            instance: num("instance")?,
+            version: num("version")?,
+            body,
+            footer: matches!(r.get("footer"), Some(Value::Bool(true))),
+        });
+    }
+    // The configuration and description bytes come from `original`.
+    let mut original = configuration.clone();
+    original.extend_from_slice(&vmdesc_bytes);
+    let stream = Stream {
+        configuration: stream::Configuration {
+            machine: String::new(),
+            range: 0..configuration.len(),
+        },
+        sections,
+        vmdesc: desc,
+        vmdesc_range: configuration.len()..original.len(),
+    };
+    let page = usize::try_from(stream.vmdesc.page_size).unwrap_or(4096);
+    let mut missing = None;
+    let out = write::write(&stream, &original, &mut |block, offset| {
+        let base = offsets.get(block).copied().unwrap_or(u64::MAX);
+        let start = base.saturating_add(offset) as usize;
+        match ram.get(start..start.saturating_add(page)) {
+            Some(bytes) => bytes.to_vec(),
+            None => {
+                missing.get_or_insert_with(|| format!("RAM block `{block}` at {offset:#x}"));
+                vec![0; page]
+            }
+        }
+    });
+    match missing {
+        Some(m) => Err(layout(format!("a page outside the `ram` section: {m}"))),
+        None => Ok(out),
+    }
+}
+
+/// The RAM records of `list` (a record's `ram`).
+fn ram_entries(
+    list: &NvList,
+    blocks: &[(String, u64)],
+    i: usize,
+) -> Result<Vec<RamEntry>, ConvertError> {
+    let headers = match list.get("headers") {
+        Some(Value::NumberArray(h)) => h.clone(),
+        _ => return Err(layout(format!("qemu.records[{i}].ram.headers: missing"))),
+    };
+    let names: Vec<String> = match list.get("names") {
+        Some(Value::StringArray(n)) => n.iter().map(|s| s.to_string_lossy().into_owned()).collect(),
+        _ => Vec::new(),
+    };
+    let fills = match list.get("fills") {
+        Some(Value::Binary(f)) => f.clone(),
+        _ => Vec::new(),
+    };
+    let (mut names, mut fills) = (names.into_iter(), fills.into_iter());
+    let mut block = String::new();
+    let mut out = Vec::new();
+    let short = |what: &str| layout(format!("qemu.records[{i}].ram: fewer {what} than records"));
+    for h in headers {
+        let (flags, addr) = (h & 0xfff, h & !0xfff);
+        let cont = flags & stream::RAM_CONTINUE != 0;
+        if flags & (stream::RAM_ZERO | stream::RAM_PAGE) != 0 && !cont {
+            block = names.next().ok_or_else(|| short("names"))?;
+        }
+        out.push(if flags & stream::RAM_MEM_SIZE != 0 {
+            RamEntry::MemSize {
+                total: addr,
+                blocks: blocks.to_vec(),
+            }
+        } else if flags & stream::RAM_ZERO != 0 {
+            let fill = fills.next().ok_or_else(|| short("fills"))?;
+            RamEntry::Zero {
+                block: block.clone(),
+                offset: addr,
+                fill,
+                cont,
+            }
+        } else if flags & stream::RAM_PAGE != 0 {
+            RamEntry::Page {
+                block: block.clone(),
+                offset: addr,
+                data: 0..4096,
+                cont,
+            }
+        } else {
+            RamEntry::Eos
+        });
+    }
+    Ok(out)
+}
