@@ -141,8 +141,20 @@ fn a_qemu_stream_imports_exports_and_loads_back_edited() {
         // Every other register is as the source had it.
         assert_eq!(after.replacen(wanted, rax, 1), before, "{machine}");
 
-        // A value the field cannot hold is refused at export, by path.
-        env.run(&["set", &image, r#"devices."mc146818rtc#0".cmos_index=300"#]);
+        // The image's schemas type the records: a value the field cannot
+        // hold is refused by `set`, and (forced in) by the export, by path.
+        let out = env.run(&["dump", "--typed", &image, "devices"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            out.stdout_text().contains("cmos_index: u8 = "),
+            "{}",
+            out.stdout_text()
+        );
+        let set = r#"devices."mc146818rtc#0".cmos_index=300"#;
+        let out = env.run(&["set", &image, set]);
+        assert_eq!(out.code, 1);
+        assert!(out.stderr.contains("300 does not fit u8"), "{}", out.stderr);
+        assert_eq!(env.run(&["set", "--unchecked", &image, set]).code, 0);
         let out = env.run(&["export", "qemu", &image, "-o", "bad.mig"]);
         assert_eq!(out.code, 1);
         assert!(

@@ -16,11 +16,14 @@
 use std::collections::HashMap;
 use std::fs::File;
 
+use snapshot_core::compat::SCHEMAS_SECTION;
 use snapshot_core::image::{Builder, Image, MemoryOptions, DEFAULT_IDENT};
 use snapshot_core::nvlist::{NvList, Value};
+use snapshot_core::schema::text::{Recorded, RecordedField};
 
-use crate::state::{Fields, RecordError};
+use crate::state::{type_name, Fields, RecordError};
 use crate::stream::{self, Body, DeviceSection, RamEntry, Section, SectionKind, Stream};
+use crate::vmdesc::VmsdDesc;
 use crate::write;
 
 /// The error of an import or export.
@@ -184,6 +187,7 @@ pub fn import(
     if !block_list.is_empty() {
         qemu.insert("blocks", Value::NvListArray(block_list));
     }
+    let schemas = schemas(&stream);
     let config = NvList::new()
         .with("source", "qemu")
         .with("machine", stream.configuration.machine.as_str());
@@ -191,6 +195,7 @@ pub fn import(
     b.add_nvlist("config", &config)?;
     b.add_nvlist("devices", &devices)?;
     b.add_nvlist("qemu", &qemu)?;
+    b.add_nvlist(SCHEMAS_SECTION, &schemas)?;
     if total > 0 {
         b.add_memory_slice("ram", &ram, MemoryOptions::default())?;
     }
@@ -400,4 +405,83 @@ fn ram_entries(
         });
     }
     Ok(out)
+}
+
+/// The `schemas` section of an import: the schema text of each VMState
+/// (devices and their subsections) at the version the stream holds, so
+/// `dump --typed` types the records and `set` checks values against
+/// QEMU's field sizes.
+fn schemas(stream: &Stream) -> NvList {
+    let mut out = NvList::new();
+    let mut descs = stream.vmdesc.devices.iter();
+    for s in &stream.sections {
+        if !matches!(s.body, Body::Device(_)) {
+            continue;
+        }
+        let Some(d) = descs.next() else { break };
+        let name = d.vmsd.vmsd_name.clone().unwrap_or_else(|| s.idstr.clone());
+        add_schema(&mut out, &name, s.version, &d.vmsd);
+    }
+    out
+}
+
+fn add_schema(out: &mut NvList, name: &str, version: u32, desc: &VmsdDesc) {
+    let key = format!("v{version}");
+    if out
+        .get_nvlist(name)
+        .is_ok_and(|versions| versions.contains(&key))
+    {
+        return;
+    }
+    let mut fields: Vec<RecordedField> = Vec::new();
+    for f in &desc.fields {
+        if f.index.is_some_and(|i| i > 0) {
+            // Element i of an array described element by element.
+            if let Some(last) = fields.last_mut().filter(|l| l.name == f.name) {
+                let count = f.index.unwrap_or(0) + 1;
+                last.ty = format!("[{}; {count}]", type_name(f));
+                continue;
+            }
+        }
+        let ty = match f.index {
+            Some(_) => format!("[{}; 1]", type_name(f)),
+            None => type_name(f),
+        };
+        fields.push(field(&f.name, ty));
+    }
+    for sub in &desc.subsections {
+        let sub_name = sub.vmsd_name.clone().unwrap_or_default();
+        fields.push(field(&sub_name, sub_name.clone()));
+    }
+    let recorded = Recorded {
+        name: name.to_owned(),
+        version,
+        fields,
+        variants: None,
+        removed: Vec::new(),
+        migrations: Vec::new(),
+    };
+    if !out.contains(name) {
+        out.insert(name, NvList::new());
+    }
+    if let Ok(versions) = out.get_nvlist_mut(name) {
+        versions.insert(key.as_str(), recorded.to_text().as_str());
+    }
+    for sub in &desc.subsections {
+        let sub_name = sub.vmsd_name.clone().unwrap_or_default();
+        add_schema(out, &sub_name, sub.version.unwrap_or(1), sub);
+    }
+}
+
+fn field(name: &str, ty: String) -> RecordedField {
+    RecordedField {
+        name: name.to_owned(),
+        ty,
+        doc: String::new(),
+        since: 1,
+        default: None,
+        default_value: None,
+        renamed_from: Vec::new(),
+        widened_from: None,
+    }
 }

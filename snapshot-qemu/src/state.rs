@@ -168,6 +168,17 @@ fn array_value(items: &[FieldValue]) -> Value {
     if items.is_empty() {
         return Value::Null;
     }
+    // Bytes are a binary, as the data model stores `[u8; N]` and `[i8; N]`.
+    let bytes: Option<Vec<u8>> = items
+        .iter()
+        .map(|i| match i {
+            FieldValue::Int { size: 1, value, .. } => Some(*value as u8),
+            _ => None,
+        })
+        .collect();
+    if let Some(bytes) = bytes {
+        return Value::Binary(bytes);
+    }
     let values: Vec<Value> = items.iter().map(FieldValue::to_value).collect();
     if values.iter().all(|v| matches!(v, Value::Number(_))) {
         return Value::NumberArray(
@@ -307,6 +318,7 @@ fn element(array: &Value, i: u64, path: &str) -> Result<Value, RecordError> {
     let missing = || bad(path, format!("has no element {i}"));
     Ok(match array {
         Value::NumberArray(a) => Value::Number(*a.get(i).ok_or_else(missing)?),
+        Value::Binary(a) => Value::Number((*a.get(i).ok_or_else(missing)?).into()),
         Value::NvListArray(a) => Value::NvList(a.get(i).ok_or_else(missing)?.clone()),
         Value::NvList(l) => l.iter().nth(i).ok_or_else(missing)?.1.clone(),
         other => {
@@ -318,10 +330,16 @@ fn element(array: &Value, i: u64, path: &str) -> Result<Value, RecordError> {
     })
 }
 
-/// The elements of a stored array of `n`.
-fn elements(value: &Value, n: u64, path: &str) -> Result<Vec<Value>, RecordError> {
+/// The elements of a stored array of `n` (bytes of a binary as numbers,
+/// sign-extended when `signed`).
+fn elements(value: &Value, n: u64, signed: bool, path: &str) -> Result<Vec<Value>, RecordError> {
     let items: Vec<Value> = match value {
         Value::Null => Vec::new(),
+        Value::Binary(b) if signed => b
+            .iter()
+            .map(|&x| Value::Number(x as i8 as i64 as u64))
+            .collect(),
+        Value::Binary(b) => b.iter().map(|&x| Value::Number(x.into())).collect(),
         Value::NumberArray(a) => a.iter().map(|&x| Value::Number(x)).collect(),
         Value::NvListArray(a) => a.iter().cloned().map(Value::NvList).collect(),
         Value::NvList(l) => l.iter().map(|(_, v)| v.clone()).collect(),
@@ -351,9 +369,10 @@ fn field_from(field: &FieldDesc, value: &Value, path: &str) -> Result<FieldValue
             None => scalar_from(field, v, at),
         }
     };
+    let signed = field.ty.starts_with("int");
     match field.array_len {
         None => one(value, path),
-        Some(n) => elements(value, n, path)?
+        Some(n) => elements(value, n, signed, path)?
             .iter()
             .enumerate()
             .map(|(i, v)| one(v, &format!("{path}[{i}]")))
@@ -408,5 +427,30 @@ fn scalar_from(field: &FieldDesc, value: &Value, path: &str) -> Result<FieldValu
                 other.ty()
             ),
         )),
+    }
+}
+
+/// The type of a field as the schema text of the image's `schemas`
+/// section writes it: the data model's name for what is stored, so that
+/// `dump --typed` and `set` check values as QEMU's sizes allow.
+pub(crate) fn type_name(field: &FieldDesc) -> String {
+    let one = match field.nested() {
+        Some(nested) => nested.vmsd_name.unwrap_or_else(|| "struct".into()),
+        None => {
+            let ty = field.ty.split(' ').next().unwrap_or("");
+            let signed = ty.starts_with("int") || ty == "timer";
+            let integer = signed || ty.starts_with("uint");
+            match (ty, field.size) {
+                ("bool", 1) => "bool".into(),
+                (_, 1 | 2 | 4 | 8) if integer => {
+                    format!("{}{}", if signed { "i" } else { "u" }, 8 * field.size)
+                }
+                (_, n) => format!("[u8; {n}]"),
+            }
+        }
+    };
+    match field.array_len {
+        Some(n) => format!("[{one}; {n}]"),
+        None => one,
     }
 }
