@@ -78,13 +78,15 @@ fn a_qemu_stream_imports_exports_and_loads_back_edited() {
     let env = Env::new();
     for machine in ["pc", "q35"] {
         let src = env.path(&format!("{machine}.mig"));
+        let src_ram = env.path(&format!("{machine}-src.ram"));
         let monitor = qemu(
             machine,
             &[],
             &[
                 (700, "stop"),
                 (100, "info registers"),
-                (100, &format!("migrate \"exec:cat > {}\"", src.display())),
+                (100, &format!("pmemsave 0 0x4000000 \"{}\"", src_ram.display())),
+                (300, &format!("migrate \"exec:cat > {}\"", src.display())),
                 (1500, "info status"),
             ],
         );
@@ -100,12 +102,24 @@ fn a_qemu_stream_imports_exports_and_loads_back_edited() {
         );
         assert_eq!(env.run(&["verify", &image]).code, 0);
 
-        // Unedited: the same bytes, and QEMU loads it to the same state.
-        let again = format!("{machine}-again.mig");
-        assert_eq!(env.run(&["export", "qemu", &image, "-o", &again]).code, 0);
+        // Unedited: the same bytes, and QEMU loads it to the same memory.
+        let again = env.path(&format!("{machine}-again.mig"));
+        let again_s = again.to_str().unwrap();
+        assert_eq!(env.run(&["export", "qemu", &image, "-o", again_s]).code, 0);
         assert!(
-            std::fs::read(env.path(&again)).unwrap() == std::fs::read(src).unwrap(),
+            std::fs::read(&again).unwrap() == std::fs::read(src).unwrap(),
             "{machine}: the export differs from the stream"
+        );
+        let dst_ram = env.path(&format!("{machine}-dst.ram"));
+        let incoming = format!("exec:cat {again_s}");
+        qemu(
+            machine,
+            &["-incoming", &incoming],
+            &[(2500, &format!("pmemsave 0 0x4000000 \"{}\"", dst_ram.display()))],
+        );
+        assert!(
+            std::fs::read(&dst_ram).unwrap() == std::fs::read(&src_ram).unwrap(),
+            "{machine}: the guest memory QEMU loaded differs from the source's"
         );
 
         // Edited: the vCPU's first general register, then loaded by QEMU.
