@@ -85,7 +85,10 @@ fn a_qemu_stream_imports_exports_and_loads_back_edited() {
             &[
                 (700, "stop"),
                 (100, "info registers"),
-                (100, &format!("pmemsave 0 0x4000000 \"{}\"", src_ram.display())),
+                (
+                    100,
+                    &format!("pmemsave 0 0x4000000 \"{}\"", src_ram.display()),
+                ),
                 (300, &format!("migrate \"exec:cat > {}\"", src.display())),
                 (1500, "info status"),
             ],
@@ -115,7 +118,10 @@ fn a_qemu_stream_imports_exports_and_loads_back_edited() {
         qemu(
             machine,
             &["-incoming", &incoming],
-            &[(2500, &format!("pmemsave 0 0x4000000 \"{}\"", dst_ram.display()))],
+            &[(
+                2500,
+                &format!("pmemsave 0 0x4000000 \"{}\"", dst_ram.display()),
+            )],
         );
         assert!(
             std::fs::read(&dst_ram).unwrap() == std::fs::read(&src_ram).unwrap(),
