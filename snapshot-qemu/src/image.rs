@@ -92,9 +92,14 @@ pub fn import(
             .checked_add(*len)
             .ok_or_else(|| layout("RAM blocks larger than 2^64 bytes"))?;
     }
-    let len =
-        usize::try_from(total).map_err(|_| layout("RAM larger than this host's address space"))?;
-    let mut ram = vec![0u8; len];
+    let limit = snapshot_core::image::MAX_CHUNKS * MemoryOptions::default().chunk_size;
+    if total > limit {
+        return Err(layout(format!(
+            "the stream's RAM blocks add up to {total} bytes, more than an image's memory section \
+             holds ({limit})"
+        )));
+    }
+    let mut ram = RamView::new(total);
     let mut devices = NvList::new();
     let mut records = Vec::new();
     let mut pages = 0;
@@ -135,7 +140,7 @@ pub fn import(
                             }
                             fills.push(*fill);
                             let at = place(&offsets, &blocks, block, *offset, page)?;
-                            ram[at..at + page].fill(*fill);
+                            ram.put(at, page, Source::Fill(*fill));
                             pages += 1;
                         }
                         RamEntry::Page {
@@ -149,7 +154,7 @@ pub fn import(
                                 names.push(block.clone());
                             }
                             let at = place(&offsets, &blocks, block, *offset, data.len())?;
-                            ram[at..at + data.len()].copy_from_slice(&bytes[data.clone()]);
+                            ram.put(at, data.len(), Source::Stream(data.clone()));
                             pages += 1;
                         }
                         RamEntry::Eos => headers.push(stream::RAM_EOS),
@@ -197,7 +202,11 @@ pub fn import(
     b.add_nvlist("qemu", &qemu)?;
     b.add_nvlist(SCHEMAS_SECTION, &schemas)?;
     if total > 0 {
-        b.add_memory_slice("ram", &ram, MemoryOptions::default())?;
+        let view = StreamRam {
+            ram: &ram,
+            stream: bytes,
+        };
+        b.add_memory_from("ram", &view, MemoryOptions::default(), &mut |_| {})?;
     }
     b.finish()?
         .sync_all()
@@ -214,6 +223,101 @@ fn cont_flag(cont: bool) -> u64 {
         stream::RAM_CONTINUE
     } else {
         0
+    }
+}
+
+/// Where the bytes of one page come from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// A page the stream sent: its bytes there.
+    Stream(std::ops::Range<usize>),
+    /// A page filled with one byte (a zero page).
+    Fill(u8),
+}
+
+/// Guest RAM as the stream gives it, without holding it: the last source
+/// of each page by its offset in the `ram` section; pages never sent and
+/// zero pages are holes.
+struct RamView {
+    len: u64,
+    pages: std::collections::BTreeMap<u64, (usize, Source)>,
+}
+
+impl RamView {
+    fn new(len: u64) -> RamView {
+        RamView {
+            len,
+            pages: std::collections::BTreeMap::new(),
+        }
+    }
+
+    fn put(&mut self, at: usize, len: usize, source: Source) {
+        match source {
+            Source::Fill(0) => {
+                self.pages.remove(&(at as u64));
+            }
+            source => {
+                self.pages.insert(at as u64, (len, source));
+            }
+        }
+    }
+}
+
+/// A [`RamView`] over the stream's bytes, read as a store by the image
+/// writer a chunk at a time.
+struct StreamRam<'a> {
+    ram: &'a RamView,
+    stream: &'a [u8],
+}
+
+fn read_only() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "guest RAM of a stream is read-only",
+    )
+}
+
+impl snapshot_core::image::Storage for StreamRam<'_> {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        buf.fill(0);
+        let end = offset + buf.len() as u64;
+        // Pages are at most a MiB: one starting that far before may overlap.
+        let from = offset.saturating_sub(1 << 20);
+        for (&at, (len, source)) in self.ram.pages.range(from..end) {
+            let (start, stop) = (at.max(offset), (at + *len as u64).min(end));
+            if start >= stop {
+                continue;
+            }
+            let dst = &mut buf[(start - offset) as usize..(stop - offset) as usize];
+            match source {
+                Source::Stream(r) => {
+                    let skip = (start - at) as usize;
+                    dst.copy_from_slice(&self.stream[r.start + skip..r.start + skip + dst.len()]);
+                }
+                Source::Fill(b) => dst.fill(*b),
+            }
+        }
+        Ok(())
+    }
+    fn write_at(&mut self, _: &[u8], _: u64) -> std::io::Result<()> {
+        Err(read_only())
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        Err(read_only())
+    }
+    fn len(&self) -> std::io::Result<u64> {
+        Ok(self.ram.len)
+    }
+    fn set_len(&mut self, _: u64) -> std::io::Result<()> {
+        Err(read_only())
+    }
+    fn is_hole(&self, offset: u64, len: u64) -> bool {
+        let from = offset.saturating_sub(1 << 20);
+        !self
+            .ram
+            .pages
+            .range(from..offset + len)
+            .any(|(&at, (l, _))| at + *l as u64 > offset)
     }
 }
 
@@ -259,17 +363,10 @@ pub fn export(image: &Image<File>) -> Result<Vec<u8>, ConvertError> {
         }
     }
     let total: u64 = blocks.iter().map(|b| b.1).sum();
-    let ram: Vec<u8> = if total > 0 {
-        let memory = image.memory("ram")?;
-        let mut out = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
-        let (mut chunk, mut scratch) = (Vec::new(), Vec::new());
-        for i in 0..memory.table().len() as u64 {
-            memory.read_chunk(i, &mut chunk, &mut scratch)?;
-            out.extend_from_slice(&chunk);
-        }
-        out
+    let memory = if total > 0 {
+        Some(image.memory("ram")?)
     } else {
-        Vec::new()
+        None
     };
     let mut offsets = HashMap::new();
     let mut at = 0u64;
@@ -334,20 +431,44 @@ pub fn export(image: &Image<File>) -> Result<Vec<u8>, ConvertError> {
         vmdesc_range: configuration.len()..original.len(),
     };
     let page = usize::try_from(stream.vmdesc.page_size).unwrap_or(4096);
-    let mut missing = None;
+    // One chunk of the `ram` section read at a time, kept for the pages
+    // after it.
+    let (mut chunk, mut scratch, mut cached) = (Vec::new(), Vec::new(), None);
+    let mut failed = None;
     let out = write::write(&stream, &original, &mut |block, offset| {
-        let base = offsets.get(block).copied().unwrap_or(u64::MAX);
-        let start = base.saturating_add(offset) as usize;
-        match ram.get(start..start.saturating_add(page)) {
-            Some(bytes) => bytes.to_vec(),
-            None => {
-                missing.get_or_insert_with(|| format!("RAM block `{block}` at {offset:#x}"));
-                vec![0; page]
+        let found = (|| -> Result<Vec<u8>, ConvertError> {
+            let memory = memory.as_ref().ok_or_else(|| layout("no `ram` section"))?;
+            let base = offsets
+                .get(block)
+                .ok_or_else(|| layout(format!("RAM block `{block}` is not in qemu.blocks")))?;
+            let at = base + offset;
+            let index = at / memory.chunk_size();
+            if index >= memory.table().len() as u64 {
+                return Err(layout(format!(
+                    "RAM block `{block}` at {offset:#x}: outside `ram`"
+                )));
             }
-        }
+            if cached != Some(index) {
+                memory.read_chunk(index, &mut chunk, &mut scratch)?;
+                cached = Some(index);
+            }
+            let start = (at - index * memory.chunk_size()) as usize;
+            chunk
+                .get(start..start + page)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| {
+                    layout(format!(
+                        "RAM block `{block}` at {offset:#x}: a page across chunks"
+                    ))
+                })
+        })();
+        found.unwrap_or_else(|e| {
+            failed.get_or_insert(e);
+            vec![0; page]
+        })
     });
-    match missing {
-        Some(m) => Err(layout(format!("a page outside the `ram` section: {m}"))),
+    match failed {
+        Some(e) => Err(e),
         None => Ok(out),
     }
 }
