@@ -12,7 +12,7 @@
 
 use crate::checksum::crc32c;
 use crate::error::{Error, ImageFault, ImagePart, Result};
-use crate::header::Header;
+use crate::header::{Encoded, Header};
 use crate::memory::MemoryStats;
 use crate::reader::Image;
 use crate::section::{check_content, Codec, Extent, MemoryLayout, SectionKind};
@@ -61,8 +61,8 @@ impl<S: Storage> Image<S> {
     }
 
     /// The first 4096-aligned offset with `len` bytes free of every extent
-    /// of the current generation.
-    fn allocate(&self, len: u64) -> Result<u64> {
+    /// of the current generation and of `also`.
+    fn allocate(&self, len: u64, also: &[Extent]) -> Result<u64> {
         let overflow = || {
             Error::image(
                 ImagePart::File,
@@ -76,9 +76,9 @@ impl<S: Storage> Image<S> {
         let need = align_up(len).ok_or_else(overflow)?;
         let mut used: Vec<(u64, u64)> = self
             .header
-            .sections
+            .extents()
             .iter()
-            .flat_map(|s| s.extents())
+            .chain(also)
             .map(|e| (e.start, align_up(e.start + e.len).unwrap_or(u64::MAX)))
             .collect();
         used.sort_unstable();
@@ -100,8 +100,8 @@ impl<S: Storage> Image<S> {
     fn commit_section(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         self.check_not_stale()?;
         self.check_content(name, bytes)?;
-        let offset = self.allocate(bytes.len() as u64)?;
-        let (header, slot_bytes) = self.next_header(|h| {
+        let offset = self.allocate(bytes.len() as u64, &[])?;
+        let (header, encoded) = self.next_header(|h| {
             let entry = h
                 .sections
                 .iter_mut()
@@ -117,7 +117,7 @@ impl<S: Storage> Image<S> {
             let _ = self.storage.set_len(self.file_len);
             return Err(Error::io(format!("writing {part} at byte {offset}"), e));
         }
-        self.commit(header, slot_bytes, offset + bytes.len() as u64)
+        self.commit(header, encoded, offset + bytes.len() as u64)
     }
 
     /// Refuses new content for section `name` that a reader would refuse.
@@ -176,7 +176,7 @@ impl<S: Storage> Image<S> {
         entry.extra = old.extra;
         let layout = entry.memory.expect("memory layout");
         let end = layout.table_offset + 16 * stats.chunks;
-        let (header, slot_bytes) = self.next_header(|h| {
+        let (header, encoded) = self.next_header(|h| {
             let old = h
                 .sections
                 .iter_mut()
@@ -185,7 +185,7 @@ impl<S: Storage> Image<S> {
             *old = entry;
             h.update_features();
         })?;
-        self.commit(header, slot_bytes, end)?;
+        self.commit(header, encoded, end)?;
         Ok(stats)
     }
 
@@ -193,9 +193,8 @@ impl<S: Storage> Image<S> {
     /// generation: room for data of a length not known in advance.
     fn after_current(&self) -> u64 {
         self.header
-            .sections
+            .extents()
             .iter()
-            .flat_map(|s| s.extents())
             .map(|e| align_up(e.start + e.len).unwrap_or(u64::MAX))
             .fold(HEADER_AREA, u64::max)
     }
@@ -207,10 +206,11 @@ impl<S: Storage> Image<S> {
         Ok(())
     }
 
-    /// The next generation's header, changed by `update`, and its slot
-    /// bytes. Encoding before the commit writes anything means an index
+    /// The next generation's header, changed by `update`, encoded. An
+    /// index too large for the slot is placed clear of both generations'
+    /// extents. Encoding before the commit writes anything means an index
     /// that no longer fits fails the edit with nothing committed.
-    fn next_header(&self, update: impl FnOnce(&mut Header)) -> Result<(Header, Vec<u8>)> {
+    fn next_header(&self, update: impl FnOnce(&mut Header)) -> Result<(Header, Encoded)> {
         let mut header = self.header.clone();
         update(&mut header);
         header.generation = header.generation.checked_add(1).ok_or_else(|| {
@@ -223,14 +223,27 @@ impl<S: Storage> Image<S> {
                 },
             )
         })?;
-        let slot_bytes = header.encode_slot()?;
-        Ok((header, slot_bytes))
+        let new_sections: Vec<Extent> = header.sections.iter().flat_map(|s| s.extents()).collect();
+        let encoded = header.encode(|len| self.allocate(len, &new_sections))?;
+        Ok((header, encoded))
     }
 
-    /// Syncs the data written (which ends at `data_end`), writes `header`
-    /// into the slot not in force, and syncs again.
-    fn commit(&mut self, header: Header, slot_bytes: Vec<u8>, data_end: u64) -> Result<()> {
+    /// Writes the index extent `encoded` may have, syncs it with the data
+    /// written (which ends at `data_end`), writes `header`'s slot into the
+    /// slot not in force, and syncs again.
+    fn commit(&mut self, header: Header, encoded: Encoded, data_end: u64) -> Result<()> {
         let io = |what: String| move |e: std::io::Error| Error::io(what, e);
+        if let Some((extent, bytes)) = &encoded.index {
+            if let Err(e) = self.storage.write_at(bytes, extent.offset) {
+                let _ = self.storage.set_len(self.file_len);
+                let at = extent.offset;
+                return Err(Error::io(
+                    format!("writing the index extent at byte {at}"),
+                    e,
+                ));
+            }
+        }
+        let data_end = data_end.max(encoded.index_end());
         self.storage
             .sync()
             .map_err(io("syncing the new section data".into()))?;
@@ -240,7 +253,7 @@ impl<S: Storage> Image<S> {
         // fails, so this handle must not edit again.
         self.stale = true;
         self.storage
-            .write_at(&slot_bytes, slot_at)
+            .write_at(&encoded.slot, slot_at)
             .map_err(io(format!("writing header slot {slot} at byte {slot_at}")))?;
         self.storage.sync().map_err(io(format!(
             "syncing header slot {slot} (the edit may or may not have been committed)"
@@ -250,20 +263,16 @@ impl<S: Storage> Image<S> {
         self.other_slot_fault = None;
         self.stale = false;
         self.file_len = self.file_len.max(data_end);
-        self.trim(
-            &previous
-                .sections
-                .iter()
-                .flat_map(|s| s.extents())
-                .collect::<Vec<_>>(),
-        )
+        self.trim(&previous.extents())
     }
 
     /// Cuts the file after the last byte either generation refers to, so
     /// space freed at the end is given back.
     fn trim(&mut self, previous: &[Extent]) -> Result<()> {
-        let current = self.header.sections.iter().flat_map(|s| s.extents());
-        let end = current
+        let end = self
+            .header
+            .extents()
+            .into_iter()
             .chain(previous.iter().cloned())
             .map(|e| e.start + e.len)
             .fold(HEADER_AREA, u64::max);

@@ -54,6 +54,10 @@ pub enum ImagePart {
     /// The header index: the section list of the header in use.
     #[error("index")]
     Index,
+    /// The section index kept outside the header, when it does not fit
+    /// in a slot.
+    #[error("index extent")]
+    IndexExtent,
     /// A named section.
     #[error("section `{}`", shown(.0))]
     Section(String),
@@ -179,7 +183,7 @@ pub enum ImageFault {
     DuplicateKey(String),
     /// A section uses a codec whose incompatible feature the header does
     /// not name, so an older reader would not know to refuse it.
-    #[error("uses codec `{0}` without naming the `{0}` feature in `incompatible`")]
+    #[error("uses `{0}` without naming the `{0}` feature in `incompatible`")]
     FeatureNotNamed(&'static str),
     /// A memory section has more chunks than a reader holds the table of.
     #[error("{count} chunks exceed the limit of {limit} per memory section")]

@@ -5,13 +5,22 @@
 //! Two slots exist so an edit can commit by writing the slot not in use:
 //! a reader takes the valid slot with the higher generation, so a torn
 //! header write leaves the previous one in force.
+//!
+//! An index too large for a slot (about fifteen sections fit) is packed
+//! into an extent of its own, written with the sections before the slot
+//! that points to it; the slot then names the `index-extent` feature, so
+//! a reader that predates it refuses the image by name. Images whose
+//! index fits keep it in the slot, byte for byte as before.
 
 use std::fmt;
 
 use crate::checksum::crc32c;
 use crate::error::{Error, ImageFault, ImagePart, Result};
-use crate::section::{Codec, SectionEntry};
-use crate::{FEATURE_ZSTD, FORMAT_VERSION, IDENT_LEN, KNOWN_FEATURES, SLOT_SIZE};
+use crate::section::{Codec, Extent, SectionEntry};
+use crate::{
+    FEATURE_INDEX_EXTENT, FEATURE_ZSTD, FORMAT_VERSION, IDENT_LEN, KNOWN_FEATURES,
+    MAX_LOADED_SECTION, SLOT_SIZE,
+};
 use snapshot_nvlist::{NvList, NvString, Value};
 
 /// The slot's magic, just before its checksum.
@@ -34,6 +43,10 @@ const PRODUCER: &str = "producer";
 const CREATED: &str = "created";
 const INCOMPATIBLE: &str = "incompatible";
 const SECTIONS: &str = "sections";
+const INDEX: &str = "index";
+const INDEX_OFFSET: &str = "offset";
+const INDEX_SIZE: &str = "size";
+const INDEX_CRC32C: &str = "crc32c";
 
 /// A container format version: readers refuse another major version and
 /// accept any minor one (minor versions only add optional keys).
@@ -90,8 +103,47 @@ pub struct Header {
     pub incompatible: Vec<String>,
     /// The section index, in file order of writing.
     pub sections: Vec<SectionEntry>,
+    /// Where the index is kept when it does not fit in the slot.
+    pub index: Option<IndexExtent>,
     /// The header nvlist as read, so unknown keys survive an edit.
     extra: NvList,
+}
+
+/// The extent holding a section index too large for a header slot: a
+/// packed nvlist whose one pair, `sections`, is the array a slot would
+/// hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexExtent {
+    /// File offset (4096-aligned, after the header area).
+    pub offset: u64,
+    /// Length of the packed nvlist.
+    pub size: u64,
+    /// CRC32C of the packed nvlist.
+    pub crc32c: u32,
+}
+
+impl IndexExtent {
+    pub(crate) fn extent(&self) -> Extent {
+        Extent {
+            part: ImagePart::IndexExtent,
+            start: self.offset,
+            len: self.size,
+        }
+    }
+}
+
+/// A header ready to commit: its slot, and the index extent to write
+/// (before the slot) when the index does not fit in it.
+pub(crate) struct Encoded {
+    pub slot: Vec<u8>,
+    pub index: Option<(IndexExtent, Vec<u8>)>,
+}
+
+impl Encoded {
+    /// The end of the index extent, or 0 without one.
+    pub(crate) fn index_end(&self) -> u64 {
+        self.index.as_ref().map_or(0, |(e, _)| e.offset + e.size)
+    }
 }
 
 /// A slot whose checksum and structure hold, not yet interpreted.
@@ -116,8 +168,16 @@ impl Header {
             created,
             incompatible: Vec::new(),
             sections: Vec::new(),
+            index: None,
             extra: NvList::new(),
         }
+    }
+
+    /// The file ranges this header's index refers to: every section's,
+    /// and the index extent's.
+    pub(crate) fn extents(&self) -> Vec<Extent> {
+        let sections = self.sections.iter().flat_map(|s| s.extents());
+        sections.chain(self.index.map(|i| i.extent())).collect()
     }
 
     /// Names the `zstd` feature exactly when a memory section uses it, so
@@ -151,8 +211,9 @@ impl Header {
         self.sections.iter().find(|s| s.name == name)
     }
 
-    /// The header nvlist, unknown keys kept in place.
-    pub(crate) fn to_nvlist(&self) -> NvList {
+    /// The slot's nvlist, unknown keys kept in place: the sections
+    /// inline, or a pointer to `index`.
+    fn slot_nvlist(&self, index: Option<IndexExtent>) -> NvList {
         let mut nv = self.extra.clone();
         nv.insert(VERSION, self.version.to_string());
         nv.insert(GENERATION, self.generation);
@@ -164,39 +225,102 @@ impl Header {
         }
         // nvlist has no empty arrays: no features, no key.
         nv.remove(INCOMPATIBLE);
-        if !self.incompatible.is_empty() {
-            let names: Vec<NvString> = self.incompatible.iter().map(NvString::from).collect();
+        let features = self.features(index.is_some());
+        if !features.is_empty() {
+            let names: Vec<NvString> = features.iter().map(NvString::from).collect();
             nv.insert(INCOMPATIBLE, names);
         }
         nv.remove(SECTIONS);
-        if !self.sections.is_empty() {
-            let list: Vec<NvList> = self.sections.iter().map(|s| s.to_nvlist()).collect();
-            nv.insert(SECTIONS, list);
+        nv.remove(INDEX);
+        match index {
+            Some(i) => {
+                let pointer = NvList::new()
+                    .with(INDEX_OFFSET, i.offset)
+                    .with(INDEX_SIZE, i.size)
+                    .with(INDEX_CRC32C, u64::from(i.crc32c));
+                nv.insert(INDEX, pointer);
+            }
+            None => {
+                if let Some(list) = self.sections_nvlist() {
+                    nv.insert(SECTIONS, list);
+                }
+            }
         }
         nv
     }
 
-    /// The 4096 bytes of a slot holding this header.
-    pub(crate) fn encode_slot(&self) -> Result<Vec<u8>> {
-        let packed = self.to_nvlist().pack();
-        if packed.len() > NV_ROOM {
+    fn sections_nvlist(&self) -> Option<Vec<NvList>> {
+        (!self.sections.is_empty()).then(|| self.sections.iter().map(|s| s.to_nvlist()).collect())
+    }
+
+    /// The incompatible features to write: `index-extent` exactly when
+    /// the index is kept outside the slot.
+    fn features(&self, external: bool) -> Vec<String> {
+        let mut features: Vec<String> = self
+            .incompatible
+            .iter()
+            .filter(|f| *f != FEATURE_INDEX_EXTENT)
+            .cloned()
+            .collect();
+        if external {
+            features.push(FEATURE_INDEX_EXTENT.into());
+        }
+        features
+    }
+
+    /// Encodes the header for committing. An index that does not fit in
+    /// the slot is packed on its own and placed where `place` says for
+    /// its length (space no generation in force uses); the header then
+    /// records that extent and the feature, as a reader will see them.
+    pub(crate) fn encode(&mut self, place: impl FnOnce(u64) -> Result<u64>) -> Result<Encoded> {
+        let inline = self.slot_nvlist(None).pack();
+        if inline.len() <= NV_ROOM {
+            self.index = None;
+            self.incompatible = self.features(false);
+            return Ok(Encoded {
+                slot: self.slot_bytes(&inline),
+                index: None,
+            });
+        }
+        let mut list = NvList::new();
+        if let Some(sections) = self.sections_nvlist() {
+            list.insert(SECTIONS, sections);
+        }
+        let packed = list.pack();
+        let extent = IndexExtent {
+            offset: place(packed.len() as u64)?,
+            size: packed.len() as u64,
+            crc32c: crc32c(&packed),
+        };
+        let slot = self.slot_nvlist(Some(extent)).pack();
+        if slot.len() > NV_ROOM {
             return Err(Error::image(
                 ImagePart::Index,
                 0,
                 ImageFault::IndexTooLarge {
-                    size: packed.len() as u64,
+                    size: slot.len() as u64,
                     room: NV_ROOM as u64,
                 },
             ));
         }
+        self.index = Some(extent);
+        self.incompatible = self.features(true);
+        Ok(Encoded {
+            slot: self.slot_bytes(&slot),
+            index: Some((extent, packed)),
+        })
+    }
+
+    /// The 4096 bytes of a slot holding `packed` (which fits).
+    fn slot_bytes(&self, packed: &[u8]) -> Vec<u8> {
         let mut slot = vec![0u8; SLOT_SIZE as usize];
         slot[..self.ident.len()].copy_from_slice(self.ident.as_bytes());
         slot[SIZE_AT..NV_AT].copy_from_slice(&(packed.len() as u64).to_le_bytes());
-        slot[NV_AT..NV_AT + packed.len()].copy_from_slice(&packed);
+        slot[NV_AT..NV_AT + packed.len()].copy_from_slice(packed);
         slot[MAGIC_AT..CRC_AT].copy_from_slice(MAGIC);
         let crc = crc32c(&slot[..CRC_AT]);
         slot[CRC_AT..].copy_from_slice(&crc.to_le_bytes());
-        Ok(slot)
+        slot
     }
 
     /// Checks a slot's magic, checksum and structure. `None` for a slot
@@ -258,7 +382,7 @@ impl Header {
     }
 
     /// Interprets the slot in force: version, features, index.
-    pub(crate) fn from_raw(raw: RawSlot, slot: u8) -> Result<Header> {
+    pub(crate) fn from_raw(raw: RawSlot, slot: u8, source: &dyn IndexSource) -> Result<Header> {
         let at = slot_offset(slot);
         let nv = raw.nv;
         let bad = |key: &str, expected| {
@@ -310,14 +434,26 @@ impl Header {
             Some(Value::Number(t)) => Some(*t),
             Some(_) => return Err(bad(CREATED, "a number")),
         };
-        let sections = match nv.get(SECTIONS) {
-            None => Vec::new(),
-            Some(Value::NvListArray(list)) => list
-                .iter()
-                .enumerate()
-                .map(|(i, s)| SectionEntry::from_nvlist(s, i, at))
-                .collect::<Result<_>>()?,
-            Some(_) => return Err(bad(SECTIONS, "an nvlist array")),
+        let index = match nv.get(INDEX) {
+            None => None,
+            Some(Value::NvList(pointer)) => Some(IndexExtent::from_nvlist(pointer, at)?),
+            Some(_) => return Err(bad(INDEX, "an nvlist")),
+        };
+        let external = incompatible.iter().any(|f| f == FEATURE_INDEX_EXTENT);
+        if index.is_some() != external {
+            return Err(match index {
+                Some(_) => fail(ImageFault::FeatureNotNamed(FEATURE_INDEX_EXTENT)),
+                None => bad(INDEX, "an nvlist (the header names `index-extent`)"),
+            });
+        }
+        let sections = match index {
+            Some(extent) => {
+                if nv.get(SECTIONS).is_some() {
+                    return Err(bad(SECTIONS, "absent (the index is in an extent)"));
+                }
+                extent.read(source)?
+            }
+            None => sections_of(&nv, at, ImagePart::Index)?,
         };
         if sections.iter().any(|s| s.codec == Codec::Zstd)
             && !incompatible.iter().any(|f| f == FEATURE_ZSTD)
@@ -332,8 +468,92 @@ impl Header {
             created,
             incompatible,
             sections,
+            index,
             extra: nv,
         })
+    }
+}
+
+/// Reads the bytes of a file range, for an index kept outside the slot.
+pub(crate) trait IndexSource {
+    /// The file's length.
+    fn file_len(&self) -> u64;
+    /// `len` bytes at `offset`, which the caller checked are in the file.
+    fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>>;
+}
+
+impl IndexExtent {
+    fn from_nvlist(nv: &NvList, at: u64) -> Result<IndexExtent> {
+        let number = |k: &str| match nv.get(k) {
+            Some(Value::Number(n)) => Ok(*n),
+            _ => Err(Error::image(
+                ImagePart::Index,
+                at,
+                ImageFault::BadKey {
+                    key: format!("{INDEX}.{k}"),
+                    expected: "a number",
+                },
+            )),
+        };
+        let crc = number(INDEX_CRC32C)?;
+        Ok(IndexExtent {
+            offset: number(INDEX_OFFSET)?,
+            size: number(INDEX_SIZE)?,
+            crc32c: u32::try_from(crc).map_err(|_| {
+                Error::image(
+                    ImagePart::Index,
+                    at,
+                    ImageFault::BadKey {
+                        key: format!("{INDEX}.{INDEX_CRC32C}"),
+                        expected: "a 32-bit number",
+                    },
+                )
+            })?,
+        })
+    }
+
+    /// Reads and checks the extent and the sections it lists. Its length
+    /// is bounded by the file's (checked first) and by the largest
+    /// section a reader loads, so a hostile size allocates nothing.
+    fn read(&self, source: &dyn IndexSource) -> Result<Vec<SectionEntry>> {
+        let fail = |fault| Error::image(ImagePart::IndexExtent, self.offset, fault);
+        crate::section::check_extent(&self.extent(), source.file_len())?;
+        if self.size > MAX_LOADED_SECTION {
+            let (size, limit) = (self.size, MAX_LOADED_SECTION);
+            return Err(fail(ImageFault::SectionTooLarge { size, limit }));
+        }
+        let bytes = source.read(self.offset, self.size)?;
+        let computed = crc32c(&bytes);
+        if computed != self.crc32c {
+            let stored = self.crc32c;
+            return Err(fail(ImageFault::Checksum { stored, computed }));
+        }
+        let nv = NvList::unpack(&bytes).map_err(|e| fail(ImageFault::IndexDecode(e)))?;
+        if let Some(key) = duplicate_key(&nv) {
+            return Err(fail(ImageFault::DuplicateKey(key)));
+        }
+        sections_of(&nv, self.offset, ImagePart::IndexExtent)
+    }
+}
+
+/// The entries of the `sections` array of `nv` (a slot's nvlist or an
+/// index extent's, named by `part` at offset `at`).
+fn sections_of(nv: &NvList, at: u64, part: ImagePart) -> Result<Vec<SectionEntry>> {
+    match nv.get(SECTIONS) {
+        None => Ok(Vec::new()),
+        Some(Value::NvListArray(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SectionEntry::from_nvlist(s, i, at))
+            .collect(),
+        Some(_) => Err(Error::image(
+            part,
+            at,
+            ImageFault::BadKey {
+                key: SECTIONS.into(),
+                expected: "an nvlist array",
+            },
+        )),
     }
 }
 
@@ -370,16 +590,41 @@ mod tests {
         Header::new("bhyve", Some("test".into()), Some(7))
     }
 
+    /// A file holding `bytes` at `at` (and nothing readable before).
+    struct Bytes {
+        at: u64,
+        bytes: Vec<u8>,
+    }
+
+    impl IndexSource for Bytes {
+        fn file_len(&self) -> u64 {
+            self.at + self.bytes.len() as u64
+        }
+        fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+            let start = (offset - self.at) as usize;
+            Ok(self.bytes[start..start + len as usize].to_vec())
+        }
+    }
+
+    const NO_FILE: Bytes = Bytes {
+        at: 0,
+        bytes: Vec::new(),
+    };
+
+    fn slot_of(h: &mut Header) -> Vec<u8> {
+        h.encode(|_| panic!("the index fits")).unwrap().slot
+    }
+
     #[test]
     fn slot_round_trip_keeps_unknown_keys() {
         let mut h = header();
         h.extra.insert("future_key", 42u64);
-        let bytes = h.encode_slot().unwrap();
+        let bytes = slot_of(&mut h);
         assert_eq!(bytes.len(), 4096);
         assert_eq!(&bytes[..6], b"bhyve\0");
         let raw = Header::decode_slot(&bytes, 1).unwrap().unwrap();
-        let back = Header::from_raw(raw, 1).unwrap();
-        assert_eq!(back.to_nvlist().get_number("future_key").unwrap(), 42);
+        let back = Header::from_raw(raw, 1, &NO_FILE).unwrap();
+        assert_eq!(back.slot_nvlist(None).get_number("future_key").unwrap(), 42);
         assert_eq!(back.generation, 1);
         assert_eq!(back.ident, "bhyve");
     }
@@ -401,14 +646,14 @@ mod tests {
     }
 
     fn refuse(edit: impl Fn(&mut NvList)) -> ImageFault {
-        let mut nv = header().to_nvlist();
+        let mut nv = header().slot_nvlist(None);
         edit(&mut nv);
         let raw = RawSlot {
             ident: "bhyve".into(),
             generation: 1,
             nv,
         };
-        match Header::from_raw(raw, 0).unwrap_err().kind() {
+        match Header::from_raw(raw, 0, &NO_FILE).unwrap_err().kind() {
             crate::ErrorKind::Format { fault, .. } => fault.clone(),
             other => panic!("{other:?}"),
         }
@@ -435,18 +680,16 @@ mod tests {
     fn newer_minor_is_read() {
         let mut h = header();
         h.version.minor = 9;
-        let raw = Header::decode_slot(&h.encode_slot().unwrap(), 0)
-            .unwrap()
-            .unwrap();
-        assert_eq!(Header::from_raw(raw, 0).unwrap().version.minor, 9);
+        let raw = Header::decode_slot(&slot_of(&mut h), 0).unwrap().unwrap();
+        assert_eq!(Header::from_raw(raw, 0, &NO_FILE).unwrap().version.minor, 9);
     }
 
     #[test]
     fn checksum_and_padding_checked() {
-        let mut bytes = header().encode_slot().unwrap();
+        let mut bytes = slot_of(&mut header());
         bytes[100] ^= 1;
         assert!(Header::decode_slot(&bytes, 0).is_err());
-        let mut bytes = header().encode_slot().unwrap();
+        let mut bytes = slot_of(&mut header());
         bytes[4000] = 1;
         let crc = crc32c(&bytes[..CRC_AT]);
         bytes[CRC_AT..].copy_from_slice(&crc.to_le_bytes());
@@ -464,5 +707,83 @@ mod tests {
         assert_eq!(decode_ident(b"ab\0\0"), Some("ab".into()));
         assert_eq!(decode_ident(b"ab\0c"), None);
         assert_eq!(decode_ident(b"\0\0"), None);
+    }
+
+    fn with_sections(n: usize) -> Header {
+        let mut h = header();
+        for i in 0..n {
+            let name = format!("section-{i:04}");
+            let entry =
+                SectionEntry::new(&name, crate::SectionKind::Raw, 8192 + 4096 * i as u64, 1, 0);
+            h.sections.push(entry);
+        }
+        h
+    }
+
+    #[test]
+    fn an_index_too_large_for_the_slot_goes_to_an_extent() {
+        let mut small = with_sections(3);
+        assert!(small.encode(|_| panic!("fits")).unwrap().index.is_none());
+        assert!(small.index.is_none() && small.incompatible.is_empty());
+
+        let mut big = with_sections(1000);
+        let at = 8192 + 4096 * 1000;
+        let encoded = big.encode(|_| Ok(at)).unwrap();
+        let (extent, bytes) = encoded.index.expect("an index extent");
+        assert_eq!((extent.offset, extent.size), (at, bytes.len() as u64));
+        assert_eq!(big.incompatible, [FEATURE_INDEX_EXTENT]);
+        let raw = Header::decode_slot(&encoded.slot, 0).unwrap().unwrap();
+        assert!(raw.nv.get(SECTIONS).is_none());
+        let file = Bytes { at, bytes };
+        let back = Header::from_raw(raw, 0, &file).unwrap();
+        let entries = |h: &Header| h.sections.iter().map(|s| s.to_nvlist()).collect::<Vec<_>>();
+        assert!(
+            entries(&back) == entries(&big),
+            "the sections read back differ"
+        );
+        assert_eq!(back.index, Some(extent));
+
+        // Fewer sections again: back into the slot, the feature dropped.
+        big.sections.truncate(2);
+        assert!(big.encode(|_| panic!("fits")).unwrap().index.is_none());
+        assert!(big.index.is_none() && big.incompatible.is_empty());
+    }
+
+    #[test]
+    fn an_index_extent_is_checked() {
+        let mut big = with_sections(100);
+        let at = 8192 + 4096 * 100;
+        let encoded = big.encode(|_| Ok(at)).unwrap();
+        let (_, bytes) = encoded.index.unwrap();
+        let fault =
+            |raw: RawSlot, file: &Bytes| match Header::from_raw(raw, 0, file).unwrap_err().kind() {
+                crate::ErrorKind::Format { part, fault, .. } => (part.clone(), fault.clone()),
+                other => panic!("{other:?}"),
+            };
+        let raw = || Header::decode_slot(&encoded.slot, 0).unwrap().unwrap();
+        let mut flipped = bytes.clone();
+        flipped[40] ^= 1;
+        let (part, f) = fault(raw(), &Bytes { at, bytes: flipped });
+        assert_eq!(part, ImagePart::IndexExtent);
+        assert!(matches!(f, ImageFault::Checksum { .. }), "{f:?}");
+        let short = Bytes {
+            at,
+            bytes: bytes[..100].to_vec(),
+        };
+        assert!(matches!(fault(raw(), &short).1, ImageFault::PastEnd { .. }));
+        // The pointer without the feature, the feature without the pointer.
+        let mut unnamed = raw();
+        unnamed.nv.remove(INCOMPATIBLE);
+        let file = Bytes { at, bytes };
+        assert_eq!(
+            fault(unnamed, &file).1,
+            ImageFault::FeatureNotNamed(FEATURE_INDEX_EXTENT)
+        );
+        let mut pointless = raw();
+        pointless.nv.remove(INDEX);
+        assert!(matches!(
+            fault(pointless, &file).1,
+            ImageFault::BadKey { .. }
+        ));
     }
 }

@@ -44,7 +44,7 @@ mod writer;
 
 pub use checksum::crc32c;
 pub use error::{Error, ErrorKind, ImageFault, ImagePart, Result};
-pub use header::{FormatVersion, Header};
+pub use header::{FormatVersion, Header, IndexExtent};
 pub use memory::{ChunkEntry, ChunkKind, MemoryStats};
 pub use reader::{IdentCheck, Image, Memory, OpenOptions};
 pub use replace::{replace_file, temp_beside};
@@ -77,8 +77,11 @@ pub const MAX_LOADED_SECTION: u64 = 1 << 30;
 pub const MAX_CHUNKS: u64 = 1 << 23;
 /// The incompatible feature a memory section with zstd chunks sets.
 pub const FEATURE_ZSTD: &str = "zstd";
+/// The incompatible feature of an image whose section index is too large
+/// for a header slot and is kept in an extent the header points to.
+pub const FEATURE_INDEX_EXTENT: &str = "index-extent";
 /// Incompatible features this reader supports.
-pub const KNOWN_FEATURES: &[&str] = &[FEATURE_ZSTD];
+pub const KNOWN_FEATURES: &[&str] = &[FEATURE_ZSTD, FEATURE_INDEX_EXTENT];
 
 /// Rounds `n` up to a multiple of [`ALIGN`], or `None` on overflow.
 pub(crate) fn align_up(n: u64) -> Option<u64> {

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::error::{Error, ImageFault, ImagePart, Result};
-use crate::header::duplicate_key;
+use crate::header::{duplicate_key, IndexExtent};
 use crate::memory::{chunk_count, ENTRY_SIZE};
 use crate::{ALIGN, HEADER_AREA, MAX_CHUNKS, MAX_LOADED_SECTION};
 use snapshot_nvlist::{NvList, Value};
@@ -274,8 +274,13 @@ pub(crate) fn check_content(name: &str, kind: SectionKind, bytes: &[u8], at: u64
 /// disjoint, names are unique, and memory chunk sizes are sane. After
 /// this, every offset and length in `sections` can be read without
 /// overflow and without allocating more than the file holds.
-pub(crate) fn validate_layout(sections: &[SectionEntry], file_len: u64) -> Result<()> {
-    let mut extents = Vec::new();
+pub(crate) fn validate_layout(
+    sections: &[SectionEntry],
+    index: Option<IndexExtent>,
+    file_len: u64,
+) -> Result<()> {
+    // The index extent was checked against the file when it was read.
+    let mut extents: Vec<Extent> = index.iter().map(IndexExtent::extent).collect();
     for (i, s) in sections.iter().enumerate() {
         let part = ImagePart::Section(s.name.clone());
         if sections[..i].iter().any(|o| o.name == s.name) {
@@ -319,7 +324,7 @@ pub(crate) fn validate_layout(sections: &[SectionEntry], file_len: u64) -> Resul
     Ok(())
 }
 
-fn check_extent(e: &Extent, file_len: u64) -> Result<()> {
+pub(crate) fn check_extent(e: &Extent, file_len: u64) -> Result<()> {
     if e.start % ALIGN != 0 || e.start < HEADER_AREA || e.len == 0 {
         return Err(Error::image(
             e.part.clone(),
@@ -351,8 +356,8 @@ mod tests {
     #[test]
     fn layout_rules() {
         let len = 5 * ALIGN;
-        assert!(validate_layout(&[raw("a", 8192, 4096), raw("b", 12288, 1)], len).is_ok());
-        let fault = |s: &[SectionEntry]| match validate_layout(s, len).unwrap_err().kind() {
+        assert!(validate_layout(&[raw("a", 8192, 4096), raw("b", 12288, 1)], None, len).is_ok());
+        let fault = |s: &[SectionEntry]| match validate_layout(s, None, len).unwrap_err().kind() {
             crate::ErrorKind::Format { fault, .. } => fault.clone(),
             other => panic!("{other:?}"),
         };
@@ -381,11 +386,11 @@ mod tests {
             table_offset: 8192 + 4 * 4096,
         });
         assert_eq!(m.chunk_count(), 4);
-        assert!(validate_layout(&[m.clone()], 8192 + 5 * 4096).is_ok());
+        assert!(validate_layout(&[m.clone()], None, 8192 + 5 * 4096).is_ok());
         m.memory = Some(MemoryLayout {
             chunk_size: 3000,
             table_offset: 8192 + 4 * 4096,
         });
-        assert!(validate_layout(&[m], 8192 + 5 * 4096).is_err());
+        assert!(validate_layout(&[m], None, 8192 + 5 * 4096).is_err());
     }
 }

@@ -272,8 +272,15 @@ impl<S: Storage> Builder<S> {
         if let Some(from) = self.kept.take() {
             self.header.keep_from(&from);
         }
-        let slot = self.header.encode_slot()?;
-        let mut area = slot;
+        // The index, when it does not fit in the slot, goes after the
+        // last section and is synced with the sections.
+        let next = self.next;
+        let encoded = self.header.encode(|_| Ok(next))?;
+        if let Some((extent, bytes)) = &encoded.index {
+            self.write(&ImagePart::IndexExtent, bytes, extent.offset)?;
+            self.end = encoded.index_end();
+        }
+        let mut area = encoded.slot;
         area.resize((2 * SLOT_SIZE) as usize, 0);
         // Extend first so trailing zero chunks are holes inside the file.
         self.storage

@@ -13,6 +13,8 @@ mod image {
     mod edit;
     /// Images with lying headers are refused with typed errors.
     mod hostile;
+    /// An index too large for a header slot, kept in an extent.
+    mod index;
     /// Every section kind written and read back byte for byte.
     mod roundtrip;
 }

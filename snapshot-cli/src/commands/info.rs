@@ -107,6 +107,11 @@ fn to_json(image: &Image, memory: &[(String, MemoryStats)], disk_used: u64) -> J
         "producer": h.producer,
         "created": h.created,
         "incompatible_features": h.incompatible,
+        "index_extent": h.index.map(|i| json!({
+            "offset": i.offset,
+            "size": i.size,
+            "crc32c": format!("{:08x}", i.crc32c),
+        })),
         "file_size": image.file_len(),
         "disk_used": disk_used,
         "sections": sections,
@@ -134,6 +139,16 @@ fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used:
     }
     if !h.incompatible.is_empty() {
         let _ = writeln!(o, "features:    {}", shown(&h.incompatible.join(", ")));
+    }
+    if let Some(i) = h.index {
+        let _ = writeln!(
+            o,
+            "index:       {} sections in {} bytes at offset {} (crc32c {:08x})",
+            h.sections.len(),
+            i.size,
+            i.offset,
+            i.crc32c
+        );
     }
     let _ = writeln!(
         o,
