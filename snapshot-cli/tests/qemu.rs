@@ -35,6 +35,7 @@ fn qemu(machine: &str, extra: &[&str], commands: &[(u64, &str)]) -> String {
             "virtio-balloon-pci",
         ])
         .args(["-device", "virtio-scsi-pci", "-device", "qemu-xhci"])
+        .args(["-device", "ahci"])
         .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -79,6 +80,7 @@ fn a_qemu_stream_imports_exports_and_loads_back_edited() {
     for machine in ["pc", "q35"] {
         let src = env.path(&format!("{machine}.mig"));
         let src_ram = env.path(&format!("{machine}-src.ram"));
+        let later = env.path(&format!("{machine}-later.mig"));
         let monitor = qemu(
             machine,
             &[],
@@ -90,6 +92,11 @@ fn a_qemu_stream_imports_exports_and_loads_back_edited() {
                     &format!("pmemsave 0 0x4000000 \"{}\"", src_ram.display()),
                 ),
                 (300, &format!("migrate \"exec:cat > {}\"", src.display())),
+                (1500, "info status"),
+                // The same VM a second later, to diff.
+                (0, "cont"),
+                (1000, "stop"),
+                (100, &format!("migrate \"exec:cat > {}\"", later.display())),
                 (1500, "info status"),
             ],
         );
@@ -104,6 +111,36 @@ fn a_qemu_stream_imports_exports_and_loads_back_edited() {
             out.stdout_text()
         );
         assert_eq!(env.run(&["verify", &image]).code, 0);
+
+        // Each RAM block is a section: guest RAM extracts as QEMU had it
+        // (outside the legacy VGA and BIOS window, which the physical
+        // address space maps to other blocks).
+        let out = env.run(&["extract", &image, "ram:pc.ram", "-o", "pc.ram"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let (ram, physical) = (
+            std::fs::read(env.path("pc.ram")).unwrap(),
+            std::fs::read(&src_ram).unwrap(),
+        );
+        assert_eq!(ram.len(), 64 << 20);
+        assert!(ram[..0xa0000] == physical[..0xa0000], "{machine}: low RAM");
+        assert!(ram[0x100000..] == physical[0x100000..], "{machine}: RAM");
+
+        // The same VM a second later: the clocks and a few pages differ.
+        let later_image = format!("{machine}-later.snap");
+        let later = later.to_str().unwrap();
+        assert_eq!(
+            env.run(&["import", "qemu", later, "-o", &later_image]).code,
+            0
+        );
+        let out = env.run(&["diff", &image, &later_image]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        let diff = out.stdout_text();
+        assert!(
+            diff.contains("~ devices.timer#0.cpu_clock_offset: "),
+            "{diff}"
+        );
+        assert!(diff.contains("~ ram:pc.ram: chunks "), "{diff}");
+        assert!(!diff.contains("ram:pc.bios"), "{diff}");
 
         // Unedited: the same bytes, and QEMU loads it to the same memory.
         let again = env.path(&format!("{machine}-again.mig"));
@@ -160,6 +197,28 @@ fn a_qemu_stream_imports_exports_and_loads_back_edited() {
         assert!(after.contains(wanted), "{machine}: {after}");
         // Every other register is as the source had it.
         assert_eq!(after.replacen(wanted, rax, 1), before, "{machine}");
+
+        // A CMOS byte of the RTC, read back through its I/O ports.
+        let cmos = r#"devices."mc146818rtc#0".cmos_data[64]=0x5a"#;
+        let out = env.run(&["set", &image, cmos]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_eq!(env.run(&["export", "qemu", &image, "-o", edited_s]).code, 0);
+        let monitor = qemu(
+            machine,
+            &["-incoming", &incoming],
+            &[
+                (2500, "o /b 0x70 0x40"),
+                (100, "i /b 0x71"),
+                (100, "o /b 0x70 0x41"),
+                (100, "i /b 0x71"),
+            ],
+        );
+        let reads: Vec<&str> = monitor
+            .lines()
+            .filter(|l| l.starts_with("portb[0x0071]"))
+            .collect();
+        assert_eq!(reads.len(), 2, "{monitor}");
+        assert_eq!(reads[0], "portb[0x0071] = 0x5a", "{machine}: {monitor}");
 
         // The image's schemas type the records: a value the field cannot
         // hold is refused by `set`, and (forced in) by the export, by path.

@@ -211,6 +211,7 @@ impl ValuePath {
             Value::NumberArray(a) => Value::Number(a[i]),
             Value::StringArray(a) => Value::String(a[i].clone()),
             Value::NvListArray(a) => Value::NvList(a[i].clone()),
+            Value::Binary(a) => Value::Number(u64::from(a[i])),
             _ => unreachable!("array_len knows only arrays"),
         })
     }
@@ -273,6 +274,11 @@ impl ValuePath {
                         format!("elements are {}, not {}", element.ty(), value.ty()),
                     ));
                 }
+                if let (Value::Binary(_), Value::Number(n @ 256..)) = (&old, &value) {
+                    return Err(
+                        self.error(last, format!("is binary: its bytes hold 0 to 255, not {n}"))
+                    );
+                }
                 with_element(old.clone(), i, value)
             }
         };
@@ -288,6 +294,8 @@ fn array_len(v: &Value) -> Option<usize> {
         Value::NumberArray(a) => a.len(),
         Value::StringArray(a) => a.len(),
         Value::NvListArray(a) => a.len(),
+        // A binary's bytes are numbers 0..=255 to a path.
+        Value::Binary(a) => a.len(),
         _ => return None,
     })
 }
@@ -310,6 +318,10 @@ fn with_element(array: Value, i: usize, element: Value) -> Value {
         (Value::NvListArray(mut a), Value::NvList(v)) => {
             a[i] = v;
             Value::NvListArray(a)
+        }
+        (Value::Binary(mut a), Value::Number(v)) => {
+            a[i] = u8::try_from(v).expect("checked to fit a byte");
+            Value::Binary(a)
         }
         _ => unreachable!("types were checked"),
     }
@@ -470,6 +482,20 @@ mod tests {
         // Position kept.
         let names: Vec<_> = vhpet.iter().map(|(n, _)| n.to_string()).collect();
         assert_eq!(names, ["timers", "regs", "freq_bt.sec"]);
+    }
+
+    #[test]
+    fn a_binary_is_indexed_by_byte() {
+        let mut nv = NvList::new().with("cmos", Value::Binary(vec![1, 2, 3]));
+        let p = |s: &str| ValuePath::parse(s).unwrap();
+        assert_eq!(p("rtc.cmos[1]").get(&nv).unwrap(), Value::Number(2));
+        let old = p("rtc.cmos[2]").set(&mut nv, Value::Number(0xff), false);
+        assert_eq!(old.unwrap(), Value::Binary(vec![1, 2, 3]));
+        assert_eq!(nv.get("cmos"), Some(&Value::Binary(vec![1, 2, 0xff])));
+        let e = p("rtc.cmos[0]").set(&mut nv, Value::Number(256), false);
+        assert!(e.unwrap_err().to_string().contains("0 to 255, not 256"));
+        assert!(p("rtc.cmos[3]").get(&nv).is_err());
+        assert_eq!(nv.get("cmos"), Some(&Value::Binary(vec![1, 2, 0xff])));
     }
 
     #[test]

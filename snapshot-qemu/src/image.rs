@@ -6,7 +6,7 @@
 //! | `config` | `source = "qemu"`, the machine type |
 //! | `devices` | one record per device section, keyed `IDSTR#INSTANCE` (`0000:00:03.0/e1000#0`, `cpu#1`): `.schema` the VMState name, `.version` the section's version, the fields by name as the description types them |
 //! | `qemu` | what the stream's layout needs beyond that: the configuration and vmdesc bytes, the RAM block list, and each section record in order (kind, ids, footer; for RAM the record headers, block names and zero-page fills) |
-//! | `ram` | every RAM block, one after the other in the block list's order (the offsets are in `qemu.blocks`), zero pages as holes |
+//! | `ram:BLOCK` | one memory section per RAM block (`ram:pc.ram`, `ram:/rom@etc/acpi/tables`), zero pages as holes |
 //!
 //! Export writes the records back with the description's sizes, so a
 //! `snapshot set` of a device field is in the stream it writes; an
@@ -49,6 +49,7 @@ fn layout(message: impl Into<String>) -> ConvertError {
 #[derive(Debug, Clone, Copy)]
 pub struct ImportStats {
     pub devices: usize,
+    pub ram_blocks: usize,
     pub ram_bytes: u64,
     pub pages: u64,
 }
@@ -84,22 +85,19 @@ pub fn import(
             }
         }
     }
-    let mut offsets = HashMap::new();
-    let mut total = 0u64;
-    for (name, len) in &blocks {
-        offsets.insert(name.clone(), total);
-        total = total
-            .checked_add(*len)
-            .ok_or_else(|| layout("RAM blocks larger than 2^64 bytes"))?;
-    }
     let limit = snapshot_core::image::MAX_CHUNKS * MemoryOptions::default().chunk_size;
-    if total > limit {
-        return Err(layout(format!(
-            "the stream's RAM blocks add up to {total} bytes, more than an image's memory section \
-             holds ({limit})"
-        )));
+    let mut ram = HashMap::new();
+    for (name, len) in &blocks {
+        if *len > limit {
+            return Err(layout(format!(
+                "RAM block `{name}` of {len} bytes is larger than an image's memory section \
+                 holds ({limit})"
+            )));
+        }
+        if ram.insert(name.clone(), RamView::new(*len)).is_some() {
+            return Err(layout(format!("RAM block `{name}` is listed twice")));
+        }
     }
-    let mut ram = RamView::new(total);
     let mut devices = NvList::new();
     let mut records = Vec::new();
     let mut pages = 0;
@@ -139,8 +137,11 @@ pub fn import(
                                 names.push(block.clone());
                             }
                             fills.push(*fill);
-                            let at = place(&offsets, &blocks, block, *offset, page)?;
-                            ram.put(at, page, Source::Fill(*fill));
+                            place(&mut ram, block, *offset, page)?.put(
+                                *offset,
+                                page,
+                                Source::Fill(*fill),
+                            );
                             pages += 1;
                         }
                         RamEntry::Page {
@@ -153,8 +154,11 @@ pub fn import(
                             if !cont {
                                 names.push(block.clone());
                             }
-                            let at = place(&offsets, &blocks, block, *offset, data.len())?;
-                            ram.put(at, data.len(), Source::Stream(data.clone()));
+                            place(&mut ram, block, *offset, data.len())?.put(
+                                *offset,
+                                data.len(),
+                                Source::Stream(data.clone()),
+                            );
                             pages += 1;
                         }
                         RamEntry::Eos => headers.push(stream::RAM_EOS),
@@ -177,7 +181,12 @@ pub fn import(
     }
     let block_list: Vec<NvList> = blocks
         .iter()
-        .map(|(n, l)| NvList::new().with("name", n.as_str()).with("length", *l))
+        .map(|(n, l)| {
+            NvList::new()
+                .with("name", n.as_str())
+                .with("length", *l)
+                .with("section", ram_section(n).as_str())
+        })
         .collect();
     let mut qemu = NvList::new()
         .with(
@@ -201,19 +210,31 @@ pub fn import(
     b.add_nvlist("devices", &devices)?;
     b.add_nvlist("qemu", &qemu)?;
     b.add_nvlist(SCHEMAS_SECTION, &schemas)?;
-    if total > 0 {
+    let mut ram_bytes = 0;
+    for (name, len) in &blocks {
+        // A block of no bytes has no section: nothing to store.
+        if *len == 0 {
+            continue;
+        }
         let view = StreamRam {
-            ram: &ram,
+            ram: &ram[name],
             stream: bytes,
         };
-        b.add_memory_from("ram", &view, MemoryOptions::default(), &mut |_| {})?;
+        b.add_memory_from(
+            &ram_section(name),
+            &view,
+            MemoryOptions::default(),
+            &mut |_| {},
+        )?;
+        ram_bytes += len;
     }
     b.finish()?
         .sync_all()
         .map_err(|e| layout(format!("cannot write the image: {e}")))?;
     Ok(ImportStats {
         devices: devices.len(),
-        ram_bytes: total,
+        ram_blocks: blocks.len(),
+        ram_bytes,
         pages,
     })
 }
@@ -235,8 +256,8 @@ enum Source {
     Fill(u8),
 }
 
-/// Guest RAM as the stream gives it, without holding it: the last source
-/// of each page by its offset in the `ram` section; pages never sent and
+/// One RAM block as the stream gives it, without holding it: the last
+/// source of each page by its offset in the block; pages never sent and
 /// zero pages are holes.
 struct RamView {
     len: u64,
@@ -251,13 +272,13 @@ impl RamView {
         }
     }
 
-    fn put(&mut self, at: usize, len: usize, source: Source) {
+    fn put(&mut self, at: u64, len: usize, source: Source) {
         match source {
             Source::Fill(0) => {
-                self.pages.remove(&(at as u64));
+                self.pages.remove(&at);
             }
             source => {
-                self.pages.insert(at as u64, (len, source));
+                self.pages.insert(at, (len, source));
             }
         }
     }
@@ -321,26 +342,31 @@ impl snapshot_core::image::Storage for StreamRam<'_> {
     }
 }
 
-/// Where the page of `block` at `offset` lies in the `ram` section.
-fn place(
-    offsets: &HashMap<String, u64>,
-    blocks: &[(String, u64)],
+/// The name of the memory section holding RAM block `block`.
+pub fn ram_section(block: &str) -> String {
+    format!("ram:{block}")
+}
+
+/// The block a page of `len` bytes at `offset` of `block` goes to, once
+/// checked to lie inside it.
+fn place<'a>(
+    ram: &'a mut HashMap<String, RamView>,
     block: &str,
     offset: u64,
     len: usize,
-) -> Result<usize, ConvertError> {
-    let base = offsets.get(block).ok_or_else(|| {
+) -> Result<&'a mut RamView, ConvertError> {
+    let view = ram.get_mut(block).ok_or_else(|| {
         layout(format!(
             "a page of RAM block `{block}`, which the block list lacks"
         ))
     })?;
-    let size = blocks.iter().find(|(n, _)| n == block).map_or(0, |b| b.1);
+    let size = view.len;
     if offset.checked_add(len as u64).is_none_or(|end| end > size) {
         return Err(layout(format!(
             "a page at {offset:#x} of RAM block `{block}`, which is {size:#x} bytes"
         )));
     }
-    Ok((base + offset) as usize)
+    Ok(view)
 }
 
 /// The stream an image imported from QEMU stands for, with its device
@@ -357,22 +383,27 @@ pub fn export(image: &Image<File>) -> Result<Vec<u8>, ConvertError> {
     let (desc, _) = crate::vmdesc::find(&vmdesc_bytes)?
         .ok_or_else(|| layout("qemu.vmdesc is not a stream description"))?;
     let mut blocks = Vec::new();
+    let mut memory = HashMap::new();
     if let Some(Value::NvListArray(list)) = qemu.get("blocks") {
-        for b in list {
-            blocks.push((b.get_string("name")?.to_owned(), b.get_number("length")?));
+        for (i, b) in list.iter().enumerate() {
+            let at = |e: snapshot_core::nvlist::Error| layout(format!("qemu.blocks[{i}]: {e}"));
+            let (name, len) = (
+                b.get_string("name").map_err(at)?,
+                b.get_number("length").map_err(at)?,
+            );
+            blocks.push((name.to_owned(), len));
+            if len > 0 {
+                let section = b.get_string("section").map_err(at)?;
+                let ram = image.memory(section)?;
+                if ram.entry().size != len {
+                    return Err(layout(format!(
+                        "section `{section}` holds {} bytes, RAM block `{name}` {len}",
+                        ram.entry().size
+                    )));
+                }
+                memory.insert(name.to_owned(), ram);
+            }
         }
-    }
-    let total: u64 = blocks.iter().map(|b| b.1).sum();
-    let memory = if total > 0 {
-        Some(image.memory("ram")?)
-    } else {
-        None
-    };
-    let mut offsets = HashMap::new();
-    let mut at = 0u64;
-    for (name, len) in &blocks {
-        offsets.insert(name.clone(), at);
-        at += len;
     }
     let records = match qemu.get("records") {
         Some(Value::NvListArray(r)) => r.clone(),
@@ -431,28 +462,28 @@ pub fn export(image: &Image<File>) -> Result<Vec<u8>, ConvertError> {
         vmdesc_range: configuration.len()..original.len(),
     };
     let page = usize::try_from(stream.vmdesc.page_size).unwrap_or(4096);
-    // One chunk of the `ram` section read at a time, kept for the pages
-    // after it.
+    // One chunk of RAM read at a time, kept for the pages after it.
     let (mut chunk, mut scratch, mut cached) = (Vec::new(), Vec::new(), None);
     let mut failed = None;
     let out = write::write(&stream, &original, &mut |block, offset| {
         let found = (|| -> Result<Vec<u8>, ConvertError> {
-            let memory = memory.as_ref().ok_or_else(|| layout("no `ram` section"))?;
-            let base = offsets
+            let memory = memory
                 .get(block)
-                .ok_or_else(|| layout(format!("RAM block `{block}` is not in qemu.blocks")))?;
-            let at = base + offset;
-            let index = at / memory.chunk_size();
+                .ok_or_else(|| layout(format!("RAM block `{block}` has no memory section")))?;
+            let index = offset / memory.chunk_size();
             if index >= memory.table().len() as u64 {
                 return Err(layout(format!(
-                    "RAM block `{block}` at {offset:#x}: outside `ram`"
+                    "RAM block `{block}` at {offset:#x}: outside its section"
                 )));
             }
-            if cached != Some(index) {
+            if cached
+                .as_ref()
+                .is_none_or(|(b, i)| b != block || *i != index)
+            {
                 memory.read_chunk(index, &mut chunk, &mut scratch)?;
-                cached = Some(index);
+                cached = Some((block.to_owned(), index));
             }
-            let start = (at - index * memory.chunk_size()) as usize;
+            let start = (offset - index * memory.chunk_size()) as usize;
             chunk
                 .get(start..start + page)
                 .map(<[u8]>::to_vec)

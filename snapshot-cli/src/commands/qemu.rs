@@ -69,10 +69,11 @@ pub fn import(command: Import) -> Result<ExitCode> {
     )?;
     let stats = stats.expect("the import ran");
     println!(
-        "{}: {} devices, {} MiB of RAM ({} pages sent) -> {}",
+        "{}: {} devices, {} MiB of RAM in {} blocks ({} pages sent) -> {}",
         args.stream.display(),
         stats.devices,
         stats.ram_bytes >> 20,
+        stats.ram_blocks,
         stats.pages,
         args.output.display()
     );
