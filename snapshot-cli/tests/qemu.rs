@@ -252,3 +252,179 @@ fn a_qemu_stream_imports_exports_and_loads_back_edited() {
         assert!(!env.path("cut.snap").exists());
     }
 }
+
+/// The descriptions of this QEMU, imported, and compared with copies
+/// edited the ways a new release changes them: each change named and
+/// classified as QEMU would load a stream across the two.
+#[test]
+fn qemu_descriptions_import_and_compare_as_qemu_loads() {
+    if !qemu_installed("qemu_descriptions_import_and_compare_as_qemu_loads") {
+        return;
+    }
+    let env = Env::new();
+    for machine in ["pc", "q35"] {
+        let dump = env.path(&format!("{machine}.json"));
+        let out = Command::new(QEMU)
+            .args(["-M", machine, "-dump-vmstate"])
+            .arg(&dump)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dir = format!("{machine}-7.2");
+        let dump_s = dump.to_str().unwrap();
+        let out = env.run(&["schema", "import", "qemu", dump_s, "-o", &dir]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            out.stdout_text().contains(" device types of machine "),
+            "{}",
+            out.stdout_text()
+        );
+        let rtc = std::fs::read_to_string(env.path(&format!("{dir}/mc146818rtc.vmstate"))).unwrap();
+        assert!(
+            rtc.starts_with("device \"mc146818rtc\"\nvmsd \"mc146818rtc\" version 3 minimum 1\n"),
+            "{rtc}"
+        );
+        assert!(
+            rtc.contains("field \"irq_coalesced\" size 4 since 2\n"),
+            "{rtc}"
+        );
+        // Read back, the files are the dump.
+        let out = env.run(&["schema", "diff", &dir, dump_s]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            out.stdout_text().contains(" 0 changes"),
+            "{}",
+            out.stdout_text()
+        );
+        // A second import into the same directory is refused.
+        assert_eq!(
+            env.run(&["schema", "import", "qemu", dump_s, "-o", &dir])
+                .code,
+            2
+        );
+
+        let original: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&dump).unwrap()).unwrap();
+        let release = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut next = original.clone();
+            edit(&mut next);
+            let path = format!("{machine}-{name}.json");
+            env.write(&path, serde_json::to_vec(&next).unwrap());
+            let out = env.run(&["schema", "diff", dump_s, &path]);
+            (out.code, out.stdout_text())
+        };
+        let rtc = |d: &mut serde_json::Value| d["mc146818rtc"]["Description"].clone();
+        let set_rtc = |d: &mut serde_json::Value, v: serde_json::Value| {
+            d["mc146818rtc"]["Description"] = v;
+        };
+        let field = |name: &str, since: u32, size: u32| serde_json::json!({"field": name, "version_id": since, "field_exists": false, "size": size});
+
+        let (code, text) = release("bump", &|d| {
+            let mut r = rtc(d);
+            r["version_id"] = 4.into();
+            r["Fields"]
+                .as_array_mut()
+                .unwrap()
+                .push(field("alarm2", 4, 8));
+            set_rtc(d, r);
+            d["mc146818rtc"]["version_id"] = 4.into();
+        });
+        assert!(
+            text.contains(
+                "  mc146818rtc: version bumped 3 -> 4; upgrade compatible, downgrade BREAKING\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("  mc146818rtc.alarm2: field added in version 4; upgrade compatible, downgrade BREAKING\n"), "{text}");
+        assert_eq!(code, 1, "a downgrade always breaks: {text}");
+
+        let (code, text) = release("unbumped", &|d| {
+            let mut r = rtc(d);
+            r["Fields"]
+                .as_array_mut()
+                .unwrap()
+                .push(field("alarm2", 0, 8));
+            set_rtc(d, r);
+        });
+        assert!(
+            text.contains(
+                "  mc146818rtc.alarm2: field added; upgrade BREAKING, downgrade BREAKING\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(code, 1);
+
+        let (code, text) = release("minimum", &|d| {
+            let mut r = rtc(d);
+            r["minimum_version_id"] = 3.into();
+            set_rtc(d, r);
+        });
+        assert!(text.contains("  mc146818rtc: minimum version raised 1 -> 3; upgrade compatible, downgrade compatible\n"), "{text}");
+        assert_eq!(code, 0, "{text}");
+        let (code, text) = release("minimum-above", &|d| {
+            let mut r = rtc(d);
+            r["version_id"] = 5.into();
+            r["minimum_version_id"] = 4.into();
+            set_rtc(d, r);
+        });
+        assert!(text.contains("  mc146818rtc: minimum version raised 1 -> 4; upgrade BREAKING, downgrade compatible\n"), "{text}");
+        assert_eq!(code, 1);
+
+        let (code, text) = release("size", &|d| {
+            let mut r = rtc(d);
+            r["Fields"][1]["size"] = 2.into();
+            set_rtc(d, r);
+        });
+        assert!(text.contains("  mc146818rtc.cmos_index: size changed 1 -> 2; upgrade BREAKING, downgrade BREAKING\n"), "{text}");
+        assert_eq!(code, 1);
+
+        let (code, text) = release("subsection", &|d| {
+            let mut r = rtc(d);
+            r["Subsections"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({
+                    "name": "mc146818rtc/alarm2", "version_id": 1, "minimum_version_id": 1,
+                    "Fields": [field("alarm2", 0, 8)],
+                }));
+            set_rtc(d, r);
+        });
+        assert!(text.contains("  mc146818rtc.mc146818rtc/alarm2: subsection added; upgrade compatible, downgrade BREAKING when sent\n"), "{text}");
+        assert_eq!(code, 0, "{text}");
+
+        let (code, text) = release("sections", &|d| {
+            let d = d.as_object_mut().unwrap();
+            d.remove("mc146818rtc");
+            d.insert("new-device".into(), serde_json::json!({
+                "Name": "new-device", "version_id": 1, "minimum_version_id": 1,
+                "Description": {"name": "new-device", "version_id": 1, "minimum_version_id": 1, "Fields": []},
+            }));
+        });
+        assert!(text.contains("  mc146818rtc: section removed; upgrade BREAKING when sent, downgrade compatible\n"), "{text}");
+        assert!(
+            text.contains(
+                "  new-device: section added; upgrade compatible, downgrade BREAKING when sent\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(code, 1);
+
+        // A schema file edited by hand is read as such, and a mistake in
+        // it is named by file and line.
+        let file = env.path(&format!("{dir}/mc146818rtc.vmstate"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, text.replace("size 128", "size 12x")).unwrap();
+        let out = env.run(&["schema", "diff", &dir, dump_s]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("mc146818rtc.vmstate: line 3: expected a number after `size`"),
+            "{}",
+            out.stderr
+        );
+    }
+}

@@ -21,6 +21,7 @@ mod input;
 mod state;
 mod stream;
 mod vmdesc;
+pub mod vmstate;
 mod write;
 
 pub use error::{Error, Result};

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use snapshot_core::compat;
 use snapshot_core::schema::{diff, Recorded};
+use snapshot_qemu::vmstate;
 
 use crate::exit::UsageError;
 use crate::Vmm;
@@ -29,13 +30,36 @@ pub enum Command {
     /// Bless: record the schemas and golden fixtures of new versions of the VMM's
     /// types (a VMM's own tool; recorded versions are never rewritten).
     Bless(HistoryArgs),
+    /// Turn another program's state descriptions into schema files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// The VMState descriptions of a QEMU build, as
+    /// `qemu-system-x86_64 -M MACHINE -dump-vmstate FILE` writes them:
+    /// one `.vmstate` file per device type in DIR (new or empty), for
+    /// `snapshot schema diff OLD_DIR NEW_DIR` to compare two builds.
+    Qemu(QemuImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QemuImportArgs {
+    /// The `-dump-vmstate` JSON file (`-` for standard input).
+    dump: PathBuf,
+    /// The directory to write, one per build.
+    #[arg(short, long)]
+    output: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The older schema file (`schemas/vrtc/v1.schema`).
+    /// The older schema file (`schemas/vrtc/v1.schema`); or the older
+    /// QEMU build's descriptions: a directory `schema import qemu` wrote,
+    /// a `-dump-vmstate` JSON file, or one `.vmstate` file.
     old: PathBuf,
-    /// The newer schema file.
+    /// The newer schema file, or the newer QEMU build's descriptions.
     new: PathBuf,
 }
 
@@ -51,7 +75,17 @@ pub struct HistoryArgs {
 
 pub fn run(command: Command, vmm: &Vmm) -> Result<ExitCode> {
     match command {
-        Command::Diff(args) => run_diff(&args),
+        Command::Diff(args) => match (qemu_input(&args.old), qemu_input(&args.new)) {
+            (false, false) => run_diff(&args),
+            (true, true) => run_qemu_diff(&args),
+            _ => Err(UsageError(format!(
+                "{} and {} are not both schema files or both QEMU descriptions",
+                args.old.display(),
+                args.new.display()
+            ))
+            .into()),
+        },
+        Command::Import(ImportCommand::Qemu(args)) => run_qemu_import(&args),
         Command::Check(args) => {
             if !args.schemas.is_dir() {
                 // Checking against no history would report every type as
@@ -117,6 +151,79 @@ fn read(path: &Path) -> Result<Recorded> {
     let text =
         String::from_utf8(text).with_context(|| format!("{} is not UTF-8", path.display()))?;
     Recorded::parse(&text).with_context(|| path.display().to_string())
+}
+
+/// Whether `path` holds QEMU descriptions rather than a schema file: a
+/// directory, a `.json` or a `.vmstate` file.
+fn qemu_input(path: &Path) -> bool {
+    path.is_dir()
+        || path
+            .extension()
+            .is_some_and(|e| e == "json" || e == vmstate::text::EXTENSION)
+}
+
+fn read_qemu(path: &Path) -> Result<vmstate::Dump> {
+    let shown = || path.display().to_string();
+    if path.is_dir() {
+        return Ok(vmstate::text::read_dir(path)?);
+    }
+    let bytes = crate::io::read_input(path)?;
+    if path.extension().is_some_and(|e| e == "json") {
+        return vmstate::Dump::from_json(&bytes).with_context(shown);
+    }
+    let text = String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", shown()))?;
+    let (name, vmsd) = vmstate::text::parse_device(&text).with_context(shown)?;
+    let mut dump = vmstate::Dump::default();
+    dump.devices.insert(name, vmsd);
+    Ok(dump)
+}
+
+fn run_qemu_import(args: &QemuImportArgs) -> Result<ExitCode> {
+    let bytes = crate::io::read_input(&args.dump)?;
+    let dump = vmstate::Dump::from_json(&bytes).with_context(|| args.dump.display().to_string())?;
+    let written = vmstate::text::write_dir(&dump, &args.output)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    println!(
+        "{}: {} device types{} -> {} ({written} files)",
+        args.dump.display(),
+        dump.devices.len(),
+        dump.machine
+            .as_ref()
+            .map(|m| format!(" of machine {m}"))
+            .unwrap_or_default(),
+        args.output.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_qemu_diff(args: &DiffArgs) -> Result<ExitCode> {
+    let (old, new) = (read_qemu(&args.old)?, read_qemu(&args.new)?);
+    let changes = vmstate::diff(&old, &new);
+    let machine = |d: &vmstate::Dump| d.machine.clone().unwrap_or_else(|| "?".into());
+    println!(
+        "QEMU {} -> {}: {} -> {} device types, {} change{}",
+        machine(&old),
+        machine(&new),
+        old.devices.len(),
+        new.devices.len(),
+        changes.len(),
+        if changes.len() == 1 { "" } else { "s" }
+    );
+    for change in &changes {
+        println!("  {change}");
+    }
+    let breaking = changes.iter().filter(|c| c.is_breaking()).count();
+    if breaking > 0 {
+        println!(
+            "{breaking} of them can break an upgrade (the old build's stream loaded by the new) \
+             or always break a downgrade"
+        );
+    }
+    Ok(ExitCode::from(if breaking > 0 {
+        crate::exit::FAILED
+    } else {
+        crate::exit::OK
+    }))
 }
 
 fn run_diff(args: &DiffArgs) -> Result<ExitCode> {
