@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::io::Write;
 
 use snapshot_core::compat::SCHEMAS_SECTION;
 use snapshot_core::image::{Builder, Image, MemoryOptions, DEFAULT_IDENT};
@@ -39,6 +40,8 @@ pub enum ConvertError {
     Record(#[from] RecordError),
     #[error("{0}")]
     Layout(String),
+    #[error("writing the stream: {0}")]
+    Write(#[source] std::io::Error),
 }
 
 fn layout(message: impl Into<String>) -> ConvertError {
@@ -228,9 +231,8 @@ pub fn import(
         )?;
         ram_bytes += len;
     }
-    b.finish()?
-        .sync_all()
-        .map_err(|e| layout(format!("cannot write the image: {e}")))?;
+    // The builder syncs the sections, then the header.
+    b.finish()?;
     Ok(ImportStats {
         devices: devices.len(),
         ram_blocks: blocks.len(),
@@ -369,9 +371,10 @@ fn place<'a>(
     Ok(view)
 }
 
-/// The stream an image imported from QEMU stands for, with its device
-/// records as they are now.
-pub fn export(image: &Image<File>) -> Result<Vec<u8>, ConvertError> {
+/// Writes to `out` the stream an image imported from QEMU stands for,
+/// with its device records as they are now. Guest RAM is read a chunk at
+/// a time and the stream written as it is made.
+pub fn export(image: &Image<File>, out: &mut dyn Write) -> Result<(), ConvertError> {
     let qemu = image.read_nvlist("qemu")?;
     let devices = image.read_nvlist("devices")?;
     let bytes_of = |name: &str| match qemu.get(name) {
@@ -411,6 +414,8 @@ pub fn export(image: &Image<File>) -> Result<Vec<u8>, ConvertError> {
     };
     let mut descs = desc.devices.iter();
     let mut sections = Vec::new();
+    // The block of a continued page: QEMU carries it across sections.
+    let mut block = String::new();
     for (i, r) in records.iter().enumerate() {
         let at = |e: snapshot_core::nvlist::Error| layout(format!("qemu.records[{i}]: {e}"));
         let kind = match r.get_number("kind").map_err(at)? {
@@ -437,7 +442,8 @@ pub fn export(image: &Image<File>) -> Result<Vec<u8>, ConvertError> {
                 fields,
             })
         } else {
-            Body::Ram(ram_entries(r.get_nvlist("ram").map_err(at)?, &blocks, i)?)
+            let list = r.get_nvlist("ram").map_err(at)?;
+            Body::Ram(ram_entries(list, &blocks, &mut block, i)?)
         };
         sections.push(Section {
             kind,
@@ -465,8 +471,8 @@ pub fn export(image: &Image<File>) -> Result<Vec<u8>, ConvertError> {
     // One chunk of RAM read at a time, kept for the pages after it.
     let (mut chunk, mut scratch, mut cached) = (Vec::new(), Vec::new(), None);
     let mut failed = None;
-    let out = write::write(&stream, &original, &mut |block, offset| {
-        let found = (|| -> Result<Vec<u8>, ConvertError> {
+    let mut page_of = |block: &str, offset: u64, out: &mut dyn Write| -> std::io::Result<()> {
+        let found = (|| -> Result<std::ops::Range<usize>, ConvertError> {
             let memory = memory
                 .get(block)
                 .ok_or_else(|| layout(format!("RAM block `{block}` has no memory section")))?;
@@ -484,30 +490,35 @@ pub fn export(image: &Image<File>) -> Result<Vec<u8>, ConvertError> {
                 cached = Some((block.to_owned(), index));
             }
             let start = (offset - index * memory.chunk_size()) as usize;
-            chunk
-                .get(start..start + page)
-                .map(<[u8]>::to_vec)
-                .ok_or_else(|| {
-                    layout(format!(
-                        "RAM block `{block}` at {offset:#x}: a page across chunks"
-                    ))
-                })
+            if start + page > chunk.len() {
+                return Err(layout(format!(
+                    "RAM block `{block}` at {offset:#x}: a page across chunks"
+                )));
+            }
+            Ok(start..start + page)
         })();
-        found.unwrap_or_else(|e| {
-            failed.get_or_insert(e);
-            vec![0; page]
-        })
-    });
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(out),
+        match found {
+            Ok(range) => out.write_all(&chunk[range]),
+            Err(e) => {
+                failed = Some(e);
+                Err(std::io::Error::other("guest memory could not be read"))
+            }
+        }
+    };
+    let written = write::write(&stream, &original, &mut page_of, out);
+    match (failed, written) {
+        (Some(e), _) => Err(e),
+        (None, Err(e)) => Err(ConvertError::Write(e)),
+        (None, Ok(())) => Ok(()),
     }
 }
 
-/// The RAM records of `list` (a record's `ram`).
+/// The RAM records of `list` (a record's `ram`); `block` is the block of
+/// a continued page, carried from the records before.
 fn ram_entries(
     list: &NvList,
     blocks: &[(String, u64)],
+    block: &mut String,
     i: usize,
 ) -> Result<Vec<RamEntry>, ConvertError> {
     let headers = match list.get("headers") {
@@ -523,14 +534,13 @@ fn ram_entries(
         _ => Vec::new(),
     };
     let (mut names, mut fills) = (names.into_iter(), fills.into_iter());
-    let mut block = String::new();
     let mut out = Vec::new();
     let short = |what: &str| layout(format!("qemu.records[{i}].ram: fewer {what} than records"));
     for h in headers {
         let (flags, addr) = (h & 0xfff, h & !0xfff);
         let cont = flags & stream::RAM_CONTINUE != 0;
         if flags & (stream::RAM_ZERO | stream::RAM_PAGE) != 0 && !cont {
-            block = names.next().ok_or_else(|| short("names"))?;
+            *block = names.next().ok_or_else(|| short("names"))?;
         }
         out.push(if flags & stream::RAM_MEM_SIZE != 0 {
             RamEntry::MemSize {

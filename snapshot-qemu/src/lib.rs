@@ -18,6 +18,7 @@
 mod error;
 mod image;
 mod input;
+mod source;
 mod state;
 mod stream;
 mod vmdesc;
@@ -26,6 +27,7 @@ mod write;
 
 pub use error::{Error, Result};
 pub use image::{export, import, record_key, ConvertError, ImportStats};
+pub use source::StreamBytes;
 pub use state::{FieldValue, Fields, RecordError};
 pub use stream::{
     parse, Body, Configuration, DeviceSection, RamEntry, Section, SectionKind, Stream,

@@ -1,8 +1,12 @@
 //! A stream written back from its parts: the inverse of [`parse`]. For a
 //! stream parsed unchanged the bytes are the same; changed device fields
 //! are written in their place, with the sizes the description gives.
+//! Written as it goes, so a stream of any size takes no more memory than
+//! its sections' records.
 //!
 //! [`parse`]: crate::parse
+
+use std::io::{self, Write};
 
 use crate::state::{FieldValue, Fields};
 use crate::stream::{
@@ -11,18 +15,19 @@ use crate::stream::{
     VERSION,
 };
 
-/// Writes `stream`; `page` gives the bytes of the page of a RAM block at
-/// an offset (the original stream's, or guest memory's), and `original`
-/// the bytes the configuration and description ranges point into.
+/// Writes `stream` to `out`; `page` writes the bytes of the page of a RAM
+/// block at an offset (the original stream's, or guest memory's) to the
+/// writer it is given, and `original` holds the bytes the configuration
+/// and description ranges point into.
 pub fn write(
     stream: &Stream,
     original: &[u8],
-    page: &mut dyn FnMut(&str, u64) -> Vec<u8>,
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&MAGIC.to_be_bytes());
-    out.extend_from_slice(&VERSION.to_be_bytes());
-    out.extend_from_slice(&original[stream.configuration.range.clone()]);
+    page: &mut dyn FnMut(&str, u64, &mut dyn Write) -> io::Result<()>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    out.write_all(&MAGIC.to_be_bytes())?;
+    out.write_all(&VERSION.to_be_bytes())?;
+    out.write_all(&original[stream.configuration.range.clone()])?;
     for s in &stream.sections {
         let kind = match s.kind {
             SectionKind::Start => SECTION_START,
@@ -30,40 +35,47 @@ pub fn write(
             SectionKind::End => SECTION_END,
             SectionKind::Full => SECTION_FULL,
         };
-        out.push(kind);
-        out.extend_from_slice(&s.id.to_be_bytes());
+        out.write_all(&[kind])?;
+        out.write_all(&s.id.to_be_bytes())?;
         if matches!(s.kind, SectionKind::Start | SectionKind::Full) {
-            name(&mut out, s.idstr.as_bytes());
-            out.extend_from_slice(&s.instance.to_be_bytes());
-            out.extend_from_slice(&s.version.to_be_bytes());
+            name(out, s.idstr.as_bytes())?;
+            out.write_all(&s.instance.to_be_bytes())?;
+            out.write_all(&s.version.to_be_bytes())?;
         }
         match &s.body {
-            Body::Ram(entries) => ram(&mut out, entries, page),
-            Body::Device(d) => fields(&mut out, &d.fields),
+            Body::Ram(entries) => ram(out, entries, page)?,
+            Body::Device(d) => {
+                let mut bytes = Vec::new();
+                fields(&mut bytes, &d.fields);
+                out.write_all(&bytes)?;
+            }
         }
         if s.footer {
-            out.push(SECTION_FOOTER);
-            out.extend_from_slice(&s.id.to_be_bytes());
+            out.write_all(&[SECTION_FOOTER])?;
+            out.write_all(&s.id.to_be_bytes())?;
         }
     }
-    out.push(EOF);
-    out.extend_from_slice(&original[stream.vmdesc_range.clone()]);
-    out
+    out.write_all(&[EOF])?;
+    out.write_all(&original[stream.vmdesc_range.clone()])
 }
 
-fn name(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.push(bytes.len() as u8);
-    out.extend_from_slice(bytes);
+fn name(out: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
+    out.write_all(&[bytes.len() as u8])?;
+    out.write_all(bytes)
 }
 
-fn ram(out: &mut Vec<u8>, entries: &[RamEntry], page: &mut dyn FnMut(&str, u64) -> Vec<u8>) {
+fn ram(
+    out: &mut dyn Write,
+    entries: &[RamEntry],
+    page: &mut dyn FnMut(&str, u64, &mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     for e in entries {
         match e {
             RamEntry::MemSize { total, blocks } => {
-                out.extend_from_slice(&(total | RAM_MEM_SIZE).to_be_bytes());
+                out.write_all(&(total | RAM_MEM_SIZE).to_be_bytes())?;
                 for (block, len) in blocks {
-                    name(out, block.as_bytes());
-                    out.extend_from_slice(&len.to_be_bytes());
+                    name(out, block.as_bytes())?;
+                    out.write_all(&len.to_be_bytes())?;
                 }
             }
             RamEntry::Zero {
@@ -73,11 +85,11 @@ fn ram(out: &mut Vec<u8>, entries: &[RamEntry], page: &mut dyn FnMut(&str, u64) 
                 cont,
             } => {
                 let flags = RAM_ZERO | if *cont { RAM_CONTINUE } else { 0 };
-                out.extend_from_slice(&(offset | flags).to_be_bytes());
+                out.write_all(&(offset | flags).to_be_bytes())?;
                 if !cont {
-                    name(out, block.as_bytes());
+                    name(out, block.as_bytes())?;
                 }
-                out.push(*fill);
+                out.write_all(&[*fill])?;
             }
             RamEntry::Page {
                 block,
@@ -86,24 +98,27 @@ fn ram(out: &mut Vec<u8>, entries: &[RamEntry], page: &mut dyn FnMut(&str, u64) 
                 ..
             } => {
                 let flags = RAM_PAGE | if *cont { RAM_CONTINUE } else { 0 };
-                out.extend_from_slice(&(offset | flags).to_be_bytes());
+                out.write_all(&(offset | flags).to_be_bytes())?;
                 if !cont {
-                    name(out, block.as_bytes());
+                    name(out, block.as_bytes())?;
                 }
-                out.extend_from_slice(&page(block, *offset));
+                page(block, *offset, out)?;
             }
-            RamEntry::Eos => out.extend_from_slice(&RAM_EOS.to_be_bytes()),
+            RamEntry::Eos => out.write_all(&RAM_EOS.to_be_bytes())?,
         }
     }
+    Ok(())
 }
 
+/// A device section's fields, into `out` (a section's records are small).
 fn fields(out: &mut Vec<u8>, f: &Fields) {
     for (_, value) in &f.fields {
         field(out, value);
     }
     for (sub, version, sub_fields) in &f.subsections {
         out.push(SUBSECTION);
-        name(out, sub.as_bytes());
+        out.push(sub.len() as u8);
+        out.extend_from_slice(sub.as_bytes());
         out.extend_from_slice(&version.to_be_bytes());
         fields(out, sub_fields);
     }

@@ -3,6 +3,7 @@
 //! stream QEMU loads.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,7 +50,7 @@ pub struct ExportArgs {
 
 pub fn import(command: Import) -> Result<ExitCode> {
     let Import::Qemu(args) = command;
-    let bytes = std::fs::read(&args.stream)
+    let bytes = snapshot_qemu::StreamBytes::open(&args.stream)
         .with_context(|| format!("cannot read {}", args.stream.display()))?;
     let mut stats = None;
     replace_file(
@@ -83,12 +84,18 @@ pub fn import(command: Import) -> Result<ExitCode> {
 pub fn export(command: Export) -> Result<ExitCode> {
     let Export::Qemu(args) = command;
     let image = open(&args.image, &args.ident)?;
-    let stream = snapshot_qemu::export(&image).with_context(|| args.image.display().to_string())?;
     replace_file(
         &args.output,
         TEMP,
         |tmp| {
-            std::fs::write(tmp, &stream).with_context(|| format!("cannot write {}", tmp.display()))
+            let file =
+                File::create(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            snapshot_qemu::export(&image, &mut out)
+                .with_context(|| args.image.display().to_string())?;
+            // replace_file syncs the file before it renames it into place.
+            out.flush()
+                .with_context(|| format!("cannot write {}", tmp.display()))
         },
         |path, e| anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
     )?;
