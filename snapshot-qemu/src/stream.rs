@@ -119,24 +119,11 @@ pub enum RamEntry {
 /// Parses a whole stream. Device sections need the description at its
 /// end: a stream without one is refused.
 pub fn parse(bytes: &[u8]) -> Result<Stream> {
-    let (vmdesc, vmdesc_start) = vmdesc::find(bytes)?.ok_or_else(|| {
-        Error::at(
-            bytes.len(),
-            "the stream has no vmdesc (was it saved with suppress-vmdesc?): its device \
-             sections cannot be typed, nor even told apart",
-        )
-    })?;
+    let Some((vmdesc, vmdesc_start)) = vmdesc::find(bytes)? else {
+        return Err(without_description(bytes));
+    };
     let mut input = Input::new(&bytes[..vmdesc_start]);
-    if input.be32("the magic")? != MAGIC {
-        return Err(Error::at(0, "not a QEMU migration stream (no QEVM magic)"));
-    }
-    let version = input.be32("the version")?;
-    if version != VERSION {
-        return Err(Error::at(
-            4,
-            format!("format version {version}; only 3 is read"),
-        ));
-    }
+    header(&mut input)?;
     let configuration = configuration(&mut input)?;
     let page_size = usize::try_from(vmdesc.page_size)
         .ok()
@@ -233,6 +220,92 @@ pub fn parse(bytes: &[u8]) -> Result<Stream> {
         vmdesc,
         vmdesc_range: vmdesc_start..bytes.len(),
     })
+}
+
+/// The magic and the format version.
+fn header(input: &mut Input) -> Result<()> {
+    if input.be32("the magic")? != MAGIC {
+        return Err(Error::at(0, "not a QEMU migration stream (no QEVM magic)"));
+    }
+    let version = input.be32("the version")?;
+    if version != VERSION {
+        return Err(Error::at(
+            4,
+            format!("format version {version}; only 3 is read"),
+        ));
+    }
+    Ok(())
+}
+
+/// Why a stream has no description at its end. Device sections carry no
+/// lengths, so without it the stream can be read only up to the first
+/// one: the header, the configuration and RAM sections are read to find
+/// a fault there; otherwise the stream is either cut short (QEMU writes
+/// the description last) or was saved without one.
+fn without_description(bytes: &[u8]) -> Error {
+    let mut input = Input::new(bytes);
+    if let Err(e) = header(&mut input).and_then(|()| configuration(&mut input).map(drop)) {
+        return e;
+    }
+    let (mut block, mut open) = (String::new(), HashMap::new());
+    let mut last = None;
+    loop {
+        let at = input.pos();
+        let kind = match input.u8("a section type") {
+            Ok(EOF) if input.remaining() == 0 => {
+                return Error::at(
+                    at,
+                    "the stream ends with the end-of-file marker but has no description \
+                     (vmdesc): it was saved with suppress-vmdesc, and its device sections \
+                     cannot be typed, nor even told apart",
+                )
+            }
+            Ok(k @ (SECTION_START | SECTION_PART | SECTION_END | SECTION_FULL)) => k,
+            _ => break,
+        };
+        let Ok(id) = input.be32("a section id") else {
+            break;
+        };
+        let idstr = if kind == SECTION_START || kind == SECTION_FULL {
+            let Ok(name) = input.name("a section id string") else {
+                break;
+            };
+            let name = String::from_utf8_lossy(name).into_owned();
+            if input.be32("an instance id").is_err() || input.be32("a version id").is_err() {
+                break;
+            }
+            open.insert(id, name.clone());
+            name
+        } else {
+            open.get(&id).cloned().unwrap_or_default()
+        };
+        last = Some((idstr.clone(), at));
+        if idstr != "ram" {
+            break;
+        }
+        // The page size is in the description; x86's is assumed, only to
+        // find where RAM is cut.
+        let page_size = 4096;
+        if let Err(e) = ram(&mut input, page_size, &mut block) {
+            return e.context("ram");
+        }
+        if input.peek() == Some(SECTION_FOOTER)
+            && (input.u8("a footer").is_err() || input.be32("a footer's section id").is_err())
+        {
+            break;
+        }
+    }
+    let place = match last {
+        Some((idstr, at)) => format!(", in or after section `{idstr}` (from byte {at})"),
+        None => String::new(),
+    };
+    Error::at(
+        bytes.len(),
+        format!(
+            "the stream ends without the description QEMU writes last (vmdesc): it is cut \
+             short{place}; a device section's length is known only from the description"
+        ),
+    )
 }
 
 fn configuration(input: &mut Input) -> Result<Configuration> {
