@@ -291,6 +291,25 @@ fn migrate_goes_to_any_release_and_back() {
     );
     assert!(text.contains("  devices.vrtc: vrtc v2 -> v3\n"), "{text}");
 
+    // The schemas the two images carry, compared type by type.
+    let out = env.run(&["schema", "diff", "demo/vm.snap", "latest.snap"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let diff = out.stdout_text();
+    assert!(diff.contains(" types, 6 changed\n"), "{diff}");
+    assert!(
+        diff.contains("\n  vrtc v2 -> v3: 1 change\n    century: removed; "),
+        "{diff}"
+    );
+    assert!(diff.contains("\n    tpr: renamed from `cr8`; "), "{diff}");
+    let out = env.run(&["schema", "diff", "latest.snap", "latest.snap"]);
+    assert!(
+        out.stdout_text().contains(" 0 changed\n"),
+        "{}",
+        out.stdout_text()
+    );
+    let out = env.run(&["schema", "diff", "latest.snap", &schema_file("vrtc", 3)]);
+    assert_eq!(out.code, 2, "an image and a schema file: {}", out.stderr);
+
     let out = env.run(&[
         "migrate",
         "latest.snap",

@@ -59,4 +59,15 @@ impl<'a> Input<'a> {
         let len = self.u8(what)?;
         self.take(len.into(), what)
     }
+
+    /// A name that must be UTF-8 (section id strings and RAM block names
+    /// are ASCII in QEMU): one that is not could not be written back as
+    /// it was.
+    pub(crate) fn text(&mut self, what: &str) -> Result<String> {
+        let at = self.pos();
+        let bytes = self.name(what)?;
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| Error::at(at, format!("{what} that is not UTF-8")))
+    }
 }

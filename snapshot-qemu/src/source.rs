@@ -25,9 +25,12 @@ impl StreamBytes {
         let file = File::open(path)?;
         let meta = file.metadata()?;
         if meta.is_file() && meta.len() > 0 {
+            // Populated up front: one pass over the page tables instead
+            // of a fault per page as the parser walks the stream.
             // SAFETY: the map is read-only and private; the file changing
             // under it is the caveat the module documents.
-            return Ok(StreamBytes::Mapped(unsafe { memmap2::Mmap::map(&file)? }));
+            let map = unsafe { memmap2::MmapOptions::new().populate().map(&file)? };
+            return Ok(StreamBytes::Mapped(map));
         }
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut &file, &mut bytes)?;

@@ -124,7 +124,18 @@ fn scalar(input: &mut Input, field: &FieldDesc) -> Result<FieldValue> {
     let signed = ty.starts_with("int") || ty == "timer";
     let integer = signed || ty.starts_with("uint");
     Ok(match (ty, size) {
-        ("bool", 1) => FieldValue::Bool(bytes[0] != 0),
+        ("bool", 1) => match bytes[0] {
+            0 | 1 => FieldValue::Bool(bytes[0] == 1),
+            other => {
+                return Err(Error::at(
+                    input.pos() - 1,
+                    format!(
+                        "bool `{}` holds {other:#04x}; QEMU writes 0 or 1",
+                        field.name
+                    ),
+                ))
+            }
+        },
         (_, 1 | 2 | 4 | 8) if integer => {
             let mut value = 0u64;
             for &b in bytes {

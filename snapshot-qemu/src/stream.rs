@@ -152,8 +152,7 @@ pub fn parse(bytes: &[u8]) -> Result<Stream> {
         let id = input.be32("a section id")?;
         let (idstr, instance, version) = match kind {
             SectionKind::Start | SectionKind::Full => {
-                let idstr =
-                    String::from_utf8_lossy(input.name("a section id string")?).into_owned();
+                let idstr = input.text("a section id string")?;
                 let instance = input.be32("an instance id")?;
                 let version = input.be32("a version id")?;
                 if kind == SectionKind::Start {
@@ -362,11 +361,25 @@ fn ram(input: &mut Input, page_size: usize, block: &mut String) -> Result<Vec<Ra
         let header = input.be64("a RAM record")?;
         let flags = header & RAM_FLAGS;
         let addr = header & !RAM_FLAGS;
+        // Exactly the forms QEMU writes, so that each is written back as
+        // it was read.
+        let known = match flags & !RAM_CONTINUE {
+            RAM_ZERO | RAM_PAGE => true,
+            RAM_MEM_SIZE => flags & RAM_CONTINUE == 0,
+            RAM_EOS => flags & RAM_CONTINUE == 0 && addr == 0,
+            _ => false,
+        };
+        if !known {
+            return Err(Error::at(
+                at,
+                format!("RAM record {header:#018x} (flags {flags:#x}): not one QEMU writes"),
+            ));
+        }
         if flags & RAM_MEM_SIZE != 0 {
             let mut blocks = Vec::new();
             let mut total = 0u64;
             while total < addr {
-                let name = String::from_utf8_lossy(input.name("a RAM block name")?).into_owned();
+                let name = input.text("a RAM block name")?;
                 let len = input.be64("a RAM block length")?;
                 total = total
                     .checked_add(len)
@@ -386,7 +399,7 @@ fn ram(input: &mut Input, page_size: usize, block: &mut String) -> Result<Vec<Ra
         } else if flags & (RAM_ZERO | RAM_PAGE) != 0 {
             let cont = flags & RAM_CONTINUE != 0;
             if !cont {
-                *block = String::from_utf8_lossy(input.name("a RAM block name")?).into_owned();
+                *block = input.text("a RAM block name")?;
             } else if block.is_empty() {
                 return Err(Error::at(at, "a continued page before any block was named"));
             }

@@ -174,10 +174,52 @@ fn hostile_ram_lengths_are_refused() {
     let s = parse(&bytes).unwrap();
     let ram = boundaries(&s, &bytes)[s.sections.iter().position(|x| x.idstr == "ram").unwrap()];
     // The section header (type, id, idstr "ram", instance, version), then
-    // the total of the block list with its flag.
+    // the total of the block list with its flag, then the first block's
+    // name and length.
     let total_at = ram + 1 + 4 + 1 + 3 + 4 + 4;
+    let total = u64::from_be_bytes(bytes[total_at..total_at + 8].try_into().unwrap()) & !0xfff;
+    let name_len = usize::from(bytes[total_at + 8]);
+    let len_at = total_at + 9 + name_len;
+    let first = u64::from_be_bytes(bytes[len_at..len_at + 8].try_into().unwrap());
+
+    // A total the blocks do not add up to.
     let mut x = bytes.clone();
     x[total_at..total_at + 8].copy_from_slice(&(0x7fff_ffff_ffff_f000u64 | 4).to_be_bytes());
     let e = parse(&x).unwrap_err().to_string();
-    assert!(e.contains("RAM blocks add up to"), "{e}");
+    assert!(e.starts_with("byte ") && e.contains("ram: "), "{e}");
+
+    // A block of 2^62 bytes, the total to match: the stream parses (its
+    // pages are where they were), the import refuses before allocating.
+    let huge = 1u64 << 62;
+    let mut x = bytes.clone();
+    x[total_at..total_at + 8].copy_from_slice(&((total - first + huge) | 4).to_be_bytes());
+    x[len_at..len_at + 8].copy_from_slice(&huge.to_be_bytes());
+    parse(&x).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = std::fs::File::create(dir.path().join("x.snap")).unwrap();
+    let e = snapshot_qemu::import(&x, file, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("larger than an image's memory section holds"),
+        "{e}"
+    );
+}
+
+/// Records QEMU never writes (an end of section with address bits, two
+/// kinds of record at once) are refused: read as something else, they
+/// would be written back as other bytes. Found by the fuzz target.
+#[test]
+fn ram_records_qemu_never_writes_are_refused() {
+    let bytes = fixture("machine-none.mig");
+    // The RAM section's records: its block list (none), then its end.
+    let eos = 42;
+    assert_eq!(bytes[eos..eos + 8], 0x10u64.to_be_bytes());
+    for header in [0x8000_0010u64, 0x14, 0x30] {
+        let mut x = bytes.clone();
+        x[eos..eos + 8].copy_from_slice(&header.to_be_bytes());
+        let e = parse(&x).unwrap_err().to_string();
+        assert!(e.contains("not one QEMU writes"), "{header:#x}: {e}");
+        assert!(e.starts_with(&format!("byte {eos}: ")), "{e}");
+    }
 }

@@ -55,11 +55,12 @@ pub struct QemuImportArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The older schema file (`schemas/vrtc/v1.schema`); or the older
-    /// QEMU build's descriptions: a directory `schema import qemu` wrote,
-    /// a `-dump-vmstate` JSON file, or one `.vmstate` file.
+    /// The older schema file (`schemas/vrtc/v1.schema`); or an image, to
+    /// compare the schemas two images carry; or the older QEMU build's
+    /// descriptions: a directory `schema import qemu` wrote, a
+    /// `-dump-vmstate` JSON file, or one `.vmstate` file.
     old: PathBuf,
-    /// The newer schema file, or the newer QEMU build's descriptions.
+    /// The newer schema file, image, or QEMU build's descriptions.
     new: PathBuf,
 }
 
@@ -75,11 +76,12 @@ pub struct HistoryArgs {
 
 pub fn run(command: Command, vmm: &Vmm) -> Result<ExitCode> {
     match command {
-        Command::Diff(args) => match (qemu_input(&args.old), qemu_input(&args.new)) {
-            (false, false) => run_diff(&args),
-            (true, true) => run_qemu_diff(&args),
+        Command::Diff(args) => match (input_kind(&args.old)?, input_kind(&args.new)?) {
+            (Input::Schema, Input::Schema) => run_diff(&args),
+            (Input::Qemu, Input::Qemu) => run_qemu_diff(&args),
+            (Input::Image, Input::Image) => run_image_diff(&args),
             _ => Err(UsageError(format!(
-                "{} and {} are not both schema files or both QEMU descriptions",
+                "{} and {} are not both schema files, both images or both QEMU descriptions",
                 args.old.display(),
                 args.new.display()
             ))
@@ -153,13 +155,114 @@ fn read(path: &Path) -> Result<Recorded> {
     Recorded::parse(&text).with_context(|| path.display().to_string())
 }
 
-/// Whether `path` holds QEMU descriptions rather than a schema file: a
-/// directory, a `.json` or a `.vmstate` file.
-fn qemu_input(path: &Path) -> bool {
-    path.is_dir()
+/// What `schema diff` was given.
+enum Input {
+    /// A schema file (`schema NAME VERSION` first).
+    Schema,
+    /// An image: its `schemas` section.
+    Image,
+    /// A QEMU build's descriptions: a directory, a `.json` or a
+    /// `.vmstate` file.
+    Qemu,
+}
+
+fn input_kind(path: &Path) -> Result<Input> {
+    if path.is_dir()
         || path
             .extension()
             .is_some_and(|e| e == "json" || e == vmstate::text::EXTENSION)
+    {
+        return Ok(Input::Qemu);
+    }
+    if path == Path::new("-") {
+        return Ok(Input::Schema);
+    }
+    let mut start = [0u8; 7];
+    let read = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut start))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(if &start[..read] == b"schema " {
+        Input::Schema
+    } else {
+        Input::Image
+    })
+}
+
+/// The schemas of an image's `schemas` section, newest version of each
+/// type.
+fn image_schemas(path: &Path) -> Result<std::collections::BTreeMap<String, Recorded>> {
+    use snapshot_core::image::{IdentCheck, Image, OpenOptions};
+    let options = OpenOptions {
+        ident: IdentCheck::Any,
+    };
+    let image = Image::open(path, &options).with_context(|| path.display().to_string())?;
+    let section = image
+        .read_nvlist(compat::SCHEMAS_SECTION)
+        .with_context(|| path.display().to_string())?;
+    let mut newest = std::collections::BTreeMap::new();
+    // Ordered by name, then version: the last of each name is the newest.
+    for ((name, _), recorded) in compat::read_schemas(&section) {
+        newest.insert(name, recorded);
+    }
+    Ok(newest)
+}
+
+/// The schemas two images carry, compared type by type (the newest
+/// version of each in each image).
+fn run_image_diff(args: &DiffArgs) -> Result<ExitCode> {
+    let (old, new) = (image_schemas(&args.old)?, image_schemas(&args.new)?);
+    let names: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let mut breaking = false;
+    let mut changed = 0;
+    let mut lines = Vec::new();
+    for name in names {
+        match (old.get(name), new.get(name)) {
+            (Some(o), Some(n)) if o == n => {}
+            (Some(o), Some(n)) => {
+                changed += 1;
+                // Classified from the older version to the newer.
+                let (from, to, flipped) = if o.version <= n.version {
+                    (o, n, "")
+                } else {
+                    (n, o, " (the first image holds the newer version)")
+                };
+                let changes = diff(from, to);
+                lines.push(format!(
+                    "  {name} v{} -> v{}{flipped}: {} change{}",
+                    from.version,
+                    to.version,
+                    changes.len(),
+                    if changes.len() == 1 { "" } else { "s" }
+                ));
+                for c in &changes {
+                    breaking |= c.is_breaking();
+                    lines.push(format!("    {c}"));
+                }
+            }
+            (Some(o), None) => {
+                lines.push(format!("  {name} v{}: only in the first image", o.version))
+            }
+            (None, Some(n)) => {
+                lines.push(format!("  {name} v{}: only in the second image", n.version))
+            }
+            (None, None) => unreachable!("the name came from one of them"),
+        }
+    }
+    println!(
+        "schemas of {} -> {}: {} and {} types, {changed} changed",
+        args.old.display(),
+        args.new.display(),
+        old.len(),
+        new.len()
+    );
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(ExitCode::from(if breaking {
+        crate::exit::FAILED
+    } else {
+        crate::exit::OK
+    }))
 }
 
 fn read_qemu(path: &Path) -> Result<vmstate::Dump> {
