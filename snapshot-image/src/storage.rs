@@ -27,6 +27,10 @@ pub trait Storage {
     fn is_hole(&self, _offset: u64, _len: u64) -> bool {
         false
     }
+    /// A hint that the `len` bytes written at `offset` will be synced:
+    /// a file starts writing them out now, so that the sync at the end
+    /// waits for less. Durability still comes only from [`Storage::sync`].
+    fn start_writeback(&mut self, _offset: u64, _len: u64) {}
 }
 
 /// Takes an exclusive advisory lock (`flock`) on `file`, failing at once
@@ -66,6 +70,33 @@ impl Storage for std::fs::File {
 
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         std::fs::File::set_len(self, len)
+    }
+
+    /// `sync_file_range(SYNC_FILE_RANGE_WRITE)`: starts writeback of the
+    /// range without waiting for it. Linux only; elsewhere, and on any
+    /// error, nothing (it is a hint).
+    fn start_writeback(&mut self, offset: u64, len: u64) {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::io::AsRawFd;
+            if let (Ok(offset), Ok(len)) = (
+                libc::off64_t::try_from(offset),
+                libc::off64_t::try_from(len),
+            ) {
+                // SAFETY: the call takes the descriptor number, which
+                // `self` keeps open, and plain integers.
+                unsafe {
+                    libc::sync_file_range(
+                        self.as_raw_fd(),
+                        offset,
+                        len,
+                        libc::SYNC_FILE_RANGE_WRITE,
+                    )
+                };
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (offset, len);
     }
 
     /// Asks the file system for the next data at or after `offset`

@@ -439,6 +439,9 @@ impl MemoryWriter {
             storage
                 .write_at(stored, at)
                 .map_err(|e| Error::io(format!("writing chunk {index} at byte {at}"), e))?;
+            // The section is synced before its header is written: its
+            // chunks go to disk while the next ones are made.
+            storage.start_writeback(at, stored.len() as u64);
             ChunkEntry {
                 kind: if stored.len() < data.len() {
                     ChunkKind::Zstd

@@ -5,7 +5,7 @@
 //! real stream with QEMU (guest RAM backed by a file of random bytes, so
 //! every page is sent and none compresses), warms it into the page cache,
 //! then runs each case `--rounds` times, interleaved, and prints the
-//! medians as a Markdown table (the numbers in `docs/qemu.md`). Every
+//! medians (with the fastest and slowest run) as a Markdown table (the numbers in `docs/qemu.md`). Every
 //! case ends durable: `cat` is followed by an fsync of its output, as the
 //! import and the export sync theirs; `sync` runs before each case so no
 //! case pays for another's writeback.
@@ -117,9 +117,10 @@ fn timed(f: impl FnOnce()) -> Duration {
     start.elapsed()
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
+/// The median, fastest and slowest of `v`.
+fn spread(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
     v.sort();
-    v[v.len() / 2]
+    (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
 fn main() {
@@ -174,10 +175,9 @@ fn main() {
         }));
         cases[4].1.push(timed(|| {
             let img = Image::open(&image, &OpenOptions::default()).unwrap();
-            let file = File::create(&back).unwrap();
-            let mut w = BufWriter::with_capacity(1 << 20, file);
+            let mut w = snapshot_qemu::StreamFile::new(File::create(&back).unwrap());
             snapshot_qemu::export(&img, &mut w).unwrap();
-            w.into_inner().unwrap().sync_all().unwrap();
+            w.finish().unwrap();
         }));
     }
     let same = std::fs::read(&back).unwrap() == std::fs::read(&stream).unwrap();
@@ -186,13 +186,17 @@ fn main() {
         len >> 20,
         args.rounds
     );
-    println!("| case | time | throughput |\n| --- | ---: | ---: |");
+    println!(
+        "| case | median | throughput | fastest | slowest |\n| --- | ---: | ---: | ---: | ---: |"
+    );
     for (name, times) in cases {
-        let t = median(times);
+        let (t, lo, hi) = spread(times);
         println!(
-            "| {name} | {:.3} s | {:.2} GB/s |",
+            "| {name} | {:.3} s | {:.2} GB/s | {:.3} s | {:.3} s |",
             t.as_secs_f64(),
-            len as f64 / t.as_secs_f64() / 1e9
+            len as f64 / t.as_secs_f64() / 1e9,
+            lo.as_secs_f64(),
+            hi.as_secs_f64()
         );
     }
     for f in [&out, &image, &back] {

@@ -18,6 +18,7 @@
 mod error;
 mod image;
 mod input;
+mod sink;
 mod source;
 mod state;
 mod stream;
@@ -27,6 +28,7 @@ mod write;
 
 pub use error::{Error, Result};
 pub use image::{export, import, record_key, ConvertError, ImportStats};
+pub use sink::StreamFile;
 pub use source::StreamBytes;
 pub use state::{FieldValue, Fields, RecordError};
 pub use stream::{

@@ -3,7 +3,6 @@
 //! stream QEMU loads.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -90,11 +89,11 @@ pub fn export(command: Export) -> Result<ExitCode> {
         |tmp| {
             let file =
                 File::create(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            let mut out = snapshot_qemu::StreamFile::new(file);
             snapshot_qemu::export(&image, &mut out)
                 .with_context(|| args.image.display().to_string())?;
-            // replace_file syncs the file before it renames it into place.
-            out.flush()
+            out.finish()
+                .map(drop)
                 .with_context(|| format!("cannot write {}", tmp.display()))
         },
         |path, e| anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
