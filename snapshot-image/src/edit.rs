@@ -161,10 +161,13 @@ impl<S: Storage> Image<S> {
             }
             h.update_features();
         })?;
-        let written = MemoryWriter::new(options, offset, name).and_then(|mut writer| {
-            writer.stream(&mut self.storage, source, progress)?;
-            writer.finish(&mut self.storage)
-        });
+        // Space this image's earlier generations used may still hold
+        // their bytes: zero chunks and pages written there are punched.
+        let written =
+            MemoryWriter::new(options, offset, name, self.file_len).and_then(|mut writer| {
+                writer.stream(&mut self.storage, source, progress)?;
+                writer.finish(&mut self.storage)
+            });
         let (mut entry, stats) = match written {
             Ok(done) => done,
             Err(e) => {

@@ -60,6 +60,9 @@ pub const SLOT_SIZE: u64 = 4096;
 pub const HEADER_AREA: u64 = 2 * SLOT_SIZE;
 /// Every extent starts on this boundary, so memory can be mapped.
 pub const ALIGN: u64 = 4096;
+/// The page a raw memory chunk's zero runs are left holes at (the
+/// smallest guest page, and the file system's block).
+pub const PAGE: u64 = 4096;
 /// Bytes of the IDENT field at the start of each slot.
 pub const IDENT_LEN: usize = 64;
 /// The IDENT written and expected when the caller names none.

@@ -27,10 +27,29 @@ pub trait Storage {
     fn is_hole(&self, _offset: u64, _len: u64) -> bool {
         false
     }
+    /// Makes `len` bytes at `offset` (inside the store) read as zero,
+    /// releasing their space where the store can: a file punches a hole.
+    /// By default, writes zeros.
+    fn punch_hole(&mut self, offset: u64, len: u64) -> io::Result<()> {
+        write_zeros(self, offset, len)
+    }
     /// A hint that the `len` bytes written at `offset` will be synced:
     /// a file starts writing them out now, so that the sync at the end
     /// waits for less. Durability still comes only from [`Storage::sync`].
     fn start_writeback(&mut self, _offset: u64, _len: u64) {}
+}
+
+/// Writes `len` zero bytes at `offset`, a MiB at a time: a hole where
+/// the store cannot punch one.
+fn write_zeros<S: Storage + ?Sized>(store: &mut S, offset: u64, len: u64) -> io::Result<()> {
+    let zeros = vec![0u8; len.min(1 << 20) as usize];
+    let mut at = offset;
+    while at < offset + len {
+        let n = (offset + len - at).min(zeros.len() as u64);
+        store.write_at(&zeros[..n as usize], at)?;
+        at += n;
+    }
+    Ok(())
 }
 
 /// Takes an exclusive advisory lock (`flock`) on `file`, failing at once
@@ -70,6 +89,28 @@ impl Storage for std::fs::File {
 
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         std::fs::File::set_len(self, len)
+    }
+
+    /// `fallocate(PUNCH_HOLE | KEEP_SIZE)` on Linux; where the file
+    /// system cannot punch, zeros are written.
+    fn punch_hole(&mut self, offset: u64, len: u64) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::io::AsRawFd;
+            if let (Ok(o), Ok(l)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) {
+                let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+                // SAFETY: the call takes the descriptor number, which
+                // `self` keeps open, and plain integers.
+                if unsafe { libc::fallocate(self.as_raw_fd(), mode, o, l) } == 0 {
+                    return Ok(());
+                }
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::EOPNOTSUPP) {
+                    return Err(e);
+                }
+            }
+        }
+        write_zeros(self, offset, len)
     }
 
     /// `sync_file_range(SYNC_FILE_RANGE_WRITE)`: starts writeback of the

@@ -15,7 +15,7 @@ use crate::memory::{ChunkEntry, ChunkKind, MemoryStats};
 use crate::reader::Memory;
 use crate::section::{check_content, Codec, MemoryLayout, SectionEntry, SectionKind};
 use crate::storage::Storage;
-use crate::{align_up, DEFAULT_CHUNK_SIZE, HEADER_AREA, SLOT_SIZE};
+use crate::{align_up, DEFAULT_CHUNK_SIZE, HEADER_AREA, PAGE, SLOT_SIZE};
 use snapshot_nvlist::NvList;
 
 /// How to store a memory section.
@@ -168,7 +168,7 @@ impl<S: Storage> Builder<S> {
         progress: &mut dyn FnMut(u64),
     ) -> Result<MemoryStats> {
         self.check_name(name)?;
-        let mut chunk = MemoryWriter::new(options, self.next, name)?;
+        let mut chunk = MemoryWriter::new(options, self.next, name, 0)?;
         chunk.stream(&mut self.storage, source, progress)?;
         self.finish_memory(chunk)
     }
@@ -181,7 +181,7 @@ impl<S: Storage> Builder<S> {
         options: MemoryOptions,
     ) -> Result<MemoryStats> {
         self.check_name(name)?;
-        let mut chunk = MemoryWriter::new(options, self.next, name)?;
+        let mut chunk = MemoryWriter::new(options, self.next, name, 0)?;
         for piece in memory.chunks(options.chunk_size as usize) {
             chunk.push(&mut self.storage, piece)?;
         }
@@ -199,7 +199,7 @@ impl<S: Storage> Builder<S> {
         progress: &mut dyn FnMut(u64),
     ) -> Result<MemoryStats> {
         self.check_name(name)?;
-        let mut chunk = MemoryWriter::new(options, self.next, name)?;
+        let mut chunk = MemoryWriter::new(options, self.next, name, 0)?;
         let len = source
             .len()
             .map_err(|e| Error::io(format!("reading memory for section `{name}`"), e))?;
@@ -241,13 +241,13 @@ impl<S: Storage> Builder<S> {
             chunk_size: source.chunk_size(),
             zstd_level: (source.stats().compressed_chunks > 0).then_some(3),
         };
-        let mut w = MemoryWriter::new(options, self.next, name)?;
+        let mut w = MemoryWriter::new(options, self.next, name, 0)?;
         let (mut buf, mut scratch) = (Vec::new(), Vec::new());
         for (i, entry) in source.table().iter().enumerate() {
             let i = i as u64;
             if entry.kind == ChunkKind::Zero {
                 source.check_chunk(i)?;
-                w.push_zero(source.chunk_len(i));
+                w.push_zero(&mut self.storage, source.chunk_len(i))?;
             } else {
                 source.read_chunk(i, &mut buf, &mut scratch)?;
                 w.push(&mut self.storage, &buf)?;
@@ -303,6 +303,8 @@ pub(crate) struct MemoryWriter {
     name: String,
     options: MemoryOptions,
     offset: u64,
+    /// Where the file held no data when the writer started.
+    fresh_from: u64,
     table: Vec<ChunkEntry>,
     stats: MemoryStats,
     compressor: Option<zstd::bulk::Compressor<'static>>,
@@ -310,7 +312,14 @@ pub(crate) struct MemoryWriter {
 }
 
 impl MemoryWriter {
-    pub(crate) fn new(options: MemoryOptions, offset: u64, name: &str) -> Result<MemoryWriter> {
+    /// A writer of section `name` from `offset`; the file never held
+    /// data at or past `fresh_from` (where holes need no punching).
+    pub(crate) fn new(
+        options: MemoryOptions,
+        offset: u64,
+        name: &str,
+        fresh_from: u64,
+    ) -> Result<MemoryWriter> {
         let part = ImagePart::Section(name.into());
         let cs = options.chunk_size;
         if !cs.is_power_of_two() || !(4096..=1 << 30).contains(&cs) {
@@ -325,6 +334,7 @@ impl MemoryWriter {
             name: name.into(),
             options,
             offset,
+            fresh_from,
             table: Vec::new(),
             stats: MemoryStats::default(),
             compressor,
@@ -406,50 +416,97 @@ impl MemoryWriter {
     }
 
     /// Records the next chunk as zero, its `len` bytes left a hole.
-    fn push_zero(&mut self, len: u64) {
+    fn push_zero(&mut self, storage: &mut dyn Storage, len: u64) -> Result<()> {
+        let at = self.offset + self.table.len() as u64 * self.options.chunk_size;
+        self.clear(storage, at, len)?;
         self.stats.size += len;
         self.stats.add(&ChunkEntry::ZERO);
         self.table.push(ChunkEntry::ZERO);
+        Ok(())
+    }
+
+    /// Makes `len` bytes at `at` read as zero without storing them: a
+    /// hole. Past `fresh_from` the file never held data, so nothing is
+    /// done; before it, bytes an older generation left are punched out.
+    fn clear(&mut self, storage: &mut dyn Storage, at: u64, len: u64) -> Result<()> {
+        let end = (at + len).min(self.fresh_from);
+        if at < end {
+            storage.punch_hole(at, end - at).map_err(|e| {
+                Error::io(
+                    format!("clearing bytes {at}..{end} of section `{}`", self.name),
+                    e,
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Writes a raw chunk's pages that are not zero, in runs, leaving
+    /// its zero pages holes: the chunk still reads whole at its fixed
+    /// offset (and maps), and a zero page takes no disk.
+    fn write_pages(&mut self, storage: &mut dyn Storage, data: &[u8], at: u64) -> Result<()> {
+        let page = PAGE as usize;
+        let mut start = 0;
+        while start < data.len() {
+            let zero = is_zero(&data[start..(start + page).min(data.len())]);
+            let mut end = start + page;
+            while end < data.len() && is_zero(&data[end..(end + page).min(data.len())]) == zero {
+                end += page;
+            }
+            let end = end.min(data.len());
+            let run_at = at + start as u64;
+            if zero {
+                self.clear(storage, run_at, (end - start) as u64)?;
+            } else {
+                storage.write_at(&data[start..end], run_at).map_err(|e| {
+                    Error::io(
+                        format!("writing section `{}` at byte {run_at}", self.name),
+                        e,
+                    )
+                })?;
+            }
+            start = end;
+        }
+        // The section is synced before its header is written: the chunk
+        // goes to disk while the next ones are made.
+        storage.start_writeback(at, data.len() as u64);
+        Ok(())
     }
 
     /// Stores the next chunk (full-size except the last).
     fn push(&mut self, storage: &mut dyn Storage, data: &[u8]) -> Result<()> {
         let index = self.table.len() as u64;
         let at = self.offset + index * self.options.chunk_size;
-        let entry = if is_zero(data) {
-            ChunkEntry::ZERO
-        } else {
-            let stored: &[u8] = match &mut self.compressor {
-                // A frame that does not fit below the chunk's size is not
-                // worth keeping: the chunk is stored raw.
-                Some(c) => {
-                    self.packed.clear();
-                    let room = data.len() - 1;
-                    self.packed.reserve(room);
-                    let fits = c.compress_to_buffer(data, &mut self.packed).is_ok()
-                        && self.packed.len() <= room;
-                    if fits {
-                        &self.packed
-                    } else {
-                        data
-                    }
-                }
-                None => data,
-            };
+        if is_zero(data) {
+            return self.push_zero(storage, data.len() as u64);
+        }
+        // A frame that does not fit below the chunk's size is not worth
+        // keeping: the chunk is stored raw.
+        let compressed = match &mut self.compressor {
+            Some(c) => {
+                self.packed.clear();
+                let room = data.len() - 1;
+                self.packed.reserve(room);
+                c.compress_to_buffer(data, &mut self.packed).is_ok() && self.packed.len() <= room
+            }
+            None => false,
+        };
+        let entry = if compressed {
             storage
-                .write_at(stored, at)
+                .write_at(&self.packed, at)
                 .map_err(|e| Error::io(format!("writing chunk {index} at byte {at}"), e))?;
-            // The section is synced before its header is written: its
-            // chunks go to disk while the next ones are made.
-            storage.start_writeback(at, stored.len() as u64);
+            storage.start_writeback(at, self.packed.len() as u64);
             ChunkEntry {
-                kind: if stored.len() < data.len() {
-                    ChunkKind::Zstd
-                } else {
-                    ChunkKind::Raw
-                },
-                stored_len: stored.len() as u32,
-                crc32c: crc32c(stored),
+                kind: ChunkKind::Zstd,
+                stored_len: self.packed.len() as u32,
+                crc32c: crc32c(&self.packed),
+            }
+        } else {
+            self.write_pages(storage, data, at)?;
+            ChunkEntry {
+                kind: ChunkKind::Raw,
+                stored_len: data.len() as u32,
+                crc32c: crc32c(data),
             }
         };
         self.stats.size += data.len() as u64;

@@ -2,6 +2,7 @@ use snapshot_nvlist::ValuePath;
 use snapshot_nvlist::{NvList, Value};
 
 use super::util::*;
+use snapshot_image::{Image, OpenOptions};
 
 #[test]
 fn replace_and_extract_are_byte_identical() {
@@ -140,6 +141,55 @@ fn memory_is_replaced_whole_and_other_sections_stay() {
             &mut |_| {}
         )
         .is_err());
+}
+
+/// Memory replaced into space an earlier generation left bytes in (two
+/// edits of `devices` leave its older copy past every current extent):
+/// its zero chunks and zero pages read, map and verify as zero.
+#[test]
+fn memory_replaced_over_older_bytes_reads_and_maps_its_zeros() {
+    use snapshot_image::MemoryOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.img");
+    std::fs::write(&path, sample(false).image).unwrap();
+    let edit = ValuePath::parse("devices.vhpet.timers[0].compval").unwrap();
+    for v in [1, 2] {
+        let mut image = Image::open_rw(&path, &OpenOptions::default()).unwrap();
+        image.set_value(&edit, Value::Number(v), false).unwrap();
+    }
+    let image = Image::open(&path, &OpenOptions::default()).unwrap();
+    let devices = image.section("devices").unwrap().offset;
+    let last_end = image
+        .header()
+        .sections
+        .iter()
+        .map(|s| {
+            s.memory
+                .map_or(s.offset + s.size, |m| m.table_offset + 16 * s.chunk_count())
+        })
+        .max()
+        .unwrap();
+    assert!(
+        devices < last_end && image.file_len() > last_end,
+        "older bytes lie past the extents"
+    );
+    // A zero chunk over them, then a chunk with a zero page between data.
+    let mut new = vec![0u8; 4 * 4096];
+    new[4096..8192].fill(0x11);
+    new[3 * 4096..].fill(0x22);
+    let options = MemoryOptions {
+        chunk_size: 8192,
+        zstd_level: None,
+    };
+    let mut image = Image::open_rw(&path, &OpenOptions::default()).unwrap();
+    image
+        .replace_memory("memory", &mut new.as_slice(), options, &mut |_| {})
+        .unwrap();
+    drop(image);
+    let image = Image::open(&path, &OpenOptions::default()).unwrap();
+    assert!(image.verify(2, &|_| {}).is_sound());
+    assert_eq!(extract_memory(&image).unwrap(), new);
+    assert_eq!(&image.map_memory("memory").unwrap()[..], &new[..]);
 }
 
 /// A list nested `depth` levels deep.
