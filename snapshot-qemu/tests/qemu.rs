@@ -23,12 +23,21 @@ fn stream(machine: &str, devices: &[&str], dir: &Path) -> Option<Vec<u8>> {
     let mut qemu = Command::new(QEMU);
     qemu.args(["-machine", &format!("{machine},accel=kvm:tcg")])
         .args(["-m", "64", "-smp", "2", "-display", "none"])
-        .args(["-serial", "none", "-parallel", "none", "-monitor", "stdio"])
+        .args(["-serial", "none", "-parallel", "none"])
         .args(["-drive", "if=none,id=d0,file=null-co://,format=raw"]);
     for d in devices {
         qemu.args(["-device", d]);
     }
+    Some(save(&mut qemu, &file))
+}
+
+/// Runs `qemu` (a QEMU command line without its monitor), lets the
+/// firmware run for a moment, stops the VM and migrates it to `file`,
+/// whose bytes are returned. The monitor answers `quit` only once the
+/// migration is done.
+fn save(qemu: &mut Command, file: &Path) -> Vec<u8> {
     let mut child = qemu
+        .args(["-monitor", "stdio"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -38,15 +47,15 @@ fn stream(machine: &str, devices: &[&str], dir: &Path) -> Option<Vec<u8>> {
     std::thread::sleep(Duration::from_millis(700));
     writeln!(stdin, "stop").unwrap();
     writeln!(stdin, "migrate \"exec:cat > {}\"", file.display()).unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
     writeln!(stdin, "quit").unwrap();
+    drop(stdin);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    Some(std::fs::read(&file).expect("QEMU wrote the stream"))
+    std::fs::read(file).expect("QEMU wrote the stream")
 }
 
 const DEVICES: &[&str] = &[
@@ -218,33 +227,17 @@ fn a_stream_of_many_ram_sections_imports_and_exports_whole() {
         })
         .collect();
     std::fs::write(&ram, &random).unwrap();
-    let mut child = Command::new(QEMU)
-        .args(["-machine", "pc,accel=tcg,memory-backend=m", "-object"])
-        .arg(format!(
-            "memory-backend-file,id=m,size=128M,mem-path={},share=off",
-            ram.display()
-        ))
-        .args(["-m", "128M", "-display", "none", "-monitor", "stdio"])
-        .args(["-serial", "none", "-parallel", "none"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("QEMU starts");
-    let mut stdin = child.stdin.take().unwrap();
-    std::thread::sleep(Duration::from_millis(700));
-    writeln!(stdin, "stop").unwrap();
-    // The monitor answers the next command once the migration is done.
-    writeln!(stdin, "migrate \"exec:cat > {}\"", file.display()).unwrap();
-    writeln!(stdin, "quit").unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let bytes = save(
+        Command::new(QEMU)
+            .args(["-machine", "pc,accel=tcg,memory-backend=m", "-object"])
+            .arg(format!(
+                "memory-backend-file,id=m,size=128M,mem-path={},share=off",
+                ram.display()
+            ))
+            .args(["-m", "128M", "-display", "none"])
+            .args(["-serial", "none", "-parallel", "none"]),
+        &file,
     );
-    let bytes = std::fs::read(&file).unwrap();
     let s = parse(&bytes).unwrap();
     let ram_sections: Vec<_> = s
         .sections
