@@ -156,15 +156,21 @@ fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used:
         image.file_len()
     );
     let _ = writeln!(o, "sections:");
+    // The name column fits the longest name (QEMU's RAM blocks run long).
+    let width = h
+        .sections
+        .iter()
+        .map(|s| shown(&s.name).to_string().chars().count())
+        .fold(12, usize::max);
     let _ = writeln!(
         o,
-        "  {:<12} {:<7} {:>14} {:>14} {:<5} CRC32C",
+        "  {:<width$} {:<7} {:>14} {:>14} {:<5} CRC32C",
         "NAME", "TYPE", "OFFSET", "SIZE", "CODEC"
     );
     for s in &h.sections {
         let _ = writeln!(
             o,
-            "  {:<12} {:<7} {:>14} {:>14} {:<5} {:08x}",
+            "  {:<width$} {:<7} {:>14} {:>14} {:<5} {:08x}",
             shown(&s.name).to_string(),
             s.kind.keyword(),
             s.offset,
