@@ -29,7 +29,35 @@ pub struct Reader<'a> {
     pos: usize,
     /// The marker that closes each open nested list or array element,
     /// innermost last.
-    closers: Vec<u8>,
+    closers: Closers,
+}
+
+/// The closers of the open lists, kept inline: a reader allocates
+/// nothing, so a record of numbers and fixed-size arrays decodes without
+/// a single allocation.
+struct Closers {
+    codes: [u8; MAX_DEPTH + 1],
+    len: usize,
+}
+
+impl Closers {
+    /// Opens a list closed by `code`; `None` past the depth limit.
+    #[inline]
+    fn push(&mut self, code: u8) -> Option<()> {
+        *self.codes.get_mut(self.len)? = code;
+        self.len += 1;
+        Some(())
+    }
+
+    #[inline]
+    fn pop(&mut self) {
+        self.len -= 1;
+    }
+
+    #[inline]
+    fn last(&self) -> Option<&u8> {
+        self.len.checked_sub(1).map(|i| &self.codes[i])
+    }
 }
 
 /// The header of a pair whose data is next in the input.
@@ -85,7 +113,10 @@ impl<'a> Reader<'a> {
         let mut r = Reader {
             input,
             pos: 0,
-            closers: Vec::with_capacity(8),
+            closers: Closers {
+                codes: [0; MAX_DEPTH + 1],
+                len: 0,
+            },
         };
         r.list_header()?;
         Some(r)
@@ -112,7 +143,7 @@ impl<'a> Reader<'a> {
             && h[2] == 0
             && u64_le(&h[3..11]) == 0
             && u64_le(&h[11..19]) == self.left()
-            && self.closers.len() <= MAX_DEPTH;
+            && self.closers.len <= MAX_DEPTH;
         ok.then_some(())
     }
 
@@ -120,7 +151,7 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     pub fn item(&mut self) -> Option<Item<'a>> {
         if self.pos == self.input.len() {
-            return self.closers.is_empty().then_some(Item::Close);
+            return (self.closers.len == 0).then_some(Item::Close);
         }
         let h = self.take(PAIR_HEADER as u64)?;
         let code = h[0];
@@ -257,7 +288,7 @@ impl<'a> Reader<'a> {
         if p.code != Type::NvList as u8 || p.nitems != 0 || p.datasize == 0 {
             return None;
         }
-        self.closers.push(wire::NVLIST_UP);
+        self.closers.push(wire::NVLIST_UP)?;
         self.list_header()
     }
 
@@ -278,7 +309,7 @@ impl<'a> Reader<'a> {
     /// Enters the next element of the array being read.
     #[inline]
     pub fn begin_element(&mut self) -> Option<()> {
-        self.closers.push(wire::NVLIST_ARRAY_NEXT);
+        self.closers.push(wire::NVLIST_ARRAY_NEXT)?;
         self.list_header()
     }
 }

@@ -74,6 +74,16 @@ pub trait Field: Sized {
         None
     }
 
+    /// [`Field::read`] for an array of exactly `N` items. Numbers and
+    /// bytes read straight into the array; the default goes through
+    /// [`Field::read_seq`] and a `Vec`.
+    fn read_array<const N: usize>(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<[Self; N]>
+    where
+        Self: Sized,
+    {
+        Self::read_seq(r, p)?.try_into().ok()
+    }
+
     /// The value stored for a sequence of `Self` (`Vec<Self>`, `[Self; N]`).
     /// Types with a libnv array type override it; the default is a
     /// positional list (see [`positional`]), and an empty sequence is `NULL`.

@@ -89,6 +89,47 @@ fn read_numbers_fast<T>(
     Some(out)
 }
 
+/// [`read_numbers_fast`] into an array of exactly `N`, without a `Vec`:
+/// `None` for another count (the checked path names it).
+fn read_numbers_array<T: Copy + Default, const N: usize>(
+    r: &mut Reader<'_>,
+    p: &Pair<'_>,
+    read: impl Fn(u64) -> Option<T>,
+) -> Option<[T; N]> {
+    if N == 0 {
+        return r.null(p).map(|_| [T::default(); N]);
+    }
+    let numbers = r.numbers(p)?;
+    if numbers.len() != N {
+        return None;
+    }
+    let mut out = [T::default(); N];
+    for (slot, n) in out.iter_mut().zip(numbers) {
+        *slot = read(n)?;
+    }
+    Some(out)
+}
+
+/// A `BINARY` pair of exactly `N` bytes (`NULL` for none), mapped.
+fn read_bytes_array<T: Copy + Default, const N: usize>(
+    r: &mut Reader<'_>,
+    p: &Pair<'_>,
+    map: impl Fn(u8) -> T,
+) -> Option<[T; N]> {
+    if N == 0 {
+        return r.null(p).map(|_| [T::default(); N]);
+    }
+    let bytes = r.binary(p)?;
+    if bytes.len() != N {
+        return None;
+    }
+    let mut out = [T::default(); N];
+    for (slot, &b) in out.iter_mut().zip(bytes) {
+        *slot = map(b);
+    }
+    Some(out)
+}
+
 macro_rules! unsigned {
     ($($t:ty),*) => {$(
         impl Field for $t {
@@ -109,6 +150,10 @@ macro_rules! unsigned {
             #[inline]
             fn read_seq(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Vec<Self>> {
                 read_numbers_fast(r, p, |n| <$t>::try_from(n).ok())
+            }
+            #[inline]
+            fn read_array<const N: usize>(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<[Self; N]> {
+                read_numbers_array(r, p, |n| <$t>::try_from(n).ok())
             }
             fn from_value(value: &Value) -> Result<Self> {
                 let n = number(value)?;
@@ -146,6 +191,10 @@ macro_rules! signed {
             #[inline]
             fn read_seq(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Vec<Self>> {
                 read_numbers_fast(r, p, |n| <$t>::try_from(n as i64).ok())
+            }
+            #[inline]
+            fn read_array<const N: usize>(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<[Self; N]> {
+                read_numbers_array(r, p, |n| <$t>::try_from(n as i64).ok())
             }
             fn from_value(value: &Value) -> Result<Self> {
                 let n = number(value)? as i64;
@@ -188,6 +237,10 @@ impl Field for u8 {
             return r.null(p).map(|_| Vec::new());
         }
         r.binary(p).map(crate::nvlist::copy_bytes)
+    }
+    #[inline]
+    fn read_array<const N: usize>(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<[Self; N]> {
+        read_bytes_array(r, p, |b| b)
     }
     fn from_value(value: &Value) -> Result<Self> {
         let n = number(value)?;
@@ -234,6 +287,9 @@ impl Field for i8 {
             return r.null(p).map(|_| Vec::new());
         }
         r.binary(p).map(|b| b.iter().map(|&x| x as i8).collect())
+    }
+    fn read_array<const N: usize>(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<[Self; N]> {
+        read_bytes_array(r, p, |b| b as i8)
     }
     fn seq_from_value(value: &Value) -> Result<Vec<Self>> {
         match value {

@@ -108,8 +108,9 @@ impl<T: Field, const N: usize> Field for [T; N] {
     fn write(&self, name: &str, w: &mut Writer) {
         T::write_seq(self, name, w);
     }
+    #[inline]
     fn read(r: &mut Reader<'_>, p: &Pair<'_>) -> Option<Self> {
-        T::read_seq(r, p)?.try_into().ok()
+        T::read_array(r, p)
     }
     fn from_value(value: &Value) -> Result<Self> {
         let items = T::seq_from_value(value)?;
