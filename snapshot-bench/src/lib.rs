@@ -1,20 +1,24 @@
 //! A bhyve-like VM device state of about 18 KB, and the codecs the
 //! benchmark compares on it: `#[derive(Snapshot)]` on nvlists, bincode (with
-//! `serde_bytes` on byte buffers), versionize, serde_json, and a
-//! hand-written positional field stream like today's bhyve `.kern` file.
+//! `serde_bytes` on byte buffers), bitcode's derive, postcard, versionize,
+//! serde_json, and a hand-written positional field stream like today's
+//! bhyve `.kern` file. [`arrays`] holds the same state with fixed-size
+//! arrays where a VMM has them.
 //!
 //! One set of structs carries every derive, so each codec sees the same
 //! data.
 
+use bitcode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use snapshot_core::Snapshot;
 use versionize::{VersionMap, Versionize, VersionizeResult};
 use versionize_derive::Versionize;
 
+pub mod arrays;
 pub mod compare;
 pub mod raw;
 
-#[derive(Snapshot, Serialize, Deserialize, Versionize, Clone, Debug, PartialEq)]
+#[derive(Snapshot, Serialize, Deserialize, Versionize, Encode, Decode, Clone, Debug, PartialEq)]
 #[snapshot(name = "vhpet_timer")]
 pub struct HpetTimer {
     pub cap_config: u64,
@@ -24,7 +28,7 @@ pub struct HpetTimer {
     pub callout_sbt: i64,
 }
 
-#[derive(Snapshot, Serialize, Deserialize, Versionize, Clone, Debug, PartialEq)]
+#[derive(Snapshot, Serialize, Deserialize, Versionize, Encode, Decode, Clone, Debug, PartialEq)]
 #[snapshot(name = "vhpet")]
 pub struct Hpet {
     pub config: u64,
@@ -34,7 +38,7 @@ pub struct Hpet {
     pub timers: Vec<HpetTimer>,
 }
 
-#[derive(Snapshot, Serialize, Deserialize, Versionize, Clone, Debug, PartialEq)]
+#[derive(Snapshot, Serialize, Deserialize, Versionize, Encode, Decode, Clone, Debug, PartialEq)]
 #[snapshot(name = "vrtc")]
 pub struct Rtc {
     pub addr: u8,
@@ -45,7 +49,7 @@ pub struct Rtc {
     pub nvram: Vec<u8>,
 }
 
-#[derive(Snapshot, Serialize, Deserialize, Versionize, Clone, Debug, PartialEq)]
+#[derive(Snapshot, Serialize, Deserialize, Versionize, Encode, Decode, Clone, Debug, PartialEq)]
 #[snapshot(name = "vatpit_channel")]
 pub struct PitChannel {
     pub mode: u8,
@@ -59,13 +63,13 @@ pub struct PitChannel {
     pub callout_sbt: i64,
 }
 
-#[derive(Snapshot, Serialize, Deserialize, Versionize, Clone, Debug, PartialEq)]
+#[derive(Snapshot, Serialize, Deserialize, Versionize, Encode, Decode, Clone, Debug, PartialEq)]
 #[snapshot(name = "vatpit")]
 pub struct Pit {
     pub channels: Vec<PitChannel>,
 }
 
-#[derive(Snapshot, Serialize, Deserialize, Versionize, Clone, Debug, PartialEq)]
+#[derive(Snapshot, Serialize, Deserialize, Versionize, Encode, Decode, Clone, Debug, PartialEq)]
 #[snapshot(name = "vcpu")]
 pub struct Vcpu {
     pub id: u32,
@@ -76,7 +80,7 @@ pub struct Vcpu {
     pub tsc_offset: u64,
 }
 
-#[derive(Snapshot, Serialize, Deserialize, Versionize, Clone, Debug, PartialEq)]
+#[derive(Snapshot, Serialize, Deserialize, Versionize, Encode, Decode, Clone, Debug, PartialEq)]
 #[snapshot(name = "vlapic")]
 pub struct Lapic {
     pub id: u32,
@@ -87,7 +91,7 @@ pub struct Lapic {
     pub page: Vec<u8>,
 }
 
-#[derive(Snapshot, Serialize, Deserialize, Versionize, Clone, Debug, PartialEq)]
+#[derive(Snapshot, Serialize, Deserialize, Versionize, Encode, Decode, Clone, Debug, PartialEq)]
 #[snapshot(name = "devices")]
 pub struct DeviceState {
     pub hpet: Hpet,
