@@ -159,7 +159,6 @@ impl<S: Storage> Image<S> {
             if let Some(s) = h.sections.iter_mut().find(|s| s.name == name) {
                 *s = trial;
             }
-            h.update_features();
         })?;
         // Space this image's earlier generations used may still hold
         // their bytes: zero chunks and pages written there are punched.
@@ -186,7 +185,6 @@ impl<S: Storage> Image<S> {
                 .find(|s| s.name == name)
                 .expect("looked up above");
             *old = entry;
-            h.update_features();
         })?;
         self.commit(header, encoded, end)?;
         Ok(stats)

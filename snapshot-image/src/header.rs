@@ -17,6 +17,7 @@ use std::fmt;
 use crate::checksum::crc32c;
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::section::{Codec, Extent, SectionEntry};
+use crate::storage::Storage;
 use crate::{
     FEATURE_INDEX_EXTENT, FEATURE_ZSTD, FORMAT_VERSION, IDENT_LEN, KNOWN_FEATURES,
     MAX_LOADED_SECTION, SLOT_SIZE,
@@ -180,16 +181,6 @@ impl Header {
         sections.chain(self.index.map(|i| i.extent())).collect()
     }
 
-    /// Names the `zstd` feature exactly when a memory section uses it, so
-    /// that older readers refuse only images they cannot read.
-    pub(crate) fn update_features(&mut self) {
-        let uses_zstd = self.sections.iter().any(|s| s.codec == Codec::Zstd);
-        self.incompatible.retain(|f| f != FEATURE_ZSTD);
-        if uses_zstd {
-            self.incompatible.push(FEATURE_ZSTD.into());
-        }
-    }
-
     /// Takes `from`'s version, creation time, producer, and the keys this
     /// version does not know, of the header and of the entries of the
     /// sections both have (known keys are written from the fields,
@@ -253,19 +244,17 @@ impl Header {
         (!self.sections.is_empty()).then(|| self.sections.iter().map(|s| s.to_nvlist()).collect())
     }
 
-    /// The incompatible features to write: `index-extent` exactly when
-    /// the index is kept outside the slot.
+    /// The incompatible features to write, the one place they are
+    /// decided: `zstd` exactly when a memory section uses it, and
+    /// `index-extent` exactly when the index is kept outside the slot, so
+    /// that older readers refuse only images they cannot read.
     fn features(&self, external: bool) -> Vec<String> {
-        let mut features: Vec<String> = self
-            .incompatible
-            .iter()
-            .filter(|f| *f != FEATURE_INDEX_EXTENT)
-            .cloned()
-            .collect();
-        if external {
-            features.push(FEATURE_INDEX_EXTENT.into());
-        }
-        features
+        let zstd = self.sections.iter().any(|s| s.codec == Codec::Zstd);
+        [(zstd, FEATURE_ZSTD), (external, FEATURE_INDEX_EXTENT)]
+            .into_iter()
+            .filter(|(used, _)| *used)
+            .map(|(_, name)| name.to_owned())
+            .collect()
     }
 
     /// Encodes the header for committing. An index that does not fit in
@@ -382,7 +371,13 @@ impl Header {
     }
 
     /// Interprets the slot in force: version, features, index.
-    pub(crate) fn from_raw(raw: RawSlot, slot: u8, source: &dyn IndexSource) -> Result<Header> {
+    /// `storage` (of `file_len` bytes) holds an index kept in an extent.
+    pub(crate) fn from_raw(
+        raw: RawSlot,
+        slot: u8,
+        storage: &dyn Storage,
+        file_len: u64,
+    ) -> Result<Header> {
         let at = slot_offset(slot);
         let nv = raw.nv;
         let bad = |key: &str, expected| {
@@ -451,7 +446,7 @@ impl Header {
                 if nv.get(SECTIONS).is_some() {
                     return Err(bad(SECTIONS, "absent (the index is in an extent)"));
                 }
-                extent.read(source)?
+                extent.read(storage, file_len)?
             }
             None => sections_of(&nv, at, ImagePart::Index)?,
         };
@@ -472,14 +467,6 @@ impl Header {
             extra: nv,
         })
     }
-}
-
-/// Reads the bytes of a file range, for an index kept outside the slot.
-pub(crate) trait IndexSource {
-    /// The file's length.
-    fn file_len(&self) -> u64;
-    /// `len` bytes at `offset`, which the caller checked are in the file.
-    fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>>;
 }
 
 impl IndexExtent {
@@ -515,14 +502,18 @@ impl IndexExtent {
     /// Reads and checks the extent and the sections it lists. Its length
     /// is bounded by the file's (checked first) and by the largest
     /// section a reader loads, so a hostile size allocates nothing.
-    fn read(&self, source: &dyn IndexSource) -> Result<Vec<SectionEntry>> {
+    fn read(&self, storage: &dyn Storage, file_len: u64) -> Result<Vec<SectionEntry>> {
         let fail = |fault| Error::image(ImagePart::IndexExtent, self.offset, fault);
-        crate::section::check_extent(&self.extent(), source.file_len())?;
+        crate::section::check_extent(&self.extent(), file_len)?;
         if self.size > MAX_LOADED_SECTION {
             let (size, limit) = (self.size, MAX_LOADED_SECTION);
             return Err(fail(ImageFault::SectionTooLarge { size, limit }));
         }
-        let bytes = source.read(self.offset, self.size)?;
+        let mut bytes = vec![0u8; self.size as usize];
+        storage.read_at(&mut bytes, self.offset).map_err(|e| {
+            let at = self.offset;
+            Error::io(format!("reading the index extent at byte {at}"), e)
+        })?;
         let computed = crc32c(&bytes);
         if computed != self.crc32c {
             let stored = self.crc32c;
@@ -590,26 +581,22 @@ mod tests {
         Header::new("bhyve", Some("test".into()), Some(7))
     }
 
-    /// A file holding `bytes` at `at` (and nothing readable before).
-    struct Bytes {
-        at: u64,
-        bytes: Vec<u8>,
+    /// A file holding `bytes` at `at`, zeros before.
+    fn file(at: u64, bytes: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; at as usize];
+        f.extend_from_slice(bytes);
+        f
     }
 
-    impl IndexSource for Bytes {
-        fn file_len(&self) -> u64 {
-            self.at + self.bytes.len() as u64
-        }
-        fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
-            let start = (offset - self.at) as usize;
-            Ok(self.bytes[start..start + len as usize].to_vec())
-        }
+    /// Reads `raw` with no index extent to read.
+    fn from_raw(raw: RawSlot, slot: u8) -> Result<Header> {
+        Header::from_raw(raw, slot, &Vec::new(), 0)
     }
 
-    const NO_FILE: Bytes = Bytes {
-        at: 0,
-        bytes: Vec::new(),
-    };
+    /// Reads `raw` whose index is in `f`.
+    fn from_file(raw: RawSlot, f: &Vec<u8>) -> Result<Header> {
+        Header::from_raw(raw, 0, f, f.len() as u64)
+    }
 
     fn slot_of(h: &mut Header) -> Vec<u8> {
         h.encode(|_| panic!("the index fits")).unwrap().slot
@@ -623,7 +610,7 @@ mod tests {
         assert_eq!(bytes.len(), 4096);
         assert_eq!(&bytes[..6], b"bhyve\0");
         let raw = Header::decode_slot(&bytes, 1).unwrap().unwrap();
-        let back = Header::from_raw(raw, 1, &NO_FILE).unwrap();
+        let back = from_raw(raw, 1).unwrap();
         assert_eq!(back.slot_nvlist(None).get_number("future_key").unwrap(), 42);
         assert_eq!(back.generation, 1);
         assert_eq!(back.ident, "bhyve");
@@ -653,7 +640,7 @@ mod tests {
             generation: 1,
             nv,
         };
-        match Header::from_raw(raw, 0, &NO_FILE).unwrap_err().kind() {
+        match from_raw(raw, 0).unwrap_err().kind() {
             crate::ErrorKind::Format { fault, .. } => fault.clone(),
             other => panic!("{other:?}"),
         }
@@ -681,7 +668,7 @@ mod tests {
         let mut h = header();
         h.version.minor = 9;
         let raw = Header::decode_slot(&slot_of(&mut h), 0).unwrap().unwrap();
-        assert_eq!(Header::from_raw(raw, 0, &NO_FILE).unwrap().version.minor, 9);
+        assert_eq!(from_raw(raw, 0).unwrap().version.minor, 9);
     }
 
     #[test]
@@ -734,8 +721,7 @@ mod tests {
         assert_eq!(big.incompatible, [FEATURE_INDEX_EXTENT]);
         let raw = Header::decode_slot(&encoded.slot, 0).unwrap().unwrap();
         assert!(raw.nv.get(SECTIONS).is_none());
-        let file = Bytes { at, bytes };
-        let back = Header::from_raw(raw, 0, &file).unwrap();
+        let back = from_file(raw, &file(at, &bytes)).unwrap();
         let entries = |h: &Header| h.sections.iter().map(|s| s.to_nvlist()).collect::<Vec<_>>();
         assert!(
             entries(&back) == entries(&big),
@@ -755,34 +741,30 @@ mod tests {
         let at = 8192 + 4096 * 100;
         let encoded = big.encode(|_| Ok(at)).unwrap();
         let (_, bytes) = encoded.index.unwrap();
-        let fault =
-            |raw: RawSlot, file: &Bytes| match Header::from_raw(raw, 0, file).unwrap_err().kind() {
-                crate::ErrorKind::Format { part, fault, .. } => (part.clone(), fault.clone()),
-                other => panic!("{other:?}"),
-            };
+        let fault = |raw: RawSlot, f: &Vec<u8>| match from_file(raw, f).unwrap_err().kind() {
+            crate::ErrorKind::Format { part, fault, .. } => (part.clone(), fault.clone()),
+            other => panic!("{other:?}"),
+        };
         let raw = || Header::decode_slot(&encoded.slot, 0).unwrap().unwrap();
         let mut flipped = bytes.clone();
         flipped[40] ^= 1;
-        let (part, f) = fault(raw(), &Bytes { at, bytes: flipped });
+        let (part, f) = fault(raw(), &file(at, &flipped));
         assert_eq!(part, ImagePart::IndexExtent);
         assert!(matches!(f, ImageFault::Checksum { .. }), "{f:?}");
-        let short = Bytes {
-            at,
-            bytes: bytes[..100].to_vec(),
-        };
+        let short = file(at, &bytes[..100]);
         assert!(matches!(fault(raw(), &short).1, ImageFault::PastEnd { .. }));
         // The pointer without the feature, the feature without the pointer.
         let mut unnamed = raw();
         unnamed.nv.remove(INCOMPATIBLE);
-        let file = Bytes { at, bytes };
+        let whole = file(at, &bytes);
         assert_eq!(
-            fault(unnamed, &file).1,
+            fault(unnamed, &whole).1,
             ImageFault::FeatureNotNamed(FEATURE_INDEX_EXTENT)
         );
         let mut pointless = raw();
         pointless.nv.remove(INDEX);
         assert!(matches!(
-            fault(pointless, &file).1,
+            fault(pointless, &whole).1,
             ImageFault::BadKey { .. }
         ));
     }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::checksum::{crc32c, crc32c_append};
 use crate::error::{Error, ImageFault, ImagePart, Result};
-use crate::header::{Header, IndexSource, RawSlot};
+use crate::header::{Header, RawSlot};
 use crate::memory::{chunk_len, ChunkEntry, ChunkKind, MemoryStats, ENTRY_SIZE};
 use crate::section::{validate_layout, Codec, SectionEntry, SectionKind};
 use crate::storage::{lock_for_edit, Storage};
@@ -141,27 +141,6 @@ impl Image<std::fs::File> {
     }
 }
 
-/// The store an image is opened from, as the header reads an index
-/// extent from it.
-struct StorageIndex<'a, S: Storage> {
-    storage: &'a S,
-    file_len: u64,
-}
-
-impl<S: Storage> IndexSource for StorageIndex<'_, S> {
-    fn file_len(&self) -> u64 {
-        self.file_len
-    }
-
-    fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
-        let mut bytes = vec![0u8; len as usize];
-        self.storage
-            .read_at(&mut bytes, offset)
-            .map_err(|e| Error::io(format!("reading the index extent at byte {offset}"), e))?;
-        Ok(bytes)
-    }
-}
-
 impl<S: Storage> Image<S> {
     /// Opens the image held by `storage`: reads and checks both header
     /// slots, takes the valid one of higher generation, and checks its
@@ -229,11 +208,7 @@ impl<S: Storage> Image<S> {
                 ));
             }
         }
-        let source = StorageIndex {
-            storage: &storage,
-            file_len,
-        };
-        let header = Header::from_raw(raw, slot, &source)?;
+        let header = Header::from_raw(raw, slot, &storage, file_len)?;
         validate_layout(&header.sections, header.index, file_len)?;
         Ok(Image {
             storage,

@@ -261,7 +261,6 @@ impl<S: Storage> Builder<S> {
         let (entry, stats) = w.finish(&mut self.storage)?;
         let end = entry.memory.expect("memory layout").table_offset + 16 * stats.chunks;
         self.header.sections.push(entry);
-        self.header.update_features();
         self.advance(end)?;
         Ok(stats)
     }
@@ -443,34 +442,39 @@ impl MemoryWriter {
 
     /// Writes a raw chunk's pages that are not zero, in runs, leaving
     /// its zero pages holes: the chunk still reads whole at its fixed
-    /// offset (and maps), and a zero page takes no disk.
+    /// offset (and maps), and a zero page takes no disk. Each page is
+    /// scanned once.
     fn write_pages(&mut self, storage: &mut dyn Storage, data: &[u8], at: u64) -> Result<()> {
         let page = PAGE as usize;
-        let mut start = 0;
-        while start < data.len() {
+        let mut run = (0, is_zero(&data[..page.min(data.len())]));
+        for start in (page..data.len()).step_by(page) {
             let zero = is_zero(&data[start..(start + page).min(data.len())]);
-            let mut end = start + page;
-            while end < data.len() && is_zero(&data[end..(end + page).min(data.len())]) == zero {
-                end += page;
+            if zero != run.1 {
+                self.store_run(storage, &data[run.0..start], at + run.0 as u64, run.1)?;
+                run = (start, zero);
             }
-            let end = end.min(data.len());
-            let run_at = at + start as u64;
-            if zero {
-                self.clear(storage, run_at, (end - start) as u64)?;
-            } else {
-                storage.write_at(&data[start..end], run_at).map_err(|e| {
-                    Error::io(
-                        format!("writing section `{}` at byte {run_at}", self.name),
-                        e,
-                    )
-                })?;
-            }
-            start = end;
         }
+        self.store_run(storage, &data[run.0..], at + run.0 as u64, run.1)?;
         // The section is synced before its header is written: the chunk
         // goes to disk while the next ones are made.
         storage.start_writeback(at, data.len() as u64);
         Ok(())
+    }
+
+    /// Writes `bytes` at `at`, or leaves them a hole when they are zero.
+    fn store_run(
+        &mut self,
+        storage: &mut dyn Storage,
+        bytes: &[u8],
+        at: u64,
+        zero: bool,
+    ) -> Result<()> {
+        if zero {
+            return self.clear(storage, at, bytes.len() as u64);
+        }
+        storage
+            .write_at(bytes, at)
+            .map_err(|e| Error::io(format!("writing section `{}` at byte {at}", self.name), e))
     }
 
     /// Stores the next chunk (full-size except the last).
