@@ -467,7 +467,8 @@ pub fn export(image: &Image<File>, out: &mut dyn Write) -> Result<(), ConvertErr
         vmdesc: desc,
         vmdesc_range: configuration.len()..original.len(),
     };
-    let page = usize::try_from(stream.vmdesc.page_size).unwrap_or(4096);
+    // Checked by `vmdesc::find`: at most 1 MiB.
+    let page = stream.vmdesc.page_size as usize;
     // One chunk of RAM read at a time, kept for the pages after it.
     let (mut chunk, mut scratch, mut cached) = (Vec::new(), Vec::new(), None);
     let mut failed = None;

@@ -125,45 +125,21 @@ pub fn parse(bytes: &[u8]) -> Result<Stream> {
     let mut input = Input::new(&bytes[..vmdesc_start]);
     header(&mut input)?;
     let configuration = configuration(&mut input)?;
-    let page_size = usize::try_from(vmdesc.page_size)
-        .ok()
-        .filter(|p| p.is_power_of_two() && *p <= 1 << 20)
-        .ok_or_else(|| Error::at(vmdesc_start, "vmdesc: page_size is not a power of two"))?;
+    // Checked by `vmdesc::find`: at most 1 MiB.
+    let page_size = vmdesc.page_size as usize;
     let mut devices = vmdesc.devices.iter();
-    let mut open: HashMap<u32, (String, u32, u32)> = HashMap::new();
+    let mut open = Open::new();
     let mut sections = Vec::new();
     let mut block = String::new();
-    loop {
-        let at = input.pos();
-        let kind = match input.u8("a section type")? {
-            EOF => break,
-            SECTION_START => SectionKind::Start,
-            SECTION_PART => SectionKind::Part,
-            SECTION_END => SectionKind::End,
-            SECTION_FULL => SectionKind::Full,
-            COMMAND => {
-                return Err(Error::at(
-                    at,
-                    "a command section (postcopy?): not supported",
-                ))
-            }
-            other => return Err(Error::at(at, format!("unknown section type {other:#04x}"))),
-        };
-        let id = input.be32("a section id")?;
-        let (idstr, instance, version) = match kind {
-            SectionKind::Start | SectionKind::Full => {
-                let idstr = input.text("a section id string")?;
-                let instance = input.be32("an instance id")?;
-                let version = input.be32("a version id")?;
-                if kind == SectionKind::Start {
-                    open.insert(id, (idstr.clone(), instance, version));
-                }
-                (idstr, instance, version)
-            }
-            _ => open.get(&id).cloned().ok_or_else(|| {
-                Error::at(at, format!("section {id} continues but never started"))
-            })?,
-        };
+    while let Some(SectionHeader {
+        at,
+        kind,
+        id,
+        idstr,
+        instance,
+        version,
+    }) = section_header(&mut input, &mut open)?
+    {
         let body = if idstr == "ram" {
             Body::Ram(ram(&mut input, page_size, &mut block).map_err(|e| e.context("ram"))?)
         } else if kind == SectionKind::Full {
@@ -177,20 +153,7 @@ pub fn parse(bytes: &[u8]) -> Result<Stream> {
                 format!("`{idstr}` is an iterative section other than RAM: not supported"),
             ));
         };
-        let footer = if input.peek() == Some(SECTION_FOOTER) {
-            let at = input.pos();
-            input.u8("a footer")?;
-            let footer_id = input.be32("a footer's section id")?;
-            if footer_id != id {
-                return Err(Error::at(
-                    at,
-                    format!("footer of section {footer_id} after section {id} (`{idstr}`)"),
-                ));
-            }
-            true
-        } else {
-            false
-        };
+        let footer = footer(&mut input, id, &idstr)?;
         if kind == SectionKind::End {
             open.remove(&id);
         }
@@ -221,6 +184,81 @@ pub fn parse(bytes: &[u8]) -> Result<Stream> {
     })
 }
 
+/// Sections started and not yet ended: id, and id string, instance and
+/// version, which their parts and end do not repeat.
+type Open = HashMap<u32, (String, u32, u32)>;
+
+/// What a section's header says, with the start section's ids for a part
+/// or end; `at` is where it starts.
+struct SectionHeader {
+    at: usize,
+    kind: SectionKind,
+    id: u32,
+    idstr: String,
+    instance: u32,
+    version: u32,
+}
+
+/// The next section's header, or `None` at the end-of-file marker.
+fn section_header(input: &mut Input, open: &mut Open) -> Result<Option<SectionHeader>> {
+    let at = input.pos();
+    let kind = match input.u8("a section type")? {
+        EOF => return Ok(None),
+        SECTION_START => SectionKind::Start,
+        SECTION_PART => SectionKind::Part,
+        SECTION_END => SectionKind::End,
+        SECTION_FULL => SectionKind::Full,
+        COMMAND => {
+            return Err(Error::at(
+                at,
+                "a command section (postcopy?): not supported",
+            ))
+        }
+        other => return Err(Error::at(at, format!("unknown section type {other:#04x}"))),
+    };
+    let id = input.be32("a section id")?;
+    let (idstr, instance, version) = match kind {
+        SectionKind::Start | SectionKind::Full => {
+            let idstr = input.text("a section id string")?;
+            let instance = input.be32("an instance id")?;
+            let version = input.be32("a version id")?;
+            if kind == SectionKind::Start {
+                open.insert(id, (idstr.clone(), instance, version));
+            }
+            (idstr, instance, version)
+        }
+        _ => open
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| Error::at(at, format!("section {id} continues but never started")))?,
+    };
+    Ok(Some(SectionHeader {
+        at,
+        kind,
+        id,
+        idstr,
+        instance,
+        version,
+    }))
+}
+
+/// Whether a footer follows section `id`, checked to name it.
+fn footer(input: &mut Input, id: u32, idstr: &str) -> Result<bool> {
+    if input.peek() != Some(SECTION_FOOTER) {
+        return Ok(false);
+    }
+    let at = input.pos();
+    input.u8("a footer")?;
+    let footer_id = input.be32("a footer's section id")?;
+    if footer_id != id {
+        return Err(Error::at(
+            at,
+            format!("footer of section {footer_id} after section {id} (`{idstr}`)"),
+        ));
+    }
+    Ok(true)
+}
+
 /// The magic and the format version.
 fn header(input: &mut Input) -> Result<()> {
     if input.be32("the magic")? != MAGIC {
@@ -246,40 +284,23 @@ fn without_description(bytes: &[u8]) -> Error {
     if let Err(e) = header(&mut input).and_then(|()| configuration(&mut input).map(drop)) {
         return e;
     }
-    let (mut block, mut open) = (String::new(), HashMap::new());
+    let (mut block, mut open) = (String::new(), Open::new());
     let mut last = None;
     loop {
-        let at = input.pos();
-        let kind = match input.u8("a section type") {
-            Ok(EOF) if input.remaining() == 0 => {
+        let h = match section_header(&mut input, &mut open) {
+            Ok(Some(h)) => h,
+            Ok(None) if input.remaining() == 0 => {
                 return Error::at(
-                    at,
+                    input.pos() - 1,
                     "the stream ends with the end-of-file marker but has no description \
                      (vmdesc): it was saved with suppress-vmdesc, and its device sections \
                      cannot be typed, nor even told apart",
                 )
             }
-            Ok(k @ (SECTION_START | SECTION_PART | SECTION_END | SECTION_FULL)) => k,
             _ => break,
         };
-        let Ok(id) = input.be32("a section id") else {
-            break;
-        };
-        let idstr = if kind == SECTION_START || kind == SECTION_FULL {
-            let Ok(name) = input.name("a section id string") else {
-                break;
-            };
-            let name = String::from_utf8_lossy(name).into_owned();
-            if input.be32("an instance id").is_err() || input.be32("a version id").is_err() {
-                break;
-            }
-            open.insert(id, name.clone());
-            name
-        } else {
-            open.get(&id).cloned().unwrap_or_default()
-        };
-        last = Some((idstr.clone(), at));
-        if idstr != "ram" {
+        last = Some((h.idstr.clone(), h.at));
+        if h.idstr != "ram" {
             break;
         }
         // The page size is in the description; x86's is assumed, only to
@@ -288,9 +309,7 @@ fn without_description(bytes: &[u8]) -> Error {
         if let Err(e) = ram(&mut input, page_size, &mut block) {
             return e.context("ram");
         }
-        if input.peek() == Some(SECTION_FOOTER)
-            && (input.u8("a footer").is_err() || input.be32("a footer's section id").is_err())
-        {
+        if footer(&mut input, h.id, &h.idstr).is_err() {
             break;
         }
     }
@@ -361,74 +380,67 @@ fn ram(input: &mut Input, page_size: usize, block: &mut String) -> Result<Vec<Ra
         let header = input.be64("a RAM record")?;
         let flags = header & RAM_FLAGS;
         let addr = header & !RAM_FLAGS;
+        let cont = flags & RAM_CONTINUE != 0;
         // Exactly the forms QEMU writes, so that each is written back as
         // it was read.
-        let known = match flags & !RAM_CONTINUE {
-            RAM_ZERO | RAM_PAGE => true,
-            RAM_MEM_SIZE => flags & RAM_CONTINUE == 0,
-            RAM_EOS => flags & RAM_CONTINUE == 0 && addr == 0,
-            _ => false,
-        };
-        if !known {
-            return Err(Error::at(
-                at,
-                format!("RAM record {header:#018x} (flags {flags:#x}): not one QEMU writes"),
-            ));
-        }
-        if flags & RAM_MEM_SIZE != 0 {
-            let mut blocks = Vec::new();
-            let mut total = 0u64;
-            while total < addr {
-                let name = input.text("a RAM block name")?;
-                let len = input.be64("a RAM block length")?;
-                total = total
-                    .checked_add(len)
-                    .ok_or_else(|| Error::at(at, "RAM block lengths overflow"))?;
-                blocks.push((name, len));
+        match flags & !RAM_CONTINUE {
+            RAM_MEM_SIZE if !cont => {
+                let mut blocks = Vec::new();
+                let mut total = 0u64;
+                while total < addr {
+                    let name = input.text("a RAM block name")?;
+                    let len = input.be64("a RAM block length")?;
+                    total = total
+                        .checked_add(len)
+                        .ok_or_else(|| Error::at(at, "RAM block lengths overflow"))?;
+                    blocks.push((name, len));
+                }
+                if total != addr {
+                    return Err(Error::at(
+                        at,
+                        format!("RAM blocks add up to {total}, not {addr}"),
+                    ));
+                }
+                out.push(RamEntry::MemSize {
+                    total: addr,
+                    blocks,
+                });
             }
-            if total != addr {
+            kind @ (RAM_ZERO | RAM_PAGE) => {
+                if !cont {
+                    *block = input.text("a RAM block name")?;
+                } else if block.is_empty() {
+                    return Err(Error::at(at, "a continued page before any block was named"));
+                }
+                if kind == RAM_ZERO {
+                    let fill = input.u8("a zero page's fill")?;
+                    out.push(RamEntry::Zero {
+                        block: block.clone(),
+                        offset: addr,
+                        fill,
+                        cont,
+                    });
+                } else {
+                    let start = input.pos();
+                    input.take(page_size, "a page")?;
+                    out.push(RamEntry::Page {
+                        block: block.clone(),
+                        offset: addr,
+                        data: start..start + page_size,
+                        cont,
+                    });
+                }
+            }
+            RAM_EOS if !cont && addr == 0 => {
+                out.push(RamEntry::Eos);
+                return Ok(out);
+            }
+            _ => {
                 return Err(Error::at(
                     at,
-                    format!("RAM blocks add up to {total}, not {addr}"),
-                ));
+                    format!("RAM record {header:#018x} (flags {flags:#x}): not one QEMU writes"),
+                ))
             }
-            out.push(RamEntry::MemSize {
-                total: addr,
-                blocks,
-            });
-        } else if flags & (RAM_ZERO | RAM_PAGE) != 0 {
-            let cont = flags & RAM_CONTINUE != 0;
-            if !cont {
-                *block = input.text("a RAM block name")?;
-            } else if block.is_empty() {
-                return Err(Error::at(at, "a continued page before any block was named"));
-            }
-            if flags & RAM_ZERO != 0 {
-                let fill = input.u8("a zero page's fill")?;
-                out.push(RamEntry::Zero {
-                    block: block.clone(),
-                    offset: addr,
-                    fill,
-                    cont,
-                });
-            } else {
-                let start = input.pos();
-                input.take(page_size, "a page")?;
-                out.push(RamEntry::Page {
-                    block: block.clone(),
-                    offset: addr,
-                    data: start..start + page_size,
-                    cont,
-                });
-            }
-        } else if flags & RAM_EOS != 0 {
-            out.push(RamEntry::Eos);
-            return Ok(out);
-        } else {
-            return Err(Error::at(
-                at,
-                format!("RAM record flags {flags:#x}: not supported"),
-            ));
         }
     }
 }

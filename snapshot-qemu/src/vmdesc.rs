@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 /// The stream's description.
 #[derive(Debug, Clone, Deserialize)]
 pub struct VmDesc {
-    /// The target page size.
+    /// The target page size: a power of two of at most 1 MiB, as
+    /// [`find`] checks, so it can size a page wherever it is used.
     pub page_size: u64,
     /// The device sections, in the order sent.
     pub devices: Vec<DeviceDesc>,
@@ -82,6 +83,9 @@ impl FieldDesc {
     }
 }
 
+/// The largest target page read.
+const MAX_PAGE: u64 = 1 << 20;
+
 /// `QEMU_VM_VMDESCRIPTION`.
 const VMDESCRIPTION: u8 = 0x06;
 
@@ -100,6 +104,13 @@ pub(crate) fn find(stream: &[u8]) -> Result<Option<(VmDesc, usize)>> {
             if len as usize == stream.len() - at {
                 let desc: VmDesc = serde_json::from_slice(&stream[at..])
                     .map_err(|e| Error::at(at, format!("the stream's vmdesc is not valid: {e}")))?;
+                if !desc.page_size.is_power_of_two() || desc.page_size > MAX_PAGE {
+                    let size = desc.page_size;
+                    return Err(Error::at(
+                        at,
+                        format!("vmdesc: page_size {size} is not a power of two up to 1 MiB"),
+                    ));
+                }
                 return Ok(Some((desc, at - 5)));
             }
         }

@@ -223,3 +223,37 @@ fn ram_records_qemu_never_writes_are_refused() {
         assert!(e.starts_with(&format!("byte {eos}: ")), "{e}");
     }
 }
+
+/// An image whose stored description claims a page size no stream has is
+/// refused at export, naming it, rather than sizing pages by it.
+#[test]
+fn an_image_with_a_lying_description_is_refused_at_export() {
+    use snapshot_core::image::{Image, OpenOptions};
+    use snapshot_core::nvlist::Value;
+    let bytes = fixture("microvm.mig");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.snap");
+    snapshot_qemu::import(&bytes, std::fs::File::create(&path).unwrap(), None).unwrap();
+    let mut image = Image::open_rw(&path, &OpenOptions::default()).unwrap();
+    let mut qemu = image.read_nvlist("qemu").unwrap();
+    let Some(Value::Binary(desc)) = qemu.get("vmdesc") else {
+        panic!("qemu.vmdesc is binary");
+    };
+    let json = std::str::from_utf8(&desc[5..]).unwrap();
+    assert!(json.contains("\"page_size\": 4096"), "{json}");
+    let json = json.replacen(
+        "\"page_size\": 4096",
+        "\"page_size\": 18446744073709551615",
+        1,
+    );
+    let mut lying = vec![desc[0]];
+    lying.extend_from_slice(&(json.len() as u32).to_be_bytes());
+    lying.extend_from_slice(json.as_bytes());
+    qemu.insert("vmdesc", Value::Binary(lying));
+    image.replace_section("qemu", &qemu.pack()).unwrap();
+    let image = Image::open(&path, &OpenOptions::default()).unwrap();
+    let e = snapshot_qemu::export(&image, &mut Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("page_size 18446744073709551615"), "{e}");
+}
