@@ -13,6 +13,7 @@
 //! struct, which the stream does not carry. An unknown section or
 //! subsection is refused, but only when it is sent.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use super::{Dump, Field, Vmsd};
@@ -306,13 +307,17 @@ fn align(o: &[Field], n: &[Field]) -> Vec<Step> {
 
 /// Field paths, with `#K` on names a list repeats (`unused#2`).
 fn field_paths(path: &str, fields: &[Field]) -> Vec<String> {
+    let mut total: HashMap<&str, usize> = HashMap::new();
+    for f in fields {
+        *total.entry(&f.name).or_default() += 1;
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     fields
         .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let count = fields.iter().filter(|g| g.name == f.name).count();
-            if count > 1 {
-                let k = fields[..=i].iter().filter(|g| g.name == f.name).count();
+        .map(|f| {
+            let k = seen.entry(&f.name).or_default();
+            *k += 1;
+            if total[f.name.as_str()] > 1 {
                 format!("{path}.{}#{k}", f.name)
             } else {
                 format!("{path}.{}", f.name)
@@ -682,5 +687,16 @@ mod tests {
         assert_eq!(changes.len(), 1, "{changes:#?}");
         assert_eq!(changes[0].kind, ChangeKind::FieldAdded { since: 0 });
         assert_eq!(changes[0].path, "mc146818rtc.unused#2");
+
+        // A hostile list of one name repeated: numbered in one pass, and
+        // lined up by position past the aligned size.
+        let many = |n: usize| {
+            let mut v = rtc();
+            v.fields = vec![field("unused", 4, 0); n];
+            v
+        };
+        let changes = diff(&dump(many(100_000)), &dump(many(100_001)));
+        assert_eq!(changes.len(), 1, "{:?}", changes.first());
+        assert_eq!(changes[0].path, "mc146818rtc.unused#100001");
     }
 }
