@@ -15,7 +15,7 @@ use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::{Encoded, Header};
 use crate::memory::MemoryStats;
 use crate::reader::Image;
-use crate::section::{check_content, Codec, Extent, MemoryLayout, SectionKind};
+use crate::section::{check_content, Codec, Extent, MemoryLayout, SectionEntry, SectionKind};
 use crate::storage::Storage;
 use crate::writer::{MemoryOptions, MemoryWriter};
 use crate::{align_up, HEADER_AREA, SLOT_SIZE};
@@ -27,7 +27,22 @@ impl<S: Storage> Image<S> {
     /// Replaces the bytes of the nvlist or raw section `name`. An nvlist
     /// section's bytes must unpack; they are stored as given.
     pub fn replace_section(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
-        self.commit_section(name, bytes)
+        let kind = self.section(name)?.kind;
+        self.commit_section(name, kind, bytes)
+    }
+
+    /// Adds the nvlist or raw section `name` with `bytes`, or replaces
+    /// it when the image has it (it must then be of that kind): how a
+    /// VMM records something it learns after the image was written, such
+    /// as the pages a guest touched first.
+    pub fn put_section(&mut self, name: &str, kind: SectionKind, bytes: &[u8]) -> Result<()> {
+        if self.header.section(name).is_some() {
+            self.typed_section(name, kind)?;
+        } else if name.is_empty() {
+            let part = ImagePart::Section(name.into());
+            return Err(Error::image(part, 0, ImageFault::BadSectionName));
+        }
+        self.commit_section(name, kind, bytes)
     }
 
     /// Sets the value at `path` (see [`ValuePath::set`]) and commits the
@@ -35,7 +50,7 @@ impl<S: Storage> Image<S> {
     pub fn set_value(&mut self, path: &ValuePath, value: Value, retype: bool) -> Result<Value> {
         let mut list = self.read_nvlist(&path.section)?;
         let old = path.set(&mut list, value, retype)?;
-        self.commit_section(&path.section, &list.pack())?;
+        self.commit_section(&path.section, SectionKind::NvList, &list.pack())?;
         Ok(old)
     }
 
@@ -56,7 +71,7 @@ impl<S: Storage> Image<S> {
         // Name the pair being set, not the text that was given for it.
         let value = parse_value(text, target).map_err(|e| e.at_path(&path.to_string()))?;
         let old = path.set(&mut list, value.clone(), ty.is_some())?;
-        self.commit_section(&path.section, &list.pack())?;
+        self.commit_section(&path.section, SectionKind::NvList, &list.pack())?;
         Ok((old, value))
     }
 
@@ -93,23 +108,27 @@ impl<S: Storage> Image<S> {
         Ok(cursor)
     }
 
-    /// Writes `bytes` as the new content of section `name` and commits a
-    /// new generation. The bytes are checked first with the reader's own
+    /// Writes `bytes` as the new content of section `name`, of `kind`
+    /// (added when the image has no such section), and commits a new
+    /// generation. The bytes are checked first with the reader's own
     /// rules, and the new header encoded, so that an edit never commits a
     /// section the reader would refuse, and a refused edit writes nothing.
-    fn commit_section(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+    fn commit_section(&mut self, name: &str, kind: SectionKind, bytes: &[u8]) -> Result<()> {
         self.check_not_stale()?;
-        self.check_content(name, bytes)?;
+        check_content(name, kind, bytes, 0)?;
         let offset = self.allocate(bytes.len() as u64, &[])?;
         let (header, encoded) = self.next_header(|h| {
-            let entry = h
-                .sections
-                .iter_mut()
-                .find(|s| s.name == name)
-                .expect("callers looked the section up");
-            entry.offset = offset;
-            entry.size = bytes.len() as u64;
-            entry.crc32c = crc32c(bytes);
+            let (size, crc) = (bytes.len() as u64, crc32c(bytes));
+            match h.sections.iter_mut().find(|s| s.name == name) {
+                Some(entry) => {
+                    entry.offset = offset;
+                    entry.size = size;
+                    entry.crc32c = crc;
+                }
+                None => h
+                    .sections
+                    .push(SectionEntry::new(name, kind, offset, size, crc)),
+            }
         })?;
         let part = ImagePart::Section(name.into());
         if let Err(e) = self.storage.write_at(bytes, offset) {
@@ -118,12 +137,6 @@ impl<S: Storage> Image<S> {
             return Err(Error::io(format!("writing {part} at byte {offset}"), e));
         }
         self.commit(header, encoded, offset + bytes.len() as u64)
-    }
-
-    /// Refuses new content for section `name` that a reader would refuse.
-    fn check_content(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        let entry = self.section(name)?;
-        check_content(name, entry.kind, bytes, 0)
     }
 
     /// Replaces the memory section `name` with the bytes of `source`,

@@ -113,3 +113,37 @@ fn a_memory_replacement_cut_anywhere_leaves_old_or_new_memory() {
     }
     assert!(finished);
 }
+
+/// Adding a section cut after any write leaves the image without it or
+/// with it whole.
+#[test]
+fn a_section_added_and_cut_anywhere_is_absent_or_whole() {
+    use snapshot_image::SectionKind;
+    let s = sample(false);
+    let list = snapshot_nvlist::NvList::new()
+        .with("pages", vec![5u64; 300])
+        .pack();
+    let mut finished = false;
+    for budget in 0..8 {
+        for torn in [false, true] {
+            let mut image = open(Faulty::new(s.image.clone(), budget, torn)).unwrap();
+            let ok = image
+                .put_section("workingset", SectionKind::NvList, &list)
+                .is_ok();
+            finished |= ok;
+            let store = image.into_storage();
+            for state in [&store.bytes, &store.durable] {
+                let image = open(state.clone()).unwrap();
+                if let Ok(bytes) = image.read_section("workingset") {
+                    assert_eq!(bytes, list, "budget {budget}");
+                }
+                assert_eq!(extract_memory(&image).unwrap(), s.memory);
+            }
+            if ok {
+                let image = open(store.durable).unwrap();
+                assert_eq!(image.read_section("workingset").unwrap(), list);
+            }
+        }
+    }
+    assert!(finished);
+}

@@ -318,3 +318,40 @@ fn a_failed_section_write_gives_back_what_it_appended() {
     let bytes = image.into_storage().0;
     assert_eq!(bytes, s.image, "the file as it was");
 }
+
+#[test]
+fn put_section_adds_then_replaces_and_keeps_the_rest() {
+    use snapshot_image::SectionKind;
+    let s = sample(false);
+    let mut image = open(s.image).unwrap();
+    let list = NvList::new().with("pages", vec![3u64, 1, 2]).pack();
+    image
+        .put_section("workingset", SectionKind::NvList, &list)
+        .unwrap();
+    let image = open(image.into_storage()).unwrap();
+    assert_eq!(image.read_section("workingset").unwrap(), list);
+    assert_eq!(image.read_section("devices").unwrap(), s.devices);
+    assert_eq!(extract_memory(&image).unwrap(), s.memory);
+    assert!(image.verify(1, &|_| {}).is_sound());
+    let mut image = image;
+    let again = NvList::new().with("pages", vec![9u64]).pack();
+    image
+        .put_section("workingset", SectionKind::NvList, &again)
+        .unwrap();
+    assert_eq!(image.read_section("workingset").unwrap(), again);
+    assert_eq!(image.header().sections.len(), 6);
+    // A section of another kind, bytes a reader would refuse, and an
+    // empty name are refused without writing.
+    let generation = image.header().generation;
+    for (name, kind, bytes) in [
+        ("workingset", SectionKind::Raw, &b"x"[..]),
+        ("memory", SectionKind::Raw, &b"x"[..]),
+        ("new", SectionKind::NvList, &b"not an nvlist"[..]),
+        ("", SectionKind::Raw, &b"x"[..]),
+        ("new", SectionKind::Memory, &b"x"[..]),
+    ] {
+        assert!(image.put_section(name, kind, bytes).is_err(), "{name}");
+    }
+    assert_eq!(image.header().generation, generation);
+    assert!(image.section("new").is_err());
+}
