@@ -11,13 +11,14 @@
 //! repeated edits reuse the same few extents instead of growing the file.
 
 use crate::checksum::crc32c;
+use crate::digest::Digest;
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::{Encoded, Header};
 use crate::memory::MemoryStats;
 use crate::reader::Image;
 use crate::section::{check_content, Codec, Extent, MemoryLayout, SectionEntry, SectionKind};
 use crate::storage::Storage;
-use crate::writer::{MemoryOptions, MemoryWriter};
+use crate::writer::{entry_end, MemoryOptions, MemoryWriter};
 use crate::{align_up, HEADER_AREA, SLOT_SIZE};
 use snapshot_nvlist::path::{parse_value, ValuePath};
 use snapshot_nvlist::{Type, Value};
@@ -124,10 +125,13 @@ impl<S: Storage> Image<S> {
                     entry.offset = offset;
                     entry.size = size;
                     entry.crc32c = crc;
+                    entry.digest = Some(Digest::of(bytes));
                 }
-                None => h
-                    .sections
-                    .push(SectionEntry::new(name, kind, offset, size, crc)),
+                None => {
+                    let mut entry = SectionEntry::new(name, kind, offset, size, crc);
+                    entry.digest = Some(Digest::of(bytes));
+                    h.sections.push(entry);
+                }
             }
         })?;
         let part = ImagePart::Section(name.into());
@@ -168,6 +172,9 @@ impl<S: Storage> Image<S> {
         if options.zstd_level.is_some() {
             trial.codec = Codec::Zstd;
         }
+        trial.digest = Some(Digest([0xff; crate::DIGEST_LEN]));
+        trial.page_digests = Some(offset);
+        trial.parent = None;
         self.next_header(|h| {
             if let Some(s) = h.sections.iter_mut().find(|s| s.name == name) {
                 *s = trial;
@@ -189,8 +196,7 @@ impl<S: Storage> Image<S> {
             }
         };
         entry.extra = old.extra;
-        let layout = entry.memory.expect("memory layout");
-        let end = layout.table_offset + 16 * stats.chunks;
+        let end = entry_end(&entry);
         let (header, encoded) = self.next_header(|h| {
             let old = h
                 .sections
@@ -198,6 +204,11 @@ impl<S: Storage> Image<S> {
                 .find(|s| s.name == name)
                 .expect("looked up above");
             *old = entry;
+            // New memory is whole: an image nothing else of which stands
+            // on its parent is no longer a child.
+            if !h.sections.iter().any(|s| s.parent.is_some()) {
+                h.parent = None;
+            }
         })?;
         self.commit(header, encoded, end)?;
         Ok(stats)

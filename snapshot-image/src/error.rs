@@ -64,6 +64,12 @@ pub enum ImagePart {
     /// The chunk table of a memory section.
     #[error("section `{}`, chunk table", shown(.0))]
     ChunkTable(String),
+    /// The page digest table of a memory section.
+    #[error("section `{}`, page digests", shown(.0))]
+    PageDigests(String),
+    /// The page map of a child image's memory section.
+    #[error("section `{}`, page map", shown(.0))]
+    PageMap(String),
     /// One chunk of a memory section.
     #[error("section `{}`, chunk {index}", shown(.section))]
     Chunk {
@@ -258,6 +264,76 @@ pub enum ImageFault {
     /// The producer's IDENT is empty, too long or holds a NUL.
     #[error("IDENT must be 1 to 63 bytes of UTF-8 without NUL")]
     InvalidIdent,
+    /// A child image's memory is partly in its parent: it is read
+    /// through the chain ([`crate::Chain`]), not from the child alone.
+    #[error("memory is partly in the parent image: open the chain, or flatten the image")]
+    InParent,
+    /// A page's content does not have its recorded digest.
+    #[error("page {page} does not have its recorded BLAKE3 digest")]
+    PageDigest {
+        /// The page's number in the section, from 0.
+        page: u64,
+    },
+    /// Bytes that do not have their recorded digest: a section's, or a
+    /// page digest table (whose digest is its section's).
+    #[error("does not have its recorded BLAKE3 digest {expected}")]
+    Digest {
+        /// The digest recorded.
+        expected: crate::Digest,
+    },
+    /// A page map disagrees with the chunk table.
+    #[error("page map: {0}")]
+    BadPageMap(&'static str),
+    /// The image has no page digests, which this operation needs.
+    #[error("has no page digests (written without them, or changed by a tool that drops them): rebuild it with this version")]
+    NoDigests,
+    /// A parent image is missing.
+    #[error("parent image {} is missing ({reason})", shown(.path))]
+    ParentMissing {
+        /// The parent's path, resolved.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The parent image at the recorded path is not the one the child was
+    /// made on.
+    #[error(
+        "parent image {} has changed: its section `{}` has digest {found}, the child was made on {expected}",
+        shown(.path),
+        shown(.section)
+    )]
+    ParentChanged {
+        /// The parent's path, resolved.
+        path: String,
+        /// The memory section.
+        section: String,
+        /// The digest the child records.
+        expected: crate::Digest,
+        /// The parent's digest, if it has one.
+        found: String,
+    },
+    /// A child's memory is not the size of its parent's.
+    #[error("memory of {size} bytes, but the parent's is {parent}")]
+    ParentSize {
+        /// The new memory's size.
+        size: u64,
+        /// The parent's.
+        parent: u64,
+    },
+    /// A dirty bitmap too short for the memory's pages.
+    #[error("dirty bitmap of {len} bytes is too short for {pages} pages")]
+    DirtyMapShort {
+        /// The bitmap's length.
+        len: u64,
+        /// Pages of the memory.
+        pages: u64,
+    },
+    /// A chain longer than a reader follows, or a loop of parents.
+    #[error("chain of more than {limit} images (or a loop of parents)")]
+    ChainTooLong {
+        /// The most images a chain may have.
+        limit: usize,
+    },
 }
 
 impl Error {

@@ -15,11 +15,12 @@
 use std::fmt;
 
 use crate::checksum::crc32c;
+use crate::digest::{self, Digest, DIGEST_LEN};
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::section::{Codec, Extent, SectionEntry};
 use crate::storage::Storage;
 use crate::{
-    FEATURE_INDEX_EXTENT, FEATURE_ZSTD, FORMAT_VERSION, IDENT_LEN, KNOWN_FEATURES,
+    FEATURE_INDEX_EXTENT, FEATURE_PARENT, FEATURE_ZSTD, FORMAT_VERSION, IDENT_LEN, KNOWN_FEATURES,
     MAX_LOADED_SECTION, SLOT_SIZE,
 };
 use snapshot_nvlist::{NvList, NvString, Value};
@@ -45,6 +46,8 @@ const CREATED: &str = "created";
 const INCOMPATIBLE: &str = "incompatible";
 const SECTIONS: &str = "sections";
 const INDEX: &str = "index";
+const PARENT: &str = "parent";
+const ROOT: &str = "root_blake3";
 const INDEX_OFFSET: &str = "offset";
 const INDEX_SIZE: &str = "size";
 const INDEX_CRC32C: &str = "crc32c";
@@ -106,6 +109,12 @@ pub struct Header {
     pub sections: Vec<SectionEntry>,
     /// Where the index is kept when it does not fit in the slot.
     pub index: Option<IndexExtent>,
+    /// A child image: the path of its parent image, relative to the
+    /// child's directory unless absolute.
+    pub parent: Option<String>,
+    /// The root digest as stored: over every section's digest (see
+    /// [`Header::computed_root`]); absent when a section has none.
+    pub root: Option<Digest>,
     /// The header nvlist as read, so unknown keys survive an edit.
     extra: NvList,
 }
@@ -170,8 +179,23 @@ impl Header {
             incompatible: Vec::new(),
             sections: Vec::new(),
             index: None,
+            parent: None,
+            root: None,
             extra: NvList::new(),
         }
+    }
+
+    /// The root digest of the sections as they are: BLAKE3 over each
+    /// one's name, kind and digest, in index order; `None` when a section
+    /// has no digest (or a stale one). Equal for a child image and its
+    /// flattened copy, whose memory digests are of the same pages.
+    pub fn computed_root(&self) -> Option<Digest> {
+        let parts: Option<Vec<(&str, &str, Digest)>> = self
+            .sections
+            .iter()
+            .map(|s| Some((s.name.as_str(), s.kind.keyword(), s.digest?)))
+            .collect();
+        Some(digest::root(parts?.into_iter()))
     }
 
     /// The file ranges this header's index refers to: every section's,
@@ -189,6 +213,7 @@ impl Header {
         self.version = from.version;
         self.created = from.created;
         self.producer = from.producer.clone();
+        self.parent = from.parent.clone();
         self.extra = from.extra.clone();
         for entry in &mut self.sections {
             if let Some(old) = from.section(&entry.name) {
@@ -221,6 +246,14 @@ impl Header {
             let names: Vec<NvString> = features.iter().map(NvString::from).collect();
             nv.insert(INCOMPATIBLE, names);
         }
+        nv.remove(PARENT);
+        if let Some(p) = &self.parent {
+            nv.insert(PARENT, p.as_str());
+        }
+        nv.remove(ROOT);
+        if let Some(root) = self.computed_root() {
+            nv.insert(ROOT, Value::Binary(root.0.to_vec()));
+        }
         nv.remove(SECTIONS);
         nv.remove(INDEX);
         match index {
@@ -245,16 +278,22 @@ impl Header {
     }
 
     /// The incompatible features to write, the one place they are
-    /// decided: `zstd` exactly when a memory section uses it, and
-    /// `index-extent` exactly when the index is kept outside the slot, so
-    /// that older readers refuse only images they cannot read.
+    /// decided: `zstd` exactly when a memory section uses it,
+    /// `index-extent` exactly when the index is kept outside the slot,
+    /// and `parent` exactly when the image is a child, so that older
+    /// readers refuse only images they cannot read.
     fn features(&self, external: bool) -> Vec<String> {
         let zstd = self.sections.iter().any(|s| s.codec == Codec::Zstd);
-        [(zstd, FEATURE_ZSTD), (external, FEATURE_INDEX_EXTENT)]
-            .into_iter()
-            .filter(|(used, _)| *used)
-            .map(|(_, name)| name.to_owned())
-            .collect()
+        let parent = self.parent.is_some();
+        [
+            (zstd, FEATURE_ZSTD),
+            (external, FEATURE_INDEX_EXTENT),
+            (parent, FEATURE_PARENT),
+        ]
+        .into_iter()
+        .filter(|(used, _)| *used)
+        .map(|(_, name)| name.to_owned())
+        .collect()
     }
 
     /// Encodes the header for committing. An index that does not fit in
@@ -263,6 +302,7 @@ impl Header {
     /// records that extent and the feature, as a reader will see them.
     pub(crate) fn encode(&mut self, place: impl FnOnce(u64) -> Result<u64>) -> Result<Encoded> {
         let inline = self.slot_nvlist(None).pack();
+        self.root = self.computed_root();
         if inline.len() <= NV_ROOM {
             self.index = None;
             self.incompatible = self.features(false);
@@ -455,6 +495,29 @@ impl Header {
         {
             return Err(fail(ImageFault::FeatureNotNamed(FEATURE_ZSTD)));
         }
+        let parent = match nv.get(PARENT) {
+            None => None,
+            Some(Value::String(s)) => match s.to_str() {
+                Some(p) if !p.is_empty() => Some(p.to_owned()),
+                _ => return Err(bad(PARENT, "a non-empty UTF-8 string")),
+            },
+            Some(_) => return Err(bad(PARENT, "a string")),
+        };
+        let child = incompatible.iter().any(|f| f == FEATURE_PARENT);
+        if parent.is_some() != child {
+            return Err(match parent {
+                Some(_) => fail(ImageFault::FeatureNotNamed(FEATURE_PARENT)),
+                None => bad(PARENT, "a string (the header names `parent`)"),
+            });
+        }
+        if parent.is_none() && sections.iter().any(|s| s.parent.is_some()) {
+            return Err(bad(PARENT, "a string (a section has a parent)"));
+        }
+        let root = match nv.get(ROOT) {
+            None => None,
+            Some(Value::Binary(b)) if b.len() == DIGEST_LEN => Digest::from_slice(b),
+            Some(_) => return Err(bad(ROOT, "a 32-byte binary")),
+        };
         Ok(Header {
             ident: raw.ident,
             version,
@@ -464,6 +527,8 @@ impl Header {
             incompatible,
             sections,
             index,
+            parent,
+            root,
             extra: nv,
         })
     }

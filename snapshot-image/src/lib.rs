@@ -30,7 +30,9 @@
 //! # Ok::<(), snapshot_image::Error>(())
 //! ```
 
+mod chain;
 mod checksum;
+mod digest;
 mod edit;
 pub mod error;
 mod header;
@@ -42,13 +44,15 @@ mod storage;
 mod verify;
 mod writer;
 
+pub use chain::{parent_reference, resolve_parent, Chain, ChainMemory, MAX_CHAIN};
 pub use checksum::crc32c;
+pub use digest::{digest_of_pages, Digest, DIGEST_LEN};
 pub use error::{Error, ErrorKind, ImageFault, ImagePart, Result};
 pub use header::{FormatVersion, Header, IndexExtent};
 pub use memory::{ChunkEntry, ChunkKind, MemoryStats};
 pub use reader::{IdentCheck, Image, Memory, OpenOptions};
 pub use replace::{replace_file, temp_beside};
-pub use section::{Codec, MemoryLayout, SectionEntry, SectionKind};
+pub use section::{Codec, MemoryLayout, ParentLink, SectionEntry, SectionKind};
 pub use storage::{lock_for_edit, Storage};
 pub use verify::{VerifyReport, LISTED_CHUNKS};
 pub use writer::{Builder, MemoryOptions};
@@ -83,8 +87,11 @@ pub const FEATURE_ZSTD: &str = "zstd";
 /// The incompatible feature of an image whose section index is too large
 /// for a header slot and is kept in an extent the header points to.
 pub const FEATURE_INDEX_EXTENT: &str = "index-extent";
+/// The incompatible feature of a child image, whose memory is partly
+/// its parent's.
+pub const FEATURE_PARENT: &str = "parent";
 /// Incompatible features this reader supports.
-pub const KNOWN_FEATURES: &[&str] = &[FEATURE_ZSTD, FEATURE_INDEX_EXTENT];
+pub const KNOWN_FEATURES: &[&str] = &[FEATURE_ZSTD, FEATURE_INDEX_EXTENT, FEATURE_PARENT];
 
 /// Rounds `n` up to a multiple of [`ALIGN`], or `None` on overflow.
 pub(crate) fn align_up(n: u64) -> Option<u64> {

@@ -18,6 +18,12 @@ pub enum ChunkKind {
     Raw,
     /// A zstd frame, at the start of the chunk's slot.
     Zstd,
+    /// Child images only: nothing stored, the parent's chunk is this one.
+    Parent,
+    /// Child images only: the pages the page map sets are stored at
+    /// their places in the chunk (a zero one as a hole); the others are
+    /// the parent's. The checksum covers the stored pages in order.
+    Pages,
 }
 
 /// One chunk table entry.
@@ -47,6 +53,8 @@ impl ChunkEntry {
             ChunkKind::Zero => 0,
             ChunkKind::Raw => 1,
             ChunkKind::Zstd => 2,
+            ChunkKind::Parent => 3,
+            ChunkKind::Pages => 4,
         };
         out[4..8].copy_from_slice(&self.stored_len.to_le_bytes());
         out[8..12].copy_from_slice(&self.crc32c.to_le_bytes());
@@ -57,7 +65,7 @@ impl ChunkEntry {
     pub(crate) fn decode(
         bytes: &[u8; ENTRY_SIZE],
         chunk_len: u64,
-        zstd_allowed: bool,
+        allowed: Allowed,
         part: impl Fn() -> (ImagePart, u64),
     ) -> Result<ChunkEntry> {
         let fail = |why| {
@@ -72,8 +80,11 @@ impl ChunkEntry {
             kind: match bytes[0] {
                 0 => ChunkKind::Zero,
                 1 => ChunkKind::Raw,
-                2 if zstd_allowed => ChunkKind::Zstd,
+                2 if allowed.zstd => ChunkKind::Zstd,
                 2 => return fail("zstd chunk in a section whose codec is none"),
+                3 if allowed.parent => ChunkKind::Parent,
+                4 if allowed.parent => ChunkKind::Pages,
+                3 | 4 => return fail("parent's chunk in a section without a parent"),
                 _ => return fail("unknown chunk kind"),
             },
             stored_len: word(4),
@@ -81,8 +92,11 @@ impl ChunkEntry {
         };
         let stored = u64::from(entry.stored_len);
         match entry.kind {
-            ChunkKind::Zero if stored != 0 || entry.crc32c != 0 => {
-                fail("zero chunk with a length or checksum")
+            ChunkKind::Zero | ChunkKind::Parent if stored != 0 || entry.crc32c != 0 => {
+                fail("chunk stored elsewhere with a length or checksum")
+            }
+            ChunkKind::Pages if stored == 0 || stored >= chunk_len => {
+                fail("partial chunk's length is not below the chunk's")
             }
             ChunkKind::Raw if stored != chunk_len => fail("raw chunk length is not the chunk's"),
             ChunkKind::Zstd if stored == 0 || stored >= chunk_len => {
@@ -91,6 +105,15 @@ impl ChunkEntry {
             _ => Ok(entry),
         }
     }
+}
+
+/// The chunk kinds a section's entries may have.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Allowed {
+    /// The section's codec is zstd.
+    pub zstd: bool,
+    /// The section has a parent.
+    pub parent: bool,
 }
 
 /// Number of chunks of a memory section.
@@ -114,6 +137,10 @@ pub struct MemoryStats {
     pub zero_chunks: u64,
     /// Chunks stored as zstd frames.
     pub compressed_chunks: u64,
+    /// Chunks that are the parent's whole.
+    pub parent_chunks: u64,
+    /// Chunks with some pages of their own, the rest the parent's.
+    pub partial_chunks: u64,
     /// Bytes of chunk data stored in the file (holes excluded).
     pub stored_bytes: u64,
 }
@@ -126,6 +153,8 @@ impl MemoryStats {
         match entry.kind {
             ChunkKind::Zero => self.zero_chunks += 1,
             ChunkKind::Zstd => self.compressed_chunks += 1,
+            ChunkKind::Parent => self.parent_chunks += 1,
+            ChunkKind::Pages => self.partial_chunks += 1,
             ChunkKind::Raw => {}
         }
     }
@@ -136,7 +165,11 @@ mod tests {
     use super::*;
 
     fn decode(bytes: [u8; 16], len: u64) -> Result<ChunkEntry> {
-        ChunkEntry::decode(&bytes, len, true, || (ImagePart::File, 0))
+        let allowed = Allowed {
+            zstd: true,
+            parent: true,
+        };
+        ChunkEntry::decode(&bytes, len, allowed, || (ImagePart::File, 0))
     }
 
     #[test]
@@ -188,7 +221,25 @@ mod tests {
             decode(zstd.encode(), 4096).is_err(),
             "compressed must be smaller"
         );
-        assert!(ChunkEntry::decode(&zstd.encode(), 8192, false, || (ImagePart::File, 0)).is_err());
+        let none = Allowed::default();
+        assert!(ChunkEntry::decode(&zstd.encode(), 8192, none, || (ImagePart::File, 0)).is_err());
+        let parent = ChunkEntry {
+            kind: ChunkKind::Parent,
+            stored_len: 0,
+            crc32c: 0,
+        };
+        assert_eq!(decode(parent.encode(), 4096).unwrap(), parent);
+        assert!(ChunkEntry::decode(&parent.encode(), 4096, none, || (ImagePart::File, 0)).is_err());
+        let pages = ChunkEntry {
+            kind: ChunkKind::Pages,
+            stored_len: 4096,
+            crc32c: 1,
+        };
+        assert_eq!(decode(pages.encode(), 8192).unwrap(), pages);
+        assert!(
+            decode(pages.encode(), 4096).is_err(),
+            "a whole chunk is raw"
+        );
     }
 
     #[test]

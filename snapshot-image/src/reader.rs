@@ -8,12 +8,13 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::checksum::{crc32c, crc32c_append};
+use crate::digest::{Digest, DIGEST_LEN};
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::{Header, RawSlot};
-use crate::memory::{chunk_len, ChunkEntry, ChunkKind, MemoryStats, ENTRY_SIZE};
+use crate::memory::{chunk_len, Allowed, ChunkEntry, ChunkKind, MemoryStats, ENTRY_SIZE};
 use crate::section::{validate_layout, Codec, SectionEntry, SectionKind};
 use crate::storage::{lock_for_edit, Storage};
-use crate::{DEFAULT_IDENT, HEADER_AREA, MAX_LOADED_SECTION, SLOT_SIZE};
+use crate::{DEFAULT_IDENT, HEADER_AREA, MAX_LOADED_SECTION, PAGE, SLOT_SIZE};
 use snapshot_nvlist::text::shown;
 use snapshot_nvlist::NvList;
 
@@ -120,12 +121,12 @@ impl Image<std::fs::File> {
     /// The offset and length of an uncompressed memory section.
     fn mappable(&self, name: &str) -> Result<(u64, usize)> {
         let entry = self.typed_section(name, SectionKind::Memory)?;
+        let part = || ImagePart::Section(name.into());
         if entry.codec != Codec::None {
-            return Err(Error::image(
-                ImagePart::Section(name.into()),
-                entry.offset,
-                ImageFault::Compressed,
-            ));
+            return Err(Error::image(part(), entry.offset, ImageFault::Compressed));
+        }
+        if entry.parent.is_some() {
+            return Err(Error::image(part(), entry.offset, ImageFault::InParent));
         }
         let len = usize::try_from(entry.size).map_err(|_| {
             Error::image(
@@ -342,10 +343,14 @@ impl<S: Storage> Image<S> {
             crc = crc32c_append(crc, &bytes);
             for (k, e) in bytes.chunks_exact(ENTRY_SIZE).enumerate() {
                 let i = first + k as u64;
+                let allowed = Allowed {
+                    zstd: entry.codec == Codec::Zstd,
+                    parent: entry.parent.is_some(),
+                };
                 let decoded = ChunkEntry::decode(
                     e.try_into().expect("16 bytes"),
                     chunk_len(entry.size, layout.chunk_size, i),
-                    entry.codec == Codec::Zstd,
+                    allowed,
                     || (part.clone(), layout.table_offset + i * ENTRY_SIZE as u64),
                 );
                 match decoded {
@@ -365,12 +370,63 @@ impl<S: Storage> Image<S> {
         if let Some(e) = bad_entry {
             return Err(e);
         }
+        let page_map = match entry.parent {
+            Some(link) => {
+                Some(self.page_map(entry, link.page_map_offset, link.page_map_crc32c, &table)?)
+            }
+            None => None,
+        };
         Ok(Memory {
             image: self,
             entry,
             table,
+            page_map,
         })
     }
+
+    /// Reads a child section's page map and checks it against the chunk
+    /// table: a partial chunk's stored length is that of the pages it
+    /// sets, and no other chunk sets any.
+    fn page_map(
+        &self,
+        entry: &SectionEntry,
+        at: u64,
+        crc: u32,
+        table: &[ChunkEntry],
+    ) -> Result<Vec<u8>> {
+        let part = ImagePart::PageMap(entry.name.clone());
+        let map = self.read_exact(&part, at, entry.page_count().div_ceil(8))?;
+        check_crc(&part, at, crc, &map)?;
+        let per_chunk = entry.memory.expect("memory layout").chunk_size / PAGE;
+        for (i, e) in table.iter().enumerate() {
+            let first = i as u64 * per_chunk;
+            let pages = first..(first + per_chunk).min(entry.page_count());
+            let stored: u64 = pages
+                .filter(|&p| bit(&map, p))
+                .map(|p| page_len(entry.size, p))
+                .sum();
+            let ok = match e.kind {
+                ChunkKind::Pages => stored == u64::from(e.stored_len),
+                _ => stored == 0,
+            };
+            if !ok {
+                let fault = ImageFault::BadPageMap("disagrees with the chunk table");
+                return Err(Error::image(part, at + first / 8, fault));
+            }
+        }
+        Ok(map)
+    }
+}
+
+/// Whether bit `i` of a bitmap is set (bit `i % 8` of byte `i / 8`).
+pub(crate) fn bit(map: &[u8], i: u64) -> bool {
+    map[(i / 8) as usize] & (1 << (i % 8)) != 0
+}
+
+/// Length of page `page` of memory of `size` bytes (the last may be
+/// short).
+pub(crate) fn page_len(size: u64, page: u64) -> u64 {
+    (size - page * PAGE).min(PAGE)
 }
 
 /// Bytes of a chunk table read at a time.
@@ -388,11 +444,12 @@ pub(crate) fn check_crc(part: &ImagePart, offset: u64, stored: u32, bytes: &[u8]
     Ok(())
 }
 
-/// A memory section with its chunk table.
+/// A memory section with its chunk table (and a child's page map).
 pub struct Memory<'a, S: Storage> {
     image: &'a Image<S>,
     entry: &'a SectionEntry,
     table: Vec<ChunkEntry>,
+    page_map: Option<Vec<u8>>,
 }
 
 impl<S: Storage> Memory<'_, S> {
@@ -425,6 +482,69 @@ impl<S: Storage> Memory<'_, S> {
         self.entry.offset + index * self.chunk_size()
     }
 
+    /// The page digest table (32 bytes a page), checked against the
+    /// section's digest; `None` when the section has no digests.
+    pub fn page_digests(&self) -> Result<Option<Vec<u8>>> {
+        let (Some(at), Some(digest)) = (self.entry.page_digests, self.entry.digest) else {
+            return Ok(None);
+        };
+        let part = ImagePart::PageDigests(self.entry.name.clone());
+        let len = self.entry.page_count() * DIGEST_LEN as u64;
+        let table = self.image.read_exact(&part, at, len)?;
+        if Digest::of(&table) != digest {
+            let fault = ImageFault::Digest { expected: digest };
+            return Err(Error::image(part, at, fault));
+        }
+        Ok(Some(table))
+    }
+
+    /// Whether this image holds page `page` of a partial chunk.
+    pub(crate) fn holds_page(&self, page: u64) -> bool {
+        self.page_map.as_ref().is_some_and(|m| bit(m, page))
+    }
+
+    /// Writes the pages of partial chunk `index` that this image holds
+    /// over `out` (the chunk's bytes), checking their checksum: a child's
+    /// pages laid over its parent's chunk.
+    pub(crate) fn overlay_pages(&self, index: u64, out: &mut [u8]) -> Result<()> {
+        let entry = self.table[index as usize];
+        debug_assert_eq!(entry.kind, ChunkKind::Pages);
+        let first = index * (self.chunk_size() / PAGE);
+        let pages = out.len().div_ceil(PAGE as usize) as u64;
+        let offset = self.chunk_offset(index);
+        let part = self.part(index);
+        let mut crc = 0;
+        let mut p = 0;
+        while p < pages {
+            if !self.holds_page(first + p) {
+                p += 1;
+                continue;
+            }
+            let start = p;
+            while p < pages && self.holds_page(first + p) {
+                p += 1;
+            }
+            let (from, to) = (
+                (start * PAGE) as usize,
+                ((p * PAGE) as usize).min(out.len()),
+            );
+            let at = offset + from as u64;
+            self.image
+                .storage
+                .read_at(&mut out[from..to], at)
+                .map_err(|e| Error::io(format!("reading {part} at byte {at}"), e))?;
+            crc = crc32c_append(crc, &out[from..to]);
+        }
+        if crc != entry.crc32c {
+            let fault = ImageFault::Checksum {
+                stored: entry.crc32c,
+                computed: crc,
+            };
+            return Err(Error::image(part, offset, fault));
+        }
+        Ok(())
+    }
+
     /// Chunk counts and bytes on disk.
     pub fn stats(&self) -> MemoryStats {
         let mut stats = MemoryStats {
@@ -444,7 +564,9 @@ impl<S: Storage> Memory<'_, S> {
 
     /// Reads chunk `index` into `out` (resized to the chunk's length),
     /// checking its checksum and decompressing it. A zero chunk is not
-    /// read: its bytes are zero by the table (verify checks the hole).
+    /// read: its bytes are zero by the table (verify checks the hole). A
+    /// chunk that is partly or wholly the parent's is an error
+    /// ([`ImageFault::InParent`]): read a child through its [`crate::Chain`].
     ///
     /// # Panics
     ///
@@ -492,6 +614,9 @@ impl<S: Storage> Memory<'_, S> {
                 check_crc(&part, offset, entry.crc32c, scratch)?;
                 decompress_exact(scratch, out)
                     .map_err(|why| Error::image(part.clone(), offset, ImageFault::Decompress(why)))
+            }
+            ChunkKind::Parent | ChunkKind::Pages => {
+                Err(Error::image(part, offset, ImageFault::InParent))
             }
         }
     }

@@ -6,10 +6,11 @@
 
 use std::fmt;
 
+use crate::digest::{Digest, DIGEST_LEN};
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::{duplicate_key, IndexExtent};
 use crate::memory::{chunk_count, ENTRY_SIZE};
-use crate::{ALIGN, HEADER_AREA, MAX_CHUNKS, MAX_LOADED_SECTION};
+use crate::{ALIGN, HEADER_AREA, MAX_CHUNKS, MAX_LOADED_SECTION, PAGE};
 use snapshot_nvlist::{NvList, Value};
 
 /// What a section holds.
@@ -81,6 +82,20 @@ pub struct MemoryLayout {
     pub table_offset: u64,
 }
 
+/// How a child image's memory section stands on its parent's section of
+/// the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParentLink {
+    /// The digest of the parent's section when the child was made: a
+    /// parent whose section has another is not the child's parent.
+    pub digest: Digest,
+    /// File offset of the page map: one bit a page, set for the pages of
+    /// a partial chunk this image holds (the others are the parent's).
+    pub page_map_offset: u64,
+    /// CRC32C of the page map.
+    pub page_map_crc32c: u32,
+}
+
 /// One section of the index.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SectionEntry {
@@ -98,6 +113,15 @@ pub struct SectionEntry {
     pub crc32c: u32,
     /// Memory sections only.
     pub memory: Option<MemoryLayout>,
+    /// The BLAKE3 digest of the content (see `digest`): `None` in an
+    /// image written without digests, or whose digest is stale (its
+    /// section changed by a tool that does not keep digests).
+    pub digest: Option<Digest>,
+    /// Memory with a digest: file offset of its page digest table, 32
+    /// bytes for each 4 KiB page.
+    pub page_digests: Option<u64>,
+    /// Memory of a child image: its link to the parent's section.
+    pub parent: Option<ParentLink>,
     /// The entry as read, so unknown keys survive an edit.
     pub(crate) extra: NvList,
 }
@@ -111,6 +135,24 @@ const CODEC: &str = "codec";
 const CRC32C: &str = "crc32c";
 const CHUNK_SIZE: &str = "chunk_size";
 const TABLE_OFFSET: &str = "table_offset";
+const DIGEST: &str = "blake3";
+/// The entry's `crc32c` when the digest was made: a digest whose
+/// section has since changed under a tool that does not know digests
+/// (and keeps the key as an unknown one) differs, and is not used.
+const DIGEST_CRC32C: &str = "blake3_crc32c";
+const PAGE_DIGESTS: &str = "page_digests";
+const PARENT_DIGEST: &str = "parent_blake3";
+const PAGE_MAP: &str = "page_map";
+const PAGE_MAP_CRC32C: &str = "page_map_crc32c";
+/// The keys of digests and parents, removed when the entry has none.
+const DIGEST_KEYS: [&str; 6] = [
+    DIGEST,
+    DIGEST_CRC32C,
+    PAGE_DIGESTS,
+    PARENT_DIGEST,
+    PAGE_MAP,
+    PAGE_MAP_CRC32C,
+];
 
 /// A byte range of the file that one part of the image owns.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,7 +173,18 @@ impl SectionEntry {
             codec: Codec::None,
             crc32c: crc,
             memory: None,
+            digest: None,
+            page_digests: None,
+            parent: None,
             extra: NvList::new(),
+        }
+    }
+
+    /// Memory: the number of 4 KiB pages (the last may be short).
+    pub fn page_count(&self) -> u64 {
+        match self.memory {
+            Some(_) => self.size.div_ceil(PAGE),
+            None => 0,
         }
     }
 
@@ -157,6 +210,20 @@ impl SectionEntry {
                 len: self.chunk_count() * ENTRY_SIZE as u64,
             });
         }
+        if let Some(at) = self.page_digests {
+            out.push(Extent {
+                part: ImagePart::PageDigests(self.name.clone()),
+                start: at,
+                len: self.page_count() * DIGEST_LEN as u64,
+            });
+        }
+        if let Some(link) = self.parent {
+            out.push(Extent {
+                part: ImagePart::PageMap(self.name.clone()),
+                start: link.page_map_offset,
+                len: self.page_count().div_ceil(8),
+            });
+        }
         out
     }
 
@@ -172,6 +239,21 @@ impl SectionEntry {
         if let Some(m) = self.memory {
             nv.insert(CHUNK_SIZE, m.chunk_size);
             nv.insert(TABLE_OFFSET, m.table_offset);
+        }
+        for key in DIGEST_KEYS {
+            nv.remove(key);
+        }
+        if let Some(d) = self.digest {
+            nv.insert(DIGEST, Value::Binary(d.0.to_vec()));
+            nv.insert(DIGEST_CRC32C, u64::from(self.crc32c));
+        }
+        if let Some(at) = self.page_digests {
+            nv.insert(PAGE_DIGESTS, at);
+        }
+        if let Some(link) = self.parent {
+            nv.insert(PARENT_DIGEST, Value::Binary(link.digest.0.to_vec()));
+            nv.insert(PAGE_MAP, link.page_map_offset);
+            nv.insert(PAGE_MAP_CRC32C, u64::from(link.page_map_crc32c));
         }
         nv
     }
@@ -222,6 +304,32 @@ impl SectionEntry {
             }),
             _ => None,
         };
+        let digest_at = |k: &str| match nv.get(k) {
+            None => Ok(None),
+            Some(Value::Binary(b)) if b.len() == DIGEST_LEN => Ok(Digest::from_slice(b)),
+            Some(_) => Err(bad(k, "a 32-byte binary")),
+        };
+        let optional = |k: &str| nv.get(k).map(|_| number(k)).transpose();
+        // A stale digest is dropped with what it covers; the keys go at
+        // the next edit.
+        let mut digest = digest_at(DIGEST)?;
+        let mut page_digests = optional(PAGE_DIGESTS)?;
+        if digest.is_some() && optional(DIGEST_CRC32C)? != Some(u64::from(crc)) {
+            (digest, page_digests) = (None, None);
+        }
+        if kind == SectionKind::Memory && (digest.is_none() || page_digests.is_none()) {
+            (digest, page_digests) = (None, None);
+        }
+        let parent = match digest_at(PARENT_DIGEST)? {
+            None => None,
+            Some(d) if kind == SectionKind::Memory => Some(ParentLink {
+                digest: d,
+                page_map_offset: number(PAGE_MAP)?,
+                page_map_crc32c: u32::try_from(number(PAGE_MAP_CRC32C)?)
+                    .map_err(|_| bad(PAGE_MAP_CRC32C, "a 32-bit number"))?,
+            }),
+            Some(_) => return Err(bad(PARENT_DIGEST, "absent (not a memory section)")),
+        };
         Ok(SectionEntry {
             name: name.to_owned(),
             kind,
@@ -230,6 +338,9 @@ impl SectionEntry {
             codec,
             crc32c: crc,
             memory,
+            digest,
+            page_digests: page_digests.filter(|_| kind == SectionKind::Memory),
+            parent,
             extra: nv.clone(),
         })
     }

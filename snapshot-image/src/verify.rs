@@ -7,11 +7,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::checksum::{crc32c_append, is_zero};
+use crate::digest::{push_page_digests, Digest, DIGEST_LEN};
 use crate::error::{Error, ImageFault, ImagePart};
 use crate::memory::ChunkKind;
 use crate::reader::{check_crc, decompress_exact, Image, Memory};
 use crate::section::SectionKind;
 use crate::storage::Storage;
+use crate::PAGE;
 
 /// What verification found.
 #[derive(Debug, Default)]
@@ -45,8 +47,11 @@ impl VerifyReport {
 
 impl<S: Storage + Sync> Image<S> {
     /// Checks the other header slot, every section's checksum (and that
-    /// nvlist sections decode), every memory chunk's checksum, that
-    /// compressed chunks decompress, and that zero chunks read as zero.
+    /// nvlist sections decode) and digest, every memory chunk's checksum,
+    /// that compressed chunks decompress, that zero chunks read as zero,
+    /// and that every page this image holds has its recorded digest. A
+    /// child's pages in its parent are the parent's to check (see
+    /// [`crate::Chain::verify`]).
     /// Memory is split across `threads` threads; `progress` gets the
     /// bytes checked so far.
     pub fn verify(&self, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> VerifyReport {
@@ -59,21 +64,35 @@ impl<S: Storage + Sync> Image<S> {
         }
         for entry in &self.header.sections {
             match entry.kind {
-                SectionKind::NvList => {
-                    if let Err(e) = self.read_nvlist(&entry.name) {
-                        report.problems.push(e);
+                SectionKind::NvList | SectionKind::Raw => {
+                    let read = match entry.kind {
+                        SectionKind::NvList => self.read_nvlist(&entry.name).map(drop),
+                        _ => Ok(()),
+                    };
+                    let checked = read.and_then(|()| self.read_section(&entry.name));
+                    match checked {
+                        Ok(bytes) => {
+                            if entry.digest.is_some_and(|d| d != Digest::of(&bytes)) {
+                                let part = ImagePart::Section(entry.name.clone());
+                                let fault = ImageFault::Digest {
+                                    expected: entry.digest.expect("checked"),
+                                };
+                                report
+                                    .problems
+                                    .push(Error::image(part, entry.offset, fault));
+                            }
+                        }
+                        Err(e) => report.problems.push(e),
                     }
                     report.checked_bytes += entry.size;
                 }
-                SectionKind::Raw => {
-                    if let Err(e) = self.read_section(&entry.name) {
-                        report.problems.push(e);
-                    }
-                    report.checked_bytes += entry.size;
-                }
-                SectionKind::Memory => match self.memory(&entry.name) {
-                    Ok(memory) => {
-                        let (problems, unlisted, bytes) = verify_chunks(&memory, threads, progress);
+                SectionKind::Memory => match self
+                    .memory(&entry.name)
+                    .and_then(|m| m.page_digests().map(|d| (m, d)))
+                {
+                    Ok((memory, digests)) => {
+                        let (problems, unlisted, bytes) =
+                            verify_chunks(&memory, digests.as_deref(), threads, progress);
                         report.problems.extend(problems);
                         report.unlisted += unlisted;
                         report.checked_bytes += bytes;
@@ -96,7 +115,7 @@ impl<S: Storage> Memory<'_, S> {
     ///
     /// If `index` is not below the number of chunks.
     pub fn check_chunk(&self, index: u64) -> Result<(), Error> {
-        check_chunk(self, index, &mut Vec::new(), &mut Vec::new())
+        check_chunk(self, index, None, &mut Vec::new(), &mut Vec::new())
     }
 }
 
@@ -110,6 +129,7 @@ pub const LISTED_CHUNKS: usize = 100;
 /// problems, the number of the others, and the bytes checked.
 fn verify_chunks<S: Storage + Sync>(
     memory: &Memory<'_, S>,
+    digests: Option<&[u8]>,
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Error>, u64, u64) {
@@ -122,7 +142,7 @@ fn verify_chunks<S: Storage + Sync>(
     let run = |t: u64| {
         let (mut buf, mut out, mut problems) = (Vec::new(), Vec::new(), Vec::new());
         for i in t * per..((t + 1) * per).min(count) {
-            if let Err(e) = check_chunk(memory, i, &mut buf, &mut out) {
+            if let Err(e) = check_chunk(memory, i, digests, &mut buf, &mut out) {
                 match problems.len() < LISTED_CHUNKS {
                     true => problems.push((i, e)),
                     false => drop(unlisted.fetch_add(1, Ordering::Relaxed)),
@@ -159,12 +179,68 @@ fn verify_chunks<S: Storage + Sync>(
 /// decompressed whole: one chunk per thread.)
 const PIECE: u64 = 1 << 20;
 
+/// Checks `bytes`, the pages of chunk `index` from byte `from` of the
+/// chunk, against the page digest table, where `held` says a page is
+/// this image's.
+fn check_digests(
+    digests: Option<&[u8]>,
+    part: &ImagePart,
+    offset: u64,
+    first_page: u64,
+    bytes: &[u8],
+    held: &dyn Fn(u64) -> bool,
+) -> Result<(), Error> {
+    let Some(table) = digests else { return Ok(()) };
+    for (k, page) in bytes.chunks(PAGE as usize).enumerate() {
+        let p = first_page + k as u64;
+        if !held(p) {
+            continue;
+        }
+        let at = (p * DIGEST_LEN as u64) as usize;
+        if table[at..at + DIGEST_LEN] != Digest::of(page).0 {
+            let fault = ImageFault::PageDigest { page: p };
+            return Err(Error::image(part.clone(), offset + k as u64 * PAGE, fault));
+        }
+    }
+    Ok(())
+}
+
+/// Compares page digests `computed` from page `first_page` on with the
+/// table.
+fn compare_digests(
+    digests: Option<&[u8]>,
+    part: &ImagePart,
+    offset: u64,
+    first_page: u64,
+    computed: &[u8],
+) -> Result<(), Error> {
+    let Some(table) = digests else { return Ok(()) };
+    let at = (first_page * DIGEST_LEN as u64) as usize;
+    let recorded = &table[at..at + computed.len()];
+    match computed
+        .chunks(DIGEST_LEN)
+        .zip(recorded.chunks(DIGEST_LEN))
+        .position(|(a, b)| a != b)
+    {
+        None => Ok(()),
+        Some(k) => {
+            let fault = ImageFault::PageDigest {
+                page: first_page + k as u64,
+            };
+            Err(Error::image(part.clone(), offset + k as u64 * PAGE, fault))
+        }
+    }
+}
+
 fn check_chunk<S: Storage>(
     memory: &Memory<'_, S>,
     index: u64,
+    digests: Option<&[u8]>,
     buf: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
+    let first_page = index * (memory.chunk_size() / PAGE);
+    let all = |_: u64| true;
     let entry = memory.table()[index as usize];
     let offset = memory.chunk_offset(index);
     let part = ImagePart::Chunk {
@@ -186,24 +262,31 @@ fn check_chunk<S: Storage>(
         // holes are zero without reading them.
         ChunkKind::Zero => {
             for (at, len) in pieces(memory.chunk_len(index)) {
-                if storage.is_hole(at, len) {
-                    continue;
+                if !storage.is_hole(at, len) {
+                    read(buf, at, len)?;
+                    if !is_zero(buf) {
+                        return Err(Error::image(part, at, ImageFault::NotZero));
+                    }
                 }
-                read(buf, at, len)?;
-                if !is_zero(buf) {
-                    return Err(Error::image(part, at, ImageFault::NotZero));
-                }
+                buf.clear();
+                buf.resize(len as usize, 0);
+                let page = first_page + (at - offset) / PAGE;
+                check_digests(digests, &part, at, page, buf, &all)?;
             }
             Ok(())
         }
         ChunkKind::Raw => {
-            let mut crc = 0;
+            // Damage is told by the checksum first, the digests after.
+            let (mut crc, mut computed) = (0, Vec::new());
             for (at, len) in pieces(u64::from(entry.stored_len)) {
                 read(buf, at, len)?;
                 crc = crc32c_append(crc, buf);
+                if digests.is_some() {
+                    push_page_digests(buf, &mut computed);
+                }
             }
             match crc == entry.crc32c {
-                true => Ok(()),
+                true => compare_digests(digests, &part, offset, first_page, &computed),
                 false => Err(Error::image(
                     part,
                     offset,
@@ -219,7 +302,16 @@ fn check_chunk<S: Storage>(
             check_crc(&part, offset, entry.crc32c, buf)?;
             out.resize(memory.chunk_len(index) as usize, 0);
             decompress_exact(buf, out)
-                .map_err(|why| Error::image(part, offset, ImageFault::Decompress(why)))
+                .map_err(|why| Error::image(part.clone(), offset, ImageFault::Decompress(why)))?;
+            check_digests(digests, &part, offset, first_page, out, &all)
         }
+        ChunkKind::Pages => {
+            out.clear();
+            out.resize(memory.chunk_len(index) as usize, 0);
+            memory.overlay_pages(index, out)?;
+            let held = |p| memory.holds_page(p);
+            check_digests(digests, &part, offset, first_page, out, &held)
+        }
+        ChunkKind::Parent => Ok(()),
     }
 }

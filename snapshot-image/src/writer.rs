@@ -8,12 +8,14 @@
 
 use std::io::Read;
 
-use crate::checksum::{crc32c, is_zero};
+use crate::chain::ChainMemory;
+use crate::checksum::{crc32c, crc32c_append, is_zero};
+use crate::digest::{push_page_digests, Digest, DIGEST_LEN};
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::{valid_ident, Header};
 use crate::memory::{ChunkEntry, ChunkKind, MemoryStats};
-use crate::reader::Memory;
-use crate::section::{check_content, Codec, MemoryLayout, SectionEntry, SectionKind};
+use crate::reader::{bit, Memory};
+use crate::section::{check_content, Codec, MemoryLayout, ParentLink, SectionEntry, SectionKind};
 use crate::storage::Storage;
 use crate::{align_up, DEFAULT_CHUNK_SIZE, HEADER_AREA, PAGE, SLOT_SIZE};
 use snapshot_nvlist::NvList;
@@ -130,13 +132,9 @@ impl<S: Storage> Builder<S> {
         let offset = self.next;
         check_content(name, kind, bytes, offset)?;
         self.write(&part, bytes, offset)?;
-        self.header.sections.push(SectionEntry::new(
-            name,
-            kind,
-            offset,
-            bytes.len() as u64,
-            crc32c(bytes),
-        ));
+        let mut entry = SectionEntry::new(name, kind, offset, bytes.len() as u64, crc32c(bytes));
+        entry.digest = Some(Digest::of(bytes));
+        self.header.sections.push(entry);
         self.advance(offset + bytes.len() as u64)
     }
 
@@ -242,14 +240,66 @@ impl<S: Storage> Builder<S> {
             zstd_level: (source.stats().compressed_chunks > 0).then_some(3),
         };
         let mut w = MemoryWriter::new(options, self.next, name, 0)?;
+        // A child stays a child on the same parent: its own pages are
+        // copied, the parent's left to the parent.
+        if let Some(link) = source.entry().parent {
+            let table = source.page_digests()?.ok_or_else(|| {
+                Error::image(ImagePart::Section(name.into()), 0, ImageFault::NoDigests)
+            })?;
+            w.child = Some(Child::new(link.digest, table, source.entry().page_count()));
+        }
         let (mut buf, mut scratch) = (Vec::new(), Vec::new());
         for (i, entry) in source.table().iter().enumerate() {
             let i = i as u64;
-            if entry.kind == ChunkKind::Zero {
-                source.check_chunk(i)?;
-                w.push_zero(&mut self.storage, source.chunk_len(i))?;
+            let len = source.chunk_len(i);
+            match entry.kind {
+                ChunkKind::Zero => {
+                    source.check_chunk(i)?;
+                    w.push_zero(&mut self.storage, len)?;
+                }
+                ChunkKind::Parent => w.push_parent(len)?,
+                ChunkKind::Pages => {
+                    buf.clear();
+                    buf.resize(len as usize, 0);
+                    source.overlay_pages(i, &mut buf)?;
+                    let first = i * (options.chunk_size / PAGE);
+                    let held: Vec<bool> = (0..buf.len().div_ceil(PAGE as usize) as u64)
+                        .map(|p| source.holds_page(first + p))
+                        .collect();
+                    w.push_pages(&mut self.storage, &buf, &held)?;
+                }
+                ChunkKind::Raw | ChunkKind::Zstd => {
+                    source.read_chunk(i, &mut buf, &mut scratch)?;
+                    w.push(&mut self.storage, &buf)?;
+                }
+            }
+            progress(w.stats.size);
+        }
+        self.finish_memory(w)
+    }
+
+    /// Adds memory section `name` holding the memory `chain` reads, whole
+    /// (a flattened copy): every chunk read through the chain, checked,
+    /// and stored as a full image stores it.
+    pub fn add_memory_chain(
+        &mut self,
+        name: &str,
+        chain: &ChainMemory<'_>,
+        options: MemoryOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<MemoryStats> {
+        self.check_name(name)?;
+        let options = MemoryOptions {
+            chunk_size: chain.chunk_size(),
+            ..options
+        };
+        let mut w = MemoryWriter::new(options, self.next, name, 0)?;
+        let (mut buf, mut scratch) = (Vec::new(), Vec::new());
+        for i in 0..chain.chunk_count() {
+            if chain.is_zero(i) {
+                w.push_zero(&mut self.storage, chain.chunk_len(i))?;
             } else {
-                source.read_chunk(i, &mut buf, &mut scratch)?;
+                chain.read_chunk(i, &mut buf, &mut scratch)?;
                 w.push(&mut self.storage, &buf)?;
             }
             progress(w.stats.size);
@@ -257,9 +307,108 @@ impl<S: Storage> Builder<S> {
         self.finish_memory(w)
     }
 
+    /// Adds memory section `name` as a child of `parent` (the same
+    /// section of the image this one records as its parent, with
+    /// [`Builder::set_parent`]): only the pages that differ from the
+    /// parent's are stored, found by their digests. With `dirty`, a
+    /// bitmap of the pages that may have changed since the parent was
+    /// taken (bit `i % 8` of byte `i / 8` for page `i`, as KVM's dirty
+    /// log gives it in 64-bit little-endian words), only those pages are
+    /// read: the others are taken to be the parent's.
+    pub fn add_memory_child(
+        &mut self,
+        name: &str,
+        source: &dyn Storage,
+        parent: &ChainMemory<'_>,
+        dirty: Option<&[u8]>,
+        options: MemoryOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<MemoryStats> {
+        self.check_name(name)?;
+        let part = || ImagePart::Section(name.into());
+        let io = |at: u64| {
+            move |e| {
+                Error::io(
+                    format!("reading memory for section `{name}` at byte {at}"),
+                    e,
+                )
+            }
+        };
+        let size = source.len().map_err(io(0))?;
+        let pe = parent.entry();
+        if size != pe.size {
+            let fault = ImageFault::ParentSize {
+                size,
+                parent: pe.size,
+            };
+            return Err(Error::image(part(), 0, fault));
+        }
+        let (Some(link_digest), Some(table)) = (pe.digest, parent.page_digests()?) else {
+            return Err(Error::image(part(), 0, ImageFault::NoDigests));
+        };
+        let pages = pe.page_count();
+        if let Some(map) = dirty {
+            if (map.len() as u64) < pages.div_ceil(8) {
+                let fault = ImageFault::DirtyMapShort {
+                    len: map.len() as u64,
+                    pages,
+                };
+                return Err(Error::image(part(), 0, fault));
+            }
+        }
+        let options = MemoryOptions {
+            chunk_size: parent.chunk_size(),
+            ..options
+        };
+        let mut w = MemoryWriter::new(options, self.next, name, 0)?;
+        w.child = Some(Child::new(link_digest, table, pages));
+        let per_chunk = options.chunk_size / PAGE;
+        let mut buf = Vec::new();
+        for i in 0..parent.chunk_count() {
+            let at = i * options.chunk_size;
+            let len = parent.chunk_len(i);
+            let first = i * per_chunk;
+            let chunk_pages = len.div_ceil(PAGE);
+            buf.resize(len as usize, 0);
+            match dirty {
+                None => {
+                    if source.is_hole(at, len) {
+                        buf.fill(0);
+                    } else {
+                        source.read_at(&mut buf, at).map_err(io(at))?;
+                    }
+                    w.push(&mut self.storage, &buf)?;
+                }
+                Some(map) => {
+                    let held: Vec<bool> = (0..chunk_pages).map(|p| bit(map, first + p)).collect();
+                    if !held.contains(&true) {
+                        w.push_parent(len)?;
+                    } else {
+                        for (p, _) in held.iter().enumerate().filter(|(_, d)| **d) {
+                            let from = p * PAGE as usize;
+                            let to = (from + PAGE as usize).min(buf.len());
+                            source
+                                .read_at(&mut buf[from..to], at + from as u64)
+                                .map_err(io(at + from as u64))?;
+                        }
+                        w.push_pages(&mut self.storage, &buf, &held)?;
+                    }
+                }
+            }
+            progress(at + len);
+        }
+        self.finish_memory(w)
+    }
+
+    /// Records `reference` as the image's parent (a path relative to
+    /// the new image's directory, see [`crate::parent_reference`]).
+    pub fn set_parent(&mut self, reference: String) {
+        self.header.parent = Some(reference);
+    }
+
     fn finish_memory(&mut self, w: MemoryWriter) -> Result<MemoryStats> {
         let (entry, stats) = w.finish(&mut self.storage)?;
-        let end = entry.memory.expect("memory layout").table_offset + 16 * stats.chunks;
+        let end = entry_end(&entry);
         self.header.sections.push(entry);
         self.advance(end)?;
         Ok(stats)
@@ -268,6 +417,11 @@ impl<S: Storage> Builder<S> {
     /// Writes the header and syncs; the image is complete. Returns the
     /// store.
     pub fn finish(mut self) -> Result<S> {
+        if self.header.parent.is_some() && !self.header.sections.iter().any(|s| s.parent.is_some())
+        {
+            // Nothing stands on the parent: the image is whole.
+            self.header.parent = None;
+        }
         if let Some(from) = self.kept.take() {
             self.header.keep_from(&from);
         }
@@ -296,8 +450,44 @@ impl<S: Storage> Builder<S> {
     }
 }
 
+/// The end of the last extent of a section.
+pub(crate) fn entry_end(entry: &SectionEntry) -> u64 {
+    entry
+        .extents()
+        .iter()
+        .map(|e| e.start + e.len)
+        .max()
+        .unwrap_or(entry.offset)
+}
+
+/// What a child's memory writer knows of the parent.
+pub(crate) struct Child {
+    /// The parent section's digest, recorded in the link.
+    digest: Digest,
+    /// The parent's page digests.
+    parent_digests: Vec<u8>,
+    /// The page map being made.
+    page_map: Vec<u8>,
+}
+
+impl Child {
+    pub(crate) fn new(digest: Digest, parent_digests: Vec<u8>, pages: u64) -> Child {
+        Child {
+            digest,
+            parent_digests,
+            page_map: vec![0; pages.div_ceil(8) as usize],
+        }
+    }
+
+    fn parent_page(&self, page: u64) -> &[u8] {
+        let at = (page * DIGEST_LEN as u64) as usize;
+        &self.parent_digests[at..at + DIGEST_LEN]
+    }
+}
+
 /// A memory section being written: chunks at fixed offsets from
-/// `offset`, then the chunk table after them.
+/// `offset`, then the chunk table, the page digests and (for a child)
+/// the page map after them.
 pub(crate) struct MemoryWriter {
     name: String,
     options: MemoryOptions,
@@ -308,6 +498,10 @@ pub(crate) struct MemoryWriter {
     stats: MemoryStats,
     compressor: Option<zstd::bulk::Compressor<'static>>,
     packed: Vec<u8>,
+    /// The page digests of the memory so far.
+    digests: Vec<u8>,
+    /// Set when the section is a child's.
+    pub(crate) child: Option<Child>,
 }
 
 impl MemoryWriter {
@@ -342,6 +536,8 @@ impl MemoryWriter {
             } else {
                 0
             }),
+            digests: Vec::new(),
+            child: None,
         })
     }
 
@@ -388,15 +584,42 @@ impl MemoryWriter {
             )
         })?;
         let table: Vec<u8> = self.table.iter().flat_map(|e| e.encode()).collect();
-        storage.write_at(&table, table_offset).map_err(|e| {
-            Error::io(
-                format!(
-                    "writing {} at byte {table_offset}",
-                    ImagePart::ChunkTable(self.name.clone())
-                ),
-                e,
-            )
-        })?;
+        let write = |storage: &mut dyn Storage, part: ImagePart, bytes: &[u8], at: u64| {
+            storage
+                .write_at(bytes, at)
+                .map_err(|e| Error::io(format!("writing {part} at byte {at}"), e))
+        };
+        write(
+            storage,
+            ImagePart::ChunkTable(self.name.clone()),
+            &table,
+            table_offset,
+        )?;
+        let after = |at: u64, len: usize| align_up(at + len as u64).expect("below the table's end");
+        let digests_offset = after(table_offset, table.len());
+        write(
+            storage,
+            ImagePart::PageDigests(self.name.clone()),
+            &self.digests,
+            digests_offset,
+        )?;
+        let link = match &self.child {
+            Some(child) => {
+                let at = after(digests_offset, self.digests.len());
+                write(
+                    storage,
+                    ImagePart::PageMap(self.name.clone()),
+                    &child.page_map,
+                    at,
+                )?;
+                Some(ParentLink {
+                    digest: child.digest,
+                    page_map_offset: at,
+                    page_map_crc32c: crc32c(&child.page_map),
+                })
+            }
+            None => None,
+        };
         let mut entry = SectionEntry::new(
             &self.name,
             SectionKind::Memory,
@@ -411,6 +634,9 @@ impl MemoryWriter {
         if self.stats.compressed_chunks > 0 {
             entry.codec = Codec::Zstd;
         }
+        entry.digest = Some(Digest::of(&self.digests));
+        entry.page_digests = Some(digests_offset);
+        entry.parent = link;
         Ok((entry, self.stats))
     }
 
@@ -418,9 +644,97 @@ impl MemoryWriter {
     fn push_zero(&mut self, storage: &mut dyn Storage, len: u64) -> Result<()> {
         let at = self.offset + self.table.len() as u64 * self.options.chunk_size;
         self.clear(storage, at, len)?;
+        let page = Digest::of(&[0; PAGE as usize]).0;
+        for p in 0..len.div_ceil(PAGE) {
+            match (p + 1) * PAGE > len {
+                true => push_page_digests(&vec![0; (len % PAGE) as usize], &mut self.digests),
+                false => self.digests.extend_from_slice(&page),
+            }
+        }
+        self.record(ChunkEntry::ZERO, len);
+        Ok(())
+    }
+
+    fn record(&mut self, entry: ChunkEntry, len: u64) {
         self.stats.size += len;
-        self.stats.add(&ChunkEntry::ZERO);
-        self.table.push(ChunkEntry::ZERO);
+        self.stats.add(&entry);
+        self.table.push(entry);
+    }
+
+    /// Records the next chunk, of `len` bytes, as the parent's whole.
+    fn push_parent(&mut self, len: u64) -> Result<()> {
+        let child = self.child.as_ref().expect("a child's writer");
+        let first = self.stats.size / PAGE;
+        for p in first..first + len.div_ceil(PAGE) {
+            self.digests.extend_from_slice(child.parent_page(p));
+        }
+        let entry = ChunkEntry {
+            kind: ChunkKind::Parent,
+            stored_len: 0,
+            crc32c: 0,
+        };
+        self.record(entry, len);
+        Ok(())
+    }
+
+    /// Stores the next chunk of a child, `data`, of which only the pages
+    /// `read` says were read hold its bytes (the others are the
+    /// parent's): each read page whose digest is not the parent's is
+    /// stored; the chunk is the parent's, partial, or stored whole.
+    fn push_pages(&mut self, storage: &mut dyn Storage, data: &[u8], read: &[bool]) -> Result<()> {
+        let child = self.child.as_ref().expect("a child's writer");
+        let first = self.stats.size / PAGE;
+        let mut digests = Vec::with_capacity(read.len() * DIGEST_LEN);
+        let mut changed = vec![false; read.len()];
+        for (p, page) in data.chunks(PAGE as usize).enumerate() {
+            let theirs = child.parent_page(first + p as u64);
+            if read[p] {
+                let d = Digest::of(page).0;
+                changed[p] = d != theirs;
+                digests.extend_from_slice(&d);
+            } else {
+                digests.extend_from_slice(theirs);
+            }
+        }
+        if !changed.contains(&true) {
+            return self.push_parent(data.len() as u64);
+        }
+        if !changed.contains(&false) {
+            return self.push_with(storage, data, digests);
+        }
+        let at = self.offset + self.table.len() as u64 * self.options.chunk_size;
+        let child = self.child.as_mut().expect("a child's writer");
+        let mut crc = 0;
+        let mut stored = 0;
+        for (p, page) in data.chunks(PAGE as usize).enumerate() {
+            if changed[p] {
+                let page_no = first + p as u64;
+                child.page_map[(page_no / 8) as usize] |= 1 << (page_no % 8);
+                crc = crc32c_append(crc, page);
+                stored += page.len() as u64;
+            }
+        }
+        // Runs of stored pages are written, zero ones left holes.
+        let mut p = 0;
+        while p < changed.len() {
+            if !changed[p] {
+                p += 1;
+                continue;
+            }
+            let start = p;
+            while p < changed.len() && changed[p] {
+                p += 1;
+            }
+            let (from, to) = (start * PAGE as usize, (p * PAGE as usize).min(data.len()));
+            self.write_pages(storage, &data[from..to], at + from as u64)?;
+        }
+        self.digests.extend_from_slice(&digests);
+        let entry = ChunkEntry {
+            kind: ChunkKind::Pages,
+            stored_len: stored as u32,
+            crc32c: crc,
+        };
+        self.record(entry, data.len() as u64);
         Ok(())
     }
 
@@ -477,13 +791,31 @@ impl MemoryWriter {
             .map_err(|e| Error::io(format!("writing section `{}` at byte {at}", self.name), e))
     }
 
-    /// Stores the next chunk (full-size except the last).
+    /// Stores the next chunk (full-size except the last); a child's only
+    /// where it differs from the parent's.
     fn push(&mut self, storage: &mut dyn Storage, data: &[u8]) -> Result<()> {
+        if self.child.is_some() {
+            let all = vec![true; data.len().div_ceil(PAGE as usize)];
+            return self.push_pages(storage, data, &all);
+        }
+        let mut digests = Vec::with_capacity(data.len().div_ceil(PAGE as usize) * DIGEST_LEN);
+        push_page_digests(data, &mut digests);
+        self.push_with(storage, data, digests)
+    }
+
+    /// Stores the next chunk whole, its page digests already made.
+    fn push_with(
+        &mut self,
+        storage: &mut dyn Storage,
+        data: &[u8],
+        digests: Vec<u8>,
+    ) -> Result<()> {
         let index = self.table.len() as u64;
         let at = self.offset + index * self.options.chunk_size;
         if is_zero(data) {
             return self.push_zero(storage, data.len() as u64);
         }
+        self.digests.extend_from_slice(&digests);
         // A frame that does not fit below the chunk's size is not worth
         // keeping: the chunk is stored raw.
         let compressed = match &mut self.compressor {
@@ -513,9 +845,7 @@ impl MemoryWriter {
                 crc32c: crc32c(data),
             }
         };
-        self.stats.size += data.len() as u64;
-        self.stats.add(&entry);
-        self.table.push(entry);
+        self.record(entry, data.len() as u64);
         Ok(())
     }
 }

@@ -5,6 +5,9 @@ mod image {
     /// Sample images, and stores that fail or record on purpose.
     mod util;
 
+    /// Child images on a parent: stored changes, reads through the
+    /// chain, missing or changed parents, damage, crashes.
+    mod chain;
     /// Single-bit flips and truncations are detected, never silently read.
     mod corruption;
     /// An edit cut short after any write leaves the old or the new image.
