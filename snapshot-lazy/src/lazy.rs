@@ -6,14 +6,13 @@
 //! there is handled all the same (a page dropped with `MADV_DONTNEED`
 //! faults again and reads as zero, as anonymous memory does).
 
-use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use snapshot_image::{ChunkKind, Image, Memory};
+use snapshot_image::{Chain, ChainMemory};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::sys::{self, Filled, UffdMsg};
@@ -177,18 +176,20 @@ pub fn check_available() -> Result<()> {
 }
 
 impl LazyMemory {
-    /// Maps memory for the memory section `section` of `image`,
-    /// registers it with userfaultfd and starts the thread that fills
-    /// it. The thread owns the image until this value is dropped.
+    /// Maps memory for the memory section `section` of `chain` (an
+    /// image and its parents; a flat image is a chain of one), registers
+    /// it with userfaultfd and starts the thread that fills it, following
+    /// the parents for the pages a child does not hold. The thread owns
+    /// the chain until this value is dropped.
     ///
     /// Fails with [`ErrorKind::Unavailable`] where userfaultfd cannot be
     /// had (see [`Error::is_unavailable`]: restore eagerly there), and
     /// with the image's error when the section is not a memory section
     /// or its chunk table does not check.
-    pub fn start(image: Image<File>, section: &str, options: LazyOptions) -> Result<LazyMemory> {
+    pub fn start(chain: Chain, section: &str, options: LazyOptions) -> Result<LazyMemory> {
         let (size, chunk_size) = {
-            let memory = image.memory(section)?;
-            (memory.stats().size, memory.chunk_size())
+            let memory = chain.memory(section)?;
+            (memory.size(), memory.chunk_size())
         };
         let page = host_page();
         if chunk_size % page != 0 {
@@ -248,9 +249,9 @@ impl LazyMemory {
             std::thread::Builder::new()
                 .name("lazy-memory".into())
                 .spawn(move || {
-                    // The chunk table is read again here: `Memory`
-                    // borrows the image, which this thread owns.
-                    let memory = match image.memory(&section) {
+                    // The chunk tables are read again here: the memory
+                    // borrows the chain, which this thread owns.
+                    let memory = match chain.memory(&section) {
                         Ok(m) => m,
                         Err(e) => {
                             let _ = ready.send(Err(Error::from(e)));
@@ -440,7 +441,7 @@ struct Handler<'a> {
     len: u64,
     page: u64,
     chunk_size: u64,
-    memory: Memory<'a, File>,
+    memory: ChainMemory<'a>,
     section: String,
     state: Vec<State>,
     /// One chunk's bytes, rounded up to whole pages.
@@ -565,7 +566,7 @@ impl Handler<'_> {
         let len = self.memory.chunk_len(chunk);
         let placed_len = len.div_ceil(self.page) * self.page;
         let dst = self.base + chunk * self.chunk_size;
-        let result = if self.memory.table()[chunk as usize].kind == ChunkKind::Zero {
+        let result = if self.memory.is_zero(chunk) {
             self.place(dst, placed_len, None)
         } else {
             self.buf.resize(placed_len as usize, 0);

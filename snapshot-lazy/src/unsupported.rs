@@ -1,10 +1,9 @@
 //! Where there is no userfaultfd: the same API, and `start` says so.
 
-use std::fs::File;
 use std::sync::Arc;
 use std::time::Duration;
 
-use snapshot_image::Image;
+use snapshot_image::Chain;
 
 use crate::error::{ErrorKind, Result};
 use crate::workingset::WorkingSet;
@@ -49,7 +48,7 @@ pub struct LazyMemory(std::convert::Infallible);
 
 impl LazyMemory {
     /// Fails: userfaultfd is Linux's.
-    pub fn start(_: Image<File>, _: &str, _: LazyOptions) -> Result<LazyMemory> {
+    pub fn start(_: Chain, _: &str, _: LazyOptions) -> Result<LazyMemory> {
         Err(ErrorKind::Unsupported("lazy restore needs Linux's userfaultfd".into()).into())
     }
     /// Unreachable.

@@ -110,16 +110,16 @@ fn bad_arguments_are_refused_at_start() {
     b.add_raw("notes", b"not memory").unwrap();
     b.finish().unwrap();
 
-    let err = LazyMemory::start(util::open(&path), "nothing", LazyOptions::default()).unwrap_err();
+    let err = LazyMemory::start(util::chain(&path), "nothing", LazyOptions::default()).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Image(_)), "{err}");
-    let err = LazyMemory::start(util::open(&path), "notes", LazyOptions::default()).unwrap_err();
+    let err = LazyMemory::start(util::chain(&path), "notes", LazyOptions::default()).unwrap_err();
     assert!(err.to_string().contains("notes"), "{err}");
     let pages = (mem.len() / PAGE) as u64;
     let options = LazyOptions {
         prefetch: Some(vec![0, pages]),
         ..LazyOptions::default()
     };
-    let err = LazyMemory::start(util::open(&path), util::SECTION, options).unwrap_err();
+    let err = LazyMemory::start(util::chain(&path), util::SECTION, options).unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::PrefetchPage { page, pages: p } if *page == pages && *p == pages),
         "{err}"

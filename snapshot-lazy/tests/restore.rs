@@ -114,3 +114,39 @@ fn the_kernel_s_accesses_are_served() {
     let got = util::read_by_kernel(&lazy, 0, mem.len()).unwrap();
     assert!(got == mem);
 }
+
+#[test]
+fn a_child_image_reads_through_its_parent_as_eager() {
+    if !util::uffd_usable("child_image") {
+        return;
+    }
+    let chunk = 64 << 10;
+    let dir = tempfile::tempdir().unwrap();
+    let (parent, child) = (dir.path().join("base.snap"), dir.path().join("child.snap"));
+    let base = util::guest(chunk, 8, 0);
+    util::image(&parent, &base, chunk, Some(3));
+    let mut mem = base.clone();
+    // One page of chunk 0, all of chunk 2, a page of the zero chunk 4,
+    // chunk 5 zeroed.
+    mem[PAGE + 7] ^= 0xff;
+    mem[2 * chunk..3 * chunk]
+        .iter_mut()
+        .for_each(|b| *b = b.wrapping_add(1));
+    mem[4 * chunk + 3 * PAGE] = 9;
+    mem[5 * chunk..6 * chunk].fill(0);
+    util::child_image(&child, &parent, &mem);
+    assert!(
+        util::chain(&child).images().count() == 2,
+        "the child stands on its parent"
+    );
+    assert_eq!(util::eager(&child), mem);
+
+    let lazy = util::start(&child, LazyOptions::default());
+    let mut pages: Vec<usize> = (0..mem.len() / PAGE).collect();
+    Rng::new(11).shuffle(&mut pages);
+    for p in pages {
+        let at = p * PAGE;
+        assert!(lazy[at..at + PAGE] == mem[at..at + PAGE], "page {p}");
+    }
+    assert_eq!(lazy.stats().pages_loaded, lazy.stats().pages_total);
+}

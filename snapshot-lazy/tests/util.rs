@@ -2,7 +2,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use snapshot_image::{Builder, Image, MemoryOptions, OpenOptions};
+use snapshot_image::{Builder, Chain, Image, MemoryOptions, OpenOptions};
 use snapshot_lazy::{LazyMemory, LazyOptions};
 
 pub const PAGE: usize = 4096;
@@ -81,24 +81,48 @@ pub fn image(path: &Path, mem: &[u8], chunk: usize, zstd: Option<i32>) {
     b.finish().unwrap().sync_all().unwrap();
 }
 
+/// Writes at `child` an image of `mem` standing on the image at
+/// `parent`: only the pages that differ are stored in it.
+pub fn child_image(child: &Path, parent: &Path, mem: &[u8]) {
+    let raw = child.with_extension("raw");
+    std::fs::write(&raw, mem).unwrap();
+    let chain = chain(parent);
+    let memory = chain.memory(SECTION).unwrap();
+    let mut b = Builder::new(std::fs::File::create(child).unwrap(), "snapshot", None).unwrap();
+    b.set_parent(snapshot_image::parent_reference(child, parent).unwrap());
+    let source = std::fs::File::open(&raw).unwrap();
+    let options = MemoryOptions {
+        chunk_size: memory.chunk_size(),
+        zstd_level: Some(3),
+    };
+    b.add_memory_child(SECTION, &source, &memory, None, options, &mut |_| {})
+        .unwrap();
+    b.finish().unwrap().sync_all().unwrap();
+}
+
 pub fn open(path: &Path) -> Image {
     Image::open(path, &OpenOptions::default()).unwrap()
 }
 
-/// The memory as the eager restore reads it, chunk by chunk.
+/// The memory as the eager restore reads it, chunk by chunk, through
+/// the parents.
 pub fn eager(path: &Path) -> Vec<u8> {
-    let image = open(path);
-    let memory = image.memory(SECTION).unwrap();
+    let chain = chain(path);
+    let memory = chain.memory(SECTION).unwrap();
     let (mut out, mut buf, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..memory.table().len() as u64 {
+    for i in 0..memory.chunk_count() {
         memory.read_chunk(i, &mut buf, &mut scratch).unwrap();
         out.extend_from_slice(&buf);
     }
     out
 }
 
+pub fn chain(path: &Path) -> Chain {
+    Chain::open(path, &OpenOptions::default()).unwrap()
+}
+
 pub fn start(path: &Path, options: LazyOptions) -> LazyMemory {
-    LazyMemory::start(open(path), SECTION, options).unwrap()
+    LazyMemory::start(chain(path), SECTION, options).unwrap()
 }
 
 /// Runs `f` on another thread and waits at most `limit` for it: a test
