@@ -379,3 +379,100 @@ fn guest_bytes_match_the_source() {
         Err(e) => println!("guest_bytes_match_the_source: not run: no sh: {e}"),
     }
 }
+
+/// Whether a lazy resume can run here: KVM and userfaultfd both.
+fn lazy_usable(test: &str) -> bool {
+    if !kvm_usable(test) {
+        return false;
+    }
+    match snapshot_lazy::check_available() {
+        Ok(()) => true,
+        Err(why) => {
+            println!("{test}: not run: {why}");
+            false
+        }
+    }
+}
+
+#[test]
+fn a_lazy_resume_prints_what_an_eager_one_prints() {
+    if !lazy_usable("a_lazy_resume_prints_what_an_eager_one_prints") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let whole = run(&[]);
+    let image = path(dir.path(), "vm.snap");
+    let before = run(&["--save-at-step", "3", "-o", &image]);
+    let eager = example_vmm(&["resume", &image, "--memory-load", "read"], LIMIT).expect("ends");
+    assert_eq!([before.clone(), eager.clone()].concat(), whole);
+    let lazy = example_vmm(&["resume", &image, "--lazy"], LIMIT).expect("a lazy resume ends");
+    assert_eq!(lazy, eager, "lazy against eager");
+
+    // Recorded, written into the image, then loaded ahead.
+    let recorded = example_vmm(
+        &["resume", &image, "--lazy", "--record-workingset", "10000"],
+        LIMIT,
+    )
+    .expect("a recording resume ends");
+    assert_eq!(recorded, eager);
+    let out = Command::new(BIN)
+        .args(["get", &image, "workingset.section"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "\"memory\"");
+    let out = Command::new(BIN)
+        .args(["resume", &image, "--lazy", "--timings"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, eager, "lazy with prefetch against eager");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(" prefetched"), "{stderr}");
+    assert!(
+        !stderr.contains(", 0 prefetched"),
+        "the working set was loaded: {stderr}"
+    );
+    let no_prefetch =
+        example_vmm(&["resume", &image, "--lazy", "--no-prefetch"], LIMIT).expect("ends");
+    assert_eq!(no_prefetch, eager);
+}
+
+#[test]
+fn a_lazy_resume_of_a_damaged_chunk_fails_naming_it() {
+    if !lazy_usable("a_lazy_resume_of_a_damaged_chunk_fails_naming_it") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let image = path(dir.path(), "vm.snap");
+    run(&["--save-at-step", "3", "-o", &image]);
+    // A byte of chunk 5 (the region the guest checksums starts at 4 MiB).
+    let offset = {
+        let img = snapshot_core::image::Image::open(&image, &Default::default()).unwrap();
+        img.memory("memory").unwrap().chunk_offset(5) + 100
+    };
+    let mut bytes = std::fs::read(&image).unwrap();
+    bytes[offset as usize] ^= 0x40;
+    std::fs::write(&image, bytes).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["resume", &image, "--lazy"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > LIMIT {
+            child.kill().unwrap();
+            panic!("a lazy resume of a damaged chunk hangs");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("chunk 5 of section `memory`"), "{err}");
+    assert!(err.contains("checksum mismatch"), "{err}");
+}

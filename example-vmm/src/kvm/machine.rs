@@ -16,10 +16,11 @@ use kvm_bindings::{
 use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
 use memmap2::MmapMut;
 use snapshot_core::compat::{self, SCHEMAS_SECTION};
-use snapshot_core::image::{Builder, ChunkKind, Image, MemoryOptions, OpenOptions, DEFAULT_IDENT};
+use snapshot_core::image::{Builder, Chain, MemoryOptions, OpenOptions, DEFAULT_IDENT};
 use snapshot_core::NvList;
 use snapshot_core::Snapshot;
 use snapshot_kvm::{msrs_to_save, HostRequirements, VcpuState, VmState, HOST_SECTION};
+use snapshot_lazy::{LazyMemory, LazyOptions, LazyStats, WorkingSet};
 
 use super::release::Release;
 use super::serial::{self, Serial};
@@ -75,7 +76,9 @@ pub struct Machine {
     kvm: Kvm,
     vm: VmFd,
     vcpus: Vec<VcpuFd>,
-    memory: MmapMut,
+    /// Dropped after the VM (fields drop in order), so KVM's memory slot
+    /// never outlives the memory it points to.
+    memory: GuestMemory,
     /// The CPUID given to every vCPU.
     cpuid: CpuId,
     serial: Serial,
@@ -93,6 +96,59 @@ pub enum MemoryLoad {
     /// Read the whole section into new memory first (zero chunks are
     /// skipped): for comparison.
     Read,
+    /// Anonymous memory filled through userfaultfd, a chunk when the
+    /// guest first touches it (checksums checked, zstd and parent images
+    /// read): snapshot-lazy.
+    Lazy,
+}
+
+/// What a lazy resume does besides filling on faults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LazyPlan {
+    /// Load the image's working set ahead of the faults, when it has one.
+    pub prefetch: bool,
+    /// Record the pages the guest touches first for this long.
+    pub record_for: Option<Duration>,
+}
+
+/// Guest memory, however it came.
+enum GuestMemory {
+    Mapped(MmapMut),
+    Lazy(LazyMemory),
+}
+
+impl GuestMemory {
+    /// The error of a lazy restore's fill, if one failed: the guest's
+    /// memory is not whole, whatever KVM said.
+    fn failed(&self) -> Result<()> {
+        if let GuestMemory::Lazy(lazy) = self {
+            if let Some(e) = lazy.error() {
+                return Err(anyhow::Error::new(e)).context(
+                    "guest memory could not be restored from the image (a lazy restore's fill failed)",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for GuestMemory {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            GuestMemory::Mapped(m) => m,
+            GuestMemory::Lazy(m) => m,
+        }
+    }
+}
+
+impl std::ops::DerefMut for GuestMemory {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match self {
+            GuestMemory::Mapped(m) => m,
+            GuestMemory::Lazy(m) => m,
+        }
+    }
 }
 
 /// The environment variable naming the KVM device, `/dev/kvm` when unset.
@@ -134,7 +190,7 @@ fn big_real(type_: u8) -> kvm_segment {
 
 impl Machine {
     /// Creates the VM and its devices around `memory` (not yet started).
-    fn create(kvm: Kvm, memory: MmapMut, cpuid: CpuId, vcpus: u32) -> Result<Machine> {
+    fn create(kvm: Kvm, memory: GuestMemory, cpuid: CpuId, vcpus: u32) -> Result<Machine> {
         let vm = kvm.create_vm().context("KVM_CREATE_VM")?;
         vm.set_tss_address(TSS_AT).context("KVM_SET_TSS_ADDR")?;
         vm.create_irq_chip().context("KVM_CREATE_IRQCHIP")?;
@@ -183,7 +239,7 @@ impl Machine {
         let cpuid = kvm
             .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
             .context("KVM_GET_SUPPORTED_CPUID")?;
-        let mut m = Machine::create(kvm, memory, cpuid, vcpus)?;
+        let mut m = Machine::create(kvm, GuestMemory::Mapped(memory), cpuid, vcpus)?;
 
         m.write(GUEST_AT, GUEST);
         let pages = ((memory_mib << 20) / 4) >> 12;
@@ -270,6 +326,7 @@ impl Machine {
                 Ok(VcpuExit::Shutdown) => bail!("the guest shut down (a triple fault)"),
                 Ok(exit) => {
                     let exit = format!("{exit:?}");
+                    self.memory.failed()?;
                     let run = vcpu.get_kvm_run();
                     let internal = unsafe { run.__bindgen_anon_1.internal };
                     eprintln!(
@@ -285,7 +342,10 @@ impl Machine {
                     bail!("unexpected exit from the guest at rip {rip:#x}: {exit}")
                 }
                 Err(e) if e.errno() == libc::EINTR => {}
-                Err(e) => return Err(e).context("KVM_RUN"),
+                Err(e) => {
+                    self.memory.failed()?;
+                    return Err(e).context("KVM_RUN");
+                }
             }
         }
         // Let KVM finish the instruction under way (an I/O the guest is
@@ -320,6 +380,28 @@ impl Machine {
         })
     }
 
+    /// What the lazy restore did, when memory is restored lazily.
+    pub fn lazy_stats(&self) -> Option<LazyStats> {
+        match &self.memory {
+            GuestMemory::Lazy(lazy) => Some(lazy.stats()),
+            GuestMemory::Mapped(_) => None,
+        }
+    }
+
+    /// The pages recorded by a lazy restore asked to record them.
+    pub fn working_set(&self) -> Option<WorkingSet> {
+        match &self.memory {
+            GuestMemory::Lazy(lazy) => Some(lazy.working_set()),
+            GuestMemory::Mapped(_) => None,
+        }
+    }
+
+    /// Fails if a lazy restore's fill failed (also where the guest
+    /// never met that chunk: the image is damaged).
+    pub fn check_memory(&self) -> Result<()> {
+        self.memory.failed()
+    }
+
     /// When this process first entered `KVM_RUN`.
     pub fn first_run(&self) -> Option<Instant> {
         self.first_run
@@ -339,10 +421,12 @@ impl Machine {
         image: &Path,
         release: Release,
         load: MemoryLoad,
+        lazy: LazyPlan,
         leave_out: Option<LeaveOut>,
     ) -> Result<Machine> {
-        let img = Image::open(image, &OpenOptions::default())
+        let chain = Chain::open(image, &OpenOptions::default())
             .with_context(|| format!("cannot open {}", image.display()))?;
+        let img = chain.top();
         let devices = img.read_nvlist("devices")?;
         let record = devices
             .get_nvlist("machine")
@@ -351,8 +435,23 @@ impl Machine {
             .decode(record)
             .with_context(|| format!("reading `devices.machine` on release {release}"))?;
         let memory = match load {
-            MemoryLoad::Map => img.map_memory_private("memory")?,
-            MemoryLoad::Read => read_memory(&img)?,
+            MemoryLoad::Map => GuestMemory::Mapped(img.map_memory_private("memory")?),
+            MemoryLoad::Read => GuestMemory::Mapped(read_memory(&chain)?),
+            MemoryLoad::Lazy => {
+                let prefetch = match lazy.prefetch {
+                    true => WorkingSet::read(img)?
+                        .filter(|ws| ws.section == "memory")
+                        .map(|ws| ws.pages),
+                    false => None,
+                };
+                let options = LazyOptions {
+                    prefetch,
+                    record_for: lazy.record_for,
+                };
+                GuestMemory::Lazy(LazyMemory::start(chain, "memory", options).context(
+                    "cannot restore guest memory lazily (--memory-load read restores it whole)",
+                )?)
+            }
         };
         ensure!(
             memory.len() as u64 == state.memory_bytes,
@@ -420,20 +519,19 @@ impl Machine {
     }
 }
 
-/// The image's memory section read into new anonymous memory, zero
-/// chunks skipped (the new memory is zero).
-fn read_memory(img: &Image<File>) -> Result<MmapMut> {
-    let memory = img.memory("memory")?;
-    let len =
-        usize::try_from(memory.stats().size).context("memory larger than the address space")?;
+/// The image's memory section read into new anonymous memory, through
+/// its parents, zero chunks skipped (the new memory is zero).
+fn read_memory(chain: &Chain) -> Result<MmapMut> {
+    let memory = chain.memory("memory")?;
+    let len = usize::try_from(memory.size()).context("memory larger than the address space")?;
     let mut out = MmapMut::map_anon(len).context("cannot map guest memory")?;
     let mut scratch = Vec::new();
-    for (i, entry) in memory.table().iter().enumerate() {
-        if entry.kind == ChunkKind::Zero {
+    let chunk = memory.chunk_size();
+    for i in 0..memory.chunk_count() {
+        if memory.is_zero(i) {
             continue;
         }
-        let i = i as u64;
-        let at = memory.chunk_offset(i) - memory.chunk_offset(0);
+        let at = i * chunk;
         let end = at + memory.chunk_len(i);
         memory.read_chunk_into(i, &mut out[at as usize..end as usize], &mut scratch)?;
     }

@@ -19,7 +19,7 @@ pub mod release;
 mod serial;
 
 pub use machine::{
-    open_kvm, save_image, LeaveOut, Machine, MemoryLoad, Pause, Saved, Stop, IMAGE_IDENT,
+    open_kvm, save_image, LazyPlan, LeaveOut, Machine, MemoryLoad, Pause, Saved, Stop, IMAGE_IDENT,
     KVM_DEVICE_VAR,
 };
 pub use release::Release;
