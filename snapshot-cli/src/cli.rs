@@ -3,7 +3,8 @@
 use clap::{ArgMatches, FromArgMatches, Subcommand};
 
 use crate::commands::{
-    build, check, diff, dump, extract, get, info, migrate, nv, qemu, replace, schema, set, verify,
+    build, chain, check, diff, dump, extract, get, info, migrate, nv, qemu, replace, schema, set,
+    verify,
 };
 
 /// The tool's command line: the VMM's own subcommands `E` (none for the
@@ -52,7 +53,12 @@ pub enum Command {
     #[command(subcommand)]
     Nv(nv::Command),
     /// Write an image from packed nvlist sections and a raw memory file.
-    Build(build::Args),
+    Build(Box<build::Args>),
+    /// Write a child image and its parents as one whole image.
+    Flatten(chain::FlattenArgs),
+    /// Make a child image stand on another parent (or on its parent
+    /// moved elsewhere).
+    Rebase(chain::RebaseArgs),
     /// Show an image's header, sections and memory statistics.
     Info(info::Args),
     /// Check every checksum; exit 1 naming each damaged section or chunk.

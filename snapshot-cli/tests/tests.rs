@@ -24,6 +24,8 @@ mod image {
 
     /// build, info, verify, dump, extract on sound images.
     mod basics;
+    /// Child images: build --parent, flatten, rebase, missing parents.
+    mod chain;
     /// Edits killed or failing from outside, by strace fault injection.
     mod crash;
     /// get, set, replace, diff.

@@ -332,6 +332,19 @@ impl ChainMemory<'_> {
         Ok(())
     }
 
+    /// Checks zero chunk `index` as verify does: the image whose table
+    /// says it is zero holds zero bytes there (a hole, or zeros).
+    pub fn check_zero_chunk(&self, index: u64) -> Result<()> {
+        let level = self
+            .levels
+            .iter()
+            .find(|l| l.table()[index as usize].kind == ChunkKind::Zero);
+        match level {
+            Some(l) => l.check_chunk(index),
+            None => Ok(()),
+        }
+    }
+
     /// Writes the guest memory to `out`, calling `progress` with the
     /// bytes done after each chunk.
     pub fn copy_to(&self, out: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> Result<()> {
@@ -339,13 +352,7 @@ impl ChainMemory<'_> {
         let mut done = 0;
         for i in 0..self.chunk_count() {
             if self.is_zero(i) {
-                let zero_level = self
-                    .levels
-                    .iter()
-                    .find(|l| l.table()[i as usize].kind == ChunkKind::Zero);
-                if let Some(level) = zero_level {
-                    level.check_chunk(i)?;
-                }
+                self.check_zero_chunk(i)?;
             }
             self.read_chunk(i, &mut buf, &mut scratch)?;
             out.write_all(&buf)

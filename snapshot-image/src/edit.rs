@@ -46,6 +46,23 @@ impl<S: Storage> Image<S> {
         self.commit_section(name, kind, bytes)
     }
 
+    /// Records `reference` as the parent of this child image, in place:
+    /// for a parent that moved, or a copy of it elsewhere. The caller
+    /// checks that the new parent is the same memory (see
+    /// [`crate::Chain::open`], which refuses any other).
+    pub fn set_parent(&mut self, reference: String) -> Result<()> {
+        self.check_not_stale()?;
+        if self.header.parent.is_none() {
+            let fault = ImageFault::BadKey {
+                key: "parent".into(),
+                expected: "present (the image is not a child)",
+            };
+            return Err(Error::image(ImagePart::Index, 0, fault));
+        }
+        let (header, encoded) = self.next_header(|h| h.parent = Some(reference))?;
+        self.commit(header, encoded, HEADER_AREA)
+    }
+
     /// Sets the value at `path` (see [`ValuePath::set`]) and commits the
     /// section. Returns the old value.
     pub fn set_value(&mut self, path: &ValuePath, value: Value, retype: bool) -> Result<Value> {

@@ -213,7 +213,9 @@ impl Header {
         self.version = from.version;
         self.created = from.created;
         self.producer = from.producer.clone();
-        self.parent = from.parent.clone();
+        if self.parent.is_none() {
+            self.parent = from.parent.clone();
+        }
         self.extra = from.extra.clone();
         for entry in &mut self.sections {
             if let Some(old) = from.section(&entry.name) {

@@ -417,13 +417,12 @@ impl<S: Storage> Builder<S> {
     /// Writes the header and syncs; the image is complete. Returns the
     /// store.
     pub fn finish(mut self) -> Result<S> {
-        if self.header.parent.is_some() && !self.header.sections.iter().any(|s| s.parent.is_some())
-        {
-            // Nothing stands on the parent: the image is whole.
-            self.header.parent = None;
-        }
         if let Some(from) = self.kept.take() {
             self.header.keep_from(&from);
+        }
+        if !self.header.sections.iter().any(|s| s.parent.is_some()) {
+            // Nothing stands on a parent: the image is whole.
+            self.header.parent = None;
         }
         // The index, when it does not fit in the slot, goes after the
         // last section and is synced with the sections.

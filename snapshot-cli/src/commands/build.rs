@@ -1,12 +1,14 @@
 //! `snapshot build`: one image from packed nvlists and a raw memory file.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, ValueEnum};
-use snapshot_core::image::{Builder, MemoryOptions, DEFAULT_CHUNK_SIZE, DEFAULT_IDENT};
+use snapshot_core::image::{
+    parent_reference, Builder, Chain, MemoryOptions, OpenOptions, DEFAULT_CHUNK_SIZE, DEFAULT_IDENT,
+};
 
 use crate::exit::UsageError;
 use crate::io::TEMP;
@@ -59,9 +61,20 @@ pub struct Args {
     /// zstd level with --compress zstd.
     #[arg(long, default_value_t = 3, requires = "compress")]
     level: i32,
-    /// Bytes per memory chunk: a power of two from 4096 to 1 GiB.
+    /// Bytes per memory chunk: a power of two from 4096 to 1 GiB (a
+    /// child takes its parent's).
     #[arg(long, default_value_t = DEFAULT_CHUNK_SIZE)]
     chunk_size: u64,
+    /// Make a child image of this one: only the memory pages that differ
+    /// from the parent's are stored, and the child names the parent by
+    /// path (relative to the child) and memory digest.
+    #[arg(long, value_name = "BASE.img", requires = "memory")]
+    parent: Option<PathBuf>,
+    /// With --parent: the pages that may have changed since the parent
+    /// was taken, as KVM's dirty log gives them (bit i of 64-bit
+    /// little-endian word i/64 for page i); only those are read.
+    #[arg(long, value_name = "BITMAP", requires = "parent")]
+    dirty: Option<PathBuf>,
 }
 
 fn parse_named(text: &str) -> Result<(String, PathBuf), String> {
@@ -99,6 +112,50 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Adds the memory at `path` as a child of the image at `parent`.
+fn add_child(
+    builder: &mut Builder<File>,
+    args: &Args,
+    parent: &Path,
+    path: &Path,
+    options: MemoryOptions,
+) -> Result<()> {
+    if path.as_os_str() == "-" {
+        return Err(
+            UsageError("--parent needs the memory as a file, not standard input".into()).into(),
+        );
+    }
+    let out = display(&args.output);
+    let chain = Chain::open(parent, &OpenOptions::default())
+        .with_context(|| format!("parent {}", parent.display()))?;
+    let memory = chain
+        .memory("memory")
+        .with_context(|| format!("parent {}", parent.display()))?;
+    let dirty = args.dirty.as_ref().map(|d| read_input(d)).transpose()?;
+    builder.set_parent(parent_reference(&args.output, parent).with_context(|| out.clone())?);
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let bar = progress::bytes(memory.size(), "memory");
+    builder
+        .add_memory_child(
+            "memory",
+            &f,
+            &memory,
+            dirty.as_deref(),
+            options,
+            &mut |done| progress::set(&bar, done),
+        )
+        .with_context(|| {
+            format!(
+                "{}: memory from {} on parent {}",
+                out,
+                display(path),
+                parent.display()
+            )
+        })?;
+    progress::finish(bar);
+    Ok(())
+}
+
 fn write(args: &Args, nvlists: &[(String, PathBuf)], file: File) -> Result<()> {
     let out = display(&args.output);
     let producer = format!("snapshot {}", env!("CARGO_PKG_VERSION"));
@@ -110,7 +167,13 @@ fn write(args: &Args, nvlists: &[(String, PathBuf)], file: File) -> Result<()> {
             .add_packed(name, &bytes)
             .with_context(|| format!("{}: reading {}", out, display(path)))?;
     }
-    if let Some(path) = &args.memory {
+    if let (Some(parent), Some(path)) = (&args.parent, &args.memory) {
+        let options = MemoryOptions {
+            chunk_size: args.chunk_size,
+            zstd_level: args.compress.and_then(|c| c.level(args.level)),
+        };
+        add_child(&mut builder, args, parent, path, options)?;
+    } else if let Some(path) = &args.memory {
         let options = MemoryOptions {
             chunk_size: args.chunk_size,
             zstd_level: args.compress.and_then(|c| c.level(args.level)),

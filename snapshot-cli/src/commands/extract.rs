@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use snapshot_core::image::{ChunkKind, Image, SectionKind};
+use snapshot_core::image::{Chain, SectionKind};
 
 use crate::commands::common::{open, IdentArgs};
 use crate::io::write_output;
@@ -37,9 +37,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         write_output(&args.output, &bytes)?;
         return Ok(ExitCode::SUCCESS);
     }
+    // A child's memory is read through its parents.
+    let chain = Chain::open(&args.image, &args.ident.options()).with_context(|| name.clone())?;
     if args.output.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();
-        let memory = image.memory(&args.section).with_context(|| name.clone())?;
+        let memory = chain.memory(&args.section).with_context(|| name.clone())?;
         memory
             .copy_to(&mut out, &mut |_| {})
             .with_context(|| name)?;
@@ -49,7 +51,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     replace_file(
         &args.output,
         TEMP,
-        |tmp| write_memory(&image, &args.section, tmp).with_context(|| name),
+        |tmp| write_memory(&chain, &args.section, tmp).with_context(|| name),
         |path, e| anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
     )?;
     Ok(ExitCode::SUCCESS)
@@ -85,20 +87,19 @@ fn write_sparse(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Writes the memory to a new file, zero chunks and zero pages as holes
 /// (the file reads the same, and takes no disk for them).
-fn write_memory(image: &Image, section: &str, path: &Path) -> Result<()> {
-    let memory = image.memory(section)?;
+fn write_memory(chain: &Chain, section: &str, path: &Path) -> Result<()> {
+    let memory = chain.memory(section)?;
     let mut file =
         File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let bar = progress::bytes(memory.entry().size, "extract");
     let (mut buf, mut scratch) = (Vec::new(), Vec::new());
     let mut done = 0;
-    for (i, entry) in memory.table().iter().enumerate() {
-        let i = i as u64;
+    for i in 0..memory.chunk_count() {
         let len = memory.chunk_len(i);
-        if entry.kind == ChunkKind::Zero {
+        if memory.is_zero(i) {
             // Zero by the table; its file bytes must be too, or a mapping
             // of the image would read other memory than this file holds.
-            memory.check_chunk(i)?;
+            memory.check_zero_chunk(i)?;
             file.seek(SeekFrom::Current(len as i64))?;
         } else {
             memory.read_chunk(i, &mut buf, &mut scratch)?;
@@ -108,7 +109,7 @@ fn write_memory(image: &Image, section: &str, path: &Path) -> Result<()> {
         done += len;
         progress::set(&bar, done);
     }
-    file.set_len(memory.entry().size)?;
+    file.set_len(memory.size())?;
     file.sync_all()?;
     progress::finish(bar);
     Ok(())

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use serde_json::{json, Value as Json};
-use snapshot_core::image::{Image, MemoryStats, SectionKind};
+use snapshot_core::image::{Chain, Image, MemoryStats, SectionKind};
 use snapshot_core::text::shown;
 
 use crate::commands::common::{open, IdentArgs};
@@ -48,12 +48,26 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
     }
+    let chain: ChainView = image.header().parent.as_ref().map(|_| {
+        Chain::open(&args.image, &args.ident.options())
+            .map(|c| {
+                c.images()
+                    .skip(1)
+                    .map(|(p, _)| p.display().to_string())
+                    .collect()
+            })
+            .map_err(|e| e.to_string())
+    });
+    if let Some(Err(e)) = &chain {
+        eprintln!("snapshot: {name}: {e}");
+        damaged = true;
+    }
     let rendered = if args.json {
-        let mut s = serde_json::to_string_pretty(&to_json(&image, &memory, disk_used))?;
+        let mut s = serde_json::to_string_pretty(&to_json(&image, &memory, disk_used, &chain))?;
         s.push('\n');
         s
     } else {
-        human(&name, &image, &memory, disk_used)
+        human(&name, &image, &memory, disk_used, &chain)
     };
     let mut out = std::io::stdout().lock();
     out.write_all(rendered.as_bytes())?;
@@ -71,11 +85,30 @@ fn stats_json(stats: &MemoryStats) -> Json {
         "chunks": stats.chunks,
         "zero_chunks": stats.zero_chunks,
         "compressed_chunks": stats.compressed_chunks,
+        "parent_chunks": stats.parent_chunks,
+        "partial_chunks": stats.partial_chunks,
         "stored_bytes": stats.stored_bytes,
     })
 }
 
-fn to_json(image: &Image, memory: &[(String, MemoryStats)], disk_used: u64) -> Json {
+/// The chain below a child: each parent's path, or why it cannot be
+/// followed.
+type ChainView = Option<std::result::Result<Vec<String>, String>>;
+
+fn chain_json(chain: &ChainView) -> Json {
+    match chain {
+        None => Json::Null,
+        Some(Ok(paths)) => json!(paths),
+        Some(Err(e)) => json!({ "error": e }),
+    }
+}
+
+fn to_json(
+    image: &Image,
+    memory: &[(String, MemoryStats)],
+    disk_used: u64,
+    chain: &ChainView,
+) -> Json {
     let h = image.header();
     let sections: Vec<Json> = h
         .sections
@@ -88,6 +121,7 @@ fn to_json(image: &Image, memory: &[(String, MemoryStats)], disk_used: u64) -> J
                 "size": s.size,
                 "codec": s.codec.keyword(),
                 "crc32c": format!("{:08x}", s.crc32c),
+                "blake3": s.digest.map(|d| d.to_string()),
             });
             if let Some(m) = s.memory {
                 o["chunk_size"] = json!(m.chunk_size);
@@ -112,13 +146,23 @@ fn to_json(image: &Image, memory: &[(String, MemoryStats)], disk_used: u64) -> J
             "size": i.size,
             "crc32c": format!("{:08x}", i.crc32c),
         })),
+        "parent": h.parent,
+        "chain": chain_json(chain),
+        "root_blake3": h.root.map(|d| d.to_string()),
+        "root_holds": h.root.is_some() && h.root == h.computed_root(),
         "file_size": image.file_len(),
         "disk_used": disk_used,
         "sections": sections,
     })
 }
 
-fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used: u64) -> String {
+fn human(
+    name: &str,
+    image: &Image,
+    memory: &[(String, MemoryStats)],
+    disk_used: u64,
+    chain: &ChainView,
+) -> String {
     use std::fmt::Write as _;
     let h = image.header();
     let mut o = String::new();
@@ -139,6 +183,33 @@ fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used:
     }
     if !h.incompatible.is_empty() {
         let _ = writeln!(o, "features:    {}", shown(&h.incompatible.join(", ")));
+    }
+    if let Some(p) = &h.parent {
+        let _ = writeln!(o, "parent:      {}", shown(p));
+        match chain {
+            Some(Ok(paths)) => {
+                let _ = writeln!(
+                    o,
+                    "chain:       {} (each parent found, its memory digest as recorded)",
+                    paths.join(" <- ")
+                );
+            }
+            Some(Err(e)) => {
+                let _ = writeln!(o, "chain:       broken: {e}");
+            }
+            None => {}
+        }
+    }
+    match (h.root, h.root == h.computed_root()) {
+        (Some(root), true) => {
+            let _ = writeln!(o, "root:        blake3 {root}");
+        }
+        (Some(root), false) => {
+            let _ = writeln!(o, "root:        blake3 {root} (stale: a section changed under a tool that does not keep digests)");
+        }
+        (None, _) => {
+            let _ = writeln!(o, "root:        none (written without digests)");
+        }
     }
     if let Some(i) = h.index {
         let _ = writeln!(
@@ -190,6 +261,22 @@ fn human(name: &str, image: &Image, memory: &[(String, MemoryStats)], disk_used:
             shown(section),
             st.chunks, st.zero_chunks, st.compressed_chunks, st.stored_bytes, st.size
         );
+        if st.parent_chunks + st.partial_chunks > 0 {
+            let _ = writeln!(
+                o,
+                "memory `{}`: {} chunks wholly the parent's, {} partly",
+                shown(section),
+                st.parent_chunks,
+                st.partial_chunks
+            );
+        }
+        if let Some(d) = h.section(section).and_then(|s| s.digest) {
+            let _ = writeln!(
+                o,
+                "memory `{}`: blake3 {d} (of its page digests)",
+                shown(section)
+            );
+        }
     }
     o
 }

@@ -6,6 +6,7 @@ use crate::cli::Command;
 use crate::Vmm;
 
 pub mod build;
+pub mod chain;
 pub mod check;
 mod common;
 pub mod diff;
@@ -26,7 +27,9 @@ pub mod verify;
 pub fn run(command: Command, vmm: &Vmm) -> anyhow::Result<ExitCode> {
     match command {
         Command::Nv(cmd) => nv::run(cmd),
-        Command::Build(args) => build::run(args),
+        Command::Build(args) => build::run(*args),
+        Command::Flatten(args) => chain::flatten(args),
+        Command::Rebase(args) => chain::rebase(args),
         Command::Info(args) => info::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Check(args) => check::run(args),

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 
-use snapshot_core::image::LISTED_CHUNKS;
+use snapshot_core::image::{Chain, LISTED_CHUNKS};
 
 use crate::commands::common::{open, threads, IdentArgs};
 use crate::exit::FAILED;
@@ -30,9 +30,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let name = args.image.display().to_string();
     let total = image.header().sections.iter().map(|s| s.size).sum();
     let bar = progress::bytes(total, "verify");
-    let report = image.verify(args.threads.unwrap_or_else(threads), &|done| {
-        progress::set(&bar, done)
-    });
+    let threads = args.threads.unwrap_or_else(threads);
+    if image.header().parent.is_some() {
+        progress::finish(bar);
+        return verify_chain(&args, threads);
+    }
+    let report = image.verify(threads, &|done| progress::set(&bar, done));
     progress::finish(bar);
     for problem in &report.problems {
         eprintln!("snapshot: {name}: {problem}");
@@ -64,6 +67,40 @@ pub fn run(args: Args) -> Result<ExitCode> {
         image.header().generation,
         image.header().sections.len(),
         report.checked_bytes
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Verifies a child image and every parent, and the links between them.
+fn verify_chain(args: &Args, threads: usize) -> Result<ExitCode> {
+    let name = args.image.display().to_string();
+    let chain = Chain::open(&args.image, &args.ident.options()).with_context(|| name.clone())?;
+    let mut damaged = 0;
+    let reports = chain.verify(threads, &|_| {});
+    for (path, report) in &reports {
+        let path = path.display();
+        for problem in &report.problems {
+            eprintln!("snapshot: {path}: {problem}");
+        }
+        damaged += report.problems.len() as u64 + report.unlisted;
+    }
+    let paths: Vec<String> = reports
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    if damaged > 0 {
+        eprintln!(
+            "snapshot: {name}: {damaged} damaged part(s) found in the chain {}",
+            paths.join(" <- ")
+        );
+        return Ok(ExitCode::from(FAILED));
+    }
+    let bytes: u64 = reports.iter().map(|(_, r)| r.checked_bytes).sum();
+    println!(
+        "{name}: sound (generation {}, chain of {}: {}; {bytes} bytes checked)",
+        chain.top().header().generation,
+        reports.len(),
+        paths.join(" <- ")
     );
     Ok(ExitCode::SUCCESS)
 }
