@@ -327,17 +327,6 @@ impl Machine {
                 Ok(exit) => {
                     let exit = format!("{exit:?}");
                     self.memory.failed()?;
-                    let run = vcpu.get_kvm_run();
-                    let internal = unsafe { run.__bindgen_anon_1.internal };
-                    eprintln!(
-                        "DEBUG suberror {} data {:x?}",
-                        internal.suberror,
-                        &internal.data[..internal.ndata as usize]
-                    );
-                    let r = vcpu.get_regs().unwrap();
-                    eprintln!("DEBUG regs {:x?}", r);
-                    let sp = r.rsp as usize;
-                    eprintln!("DEBUG stack {:x?}", &self.memory[sp..sp + 48]);
                     let rip = vcpu.get_regs().map(|r| r.rip).unwrap_or_default();
                     bail!("unexpected exit from the guest at rip {rip:#x}: {exit}")
                 }
