@@ -12,9 +12,9 @@
 //! /dev/kvm and userfaultfd; about 2.5 GiB of sparse files in a
 //! temporary directory). The median of `RUNS` resumes is shown.
 
-use std::process::Command;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_example-vmm");
+use common::{median, run};
 const RUNS: usize = 5;
 /// Steps of the guest's program, and the step the save is at.
 const STEPS: &str = "4";
@@ -31,24 +31,6 @@ fn number(stderr: &str, what: &str, word: &str) -> Option<f64> {
         .windows(2)
         .find(|w| w[1].trim_end_matches(',') == word)
         .and_then(|w| w[0].parse().ok())
-}
-
-fn run(args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("example-vmm runs");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -7,9 +7,9 @@
 //! its first KVM_RUN, as `resume --timings` reports it (the process's own
 //! exec and loading, about a millisecond, come before).
 
-use std::process::Command;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_example-vmm");
+use common::{median, run};
 const RUNS: usize = 7;
 
 /// The `timings:` value in ms (the number before `ms`) from a
@@ -26,24 +26,6 @@ fn timing(stderr: &str, what: &str) -> f64 {
                 .and_then(|w| w[0].parse::<f64>().ok())
         })
         .unwrap_or_else(|| panic!("no `{what}` timing in: {stderr}"))
-}
-
-fn run(args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("example-vmm runs");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -252,11 +252,6 @@ impl ChainMemory<'_> {
         self.levels[0].entry()
     }
 
-    /// Each image's part, the top first.
-    pub fn levels(&self) -> &[Memory<'_, File>] {
-        &self.levels
-    }
-
     /// Guest memory bytes.
     pub fn size(&self) -> u64 {
         self.entry().size

@@ -52,10 +52,10 @@ pub(crate) fn push_page_digests(data: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// The digest of the pages whose digests are `table` (32 bytes each):
-/// a chunk's, or with the whole table a memory section's.
-pub fn digest_of_pages(table: &[u8]) -> Digest {
-    Digest::of(table)
+/// The digest of a whole zero page, made once: zero chunks have many.
+pub(crate) fn zero_page() -> &'static [u8; DIGEST_LEN] {
+    static ZERO: std::sync::OnceLock<Digest> = std::sync::OnceLock::new();
+    &ZERO.get_or_init(|| Digest::of(&[0; PAGE as usize])).0
 }
 
 /// The root digest of an image whose sections are, in index order,

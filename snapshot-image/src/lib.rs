@@ -46,7 +46,7 @@ mod writer;
 
 pub use chain::{parent_reference, resolve_parent, Chain, ChainMemory, MAX_CHAIN};
 pub use checksum::crc32c;
-pub use digest::{digest_of_pages, Digest, DIGEST_LEN};
+pub use digest::{Digest, DIGEST_LEN};
 pub use error::{Error, ErrorKind, ImageFault, ImagePart, Result};
 pub use header::{FormatVersion, Header, IndexExtent};
 pub use memory::{ChunkEntry, ChunkKind, MemoryStats};

@@ -7,11 +7,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::checksum::{crc32c_append, is_zero};
-use crate::digest::{push_page_digests, Digest, DIGEST_LEN};
+use crate::digest::{push_page_digests, zero_page, Digest, DIGEST_LEN};
 use crate::error::{Error, ImageFault, ImagePart};
 use crate::memory::ChunkKind;
 use crate::reader::{check_crc, decompress_exact, Image, Memory};
-use crate::section::SectionKind;
+use crate::section::{check_content, SectionKind};
 use crate::storage::Storage;
 use crate::PAGE;
 
@@ -65,18 +65,19 @@ impl<S: Storage + Sync> Image<S> {
         for entry in &self.header.sections {
             match entry.kind {
                 SectionKind::NvList | SectionKind::Raw => {
-                    let read = match entry.kind {
-                        SectionKind::NvList => self.read_nvlist(&entry.name).map(drop),
-                        _ => Ok(()),
-                    };
-                    let checked = read.and_then(|()| self.read_section(&entry.name));
+                    // One read: the checksum, then the reader's own rule
+                    // for the content, then the digest.
+                    let checked = self.read_section(&entry.name).and_then(|bytes| {
+                        check_content(&entry.name, entry.kind, &bytes, entry.offset)?;
+                        Ok(bytes)
+                    });
                     match checked {
                         Ok(bytes) => {
-                            if entry.digest.is_some_and(|d| d != Digest::of(&bytes)) {
+                            if let Some(expected) =
+                                entry.digest.filter(|d| *d != Digest::of(&bytes))
+                            {
                                 let part = ImagePart::Section(entry.name.clone());
-                                let fault = ImageFault::Digest {
-                                    expected: entry.digest.expect("checked"),
-                                };
+                                let fault = ImageFault::Digest { expected };
                                 report
                                     .problems
                                     .push(Error::image(part, entry.offset, fault));
@@ -216,12 +217,11 @@ fn check_zero_digests(
     len: u64,
 ) -> Result<(), Error> {
     let Some(table) = digests else { return Ok(()) };
-    let zero = Digest::of(&[0; PAGE as usize]).0;
     for k in 0..len.div_ceil(PAGE) {
         let at = ((first_page + k) * DIGEST_LEN as u64) as usize;
         let short = (len - k * PAGE).min(PAGE);
         let expected = match short == PAGE {
-            true => zero,
+            true => *zero_page(),
             false => Digest::of(&vec![0; short as usize]).0,
         };
         if table[at..at + DIGEST_LEN] != expected {

@@ -10,14 +10,14 @@ use std::io::Read;
 
 use crate::chain::ChainMemory;
 use crate::checksum::{crc32c, crc32c_append, is_zero};
-use crate::digest::{push_page_digests, Digest, DIGEST_LEN};
+use crate::digest::{push_page_digests, zero_page, Digest, DIGEST_LEN};
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::{valid_ident, Header};
 use crate::memory::{ChunkEntry, ChunkKind, MemoryStats};
 use crate::reader::{bit, Memory};
 use crate::section::{check_content, Codec, MemoryLayout, ParentLink, SectionEntry, SectionKind};
 use crate::storage::Storage;
-use crate::{align_up, DEFAULT_CHUNK_SIZE, HEADER_AREA, PAGE, SLOT_SIZE};
+use crate::{align_up, DEFAULT_CHUNK_SIZE, HEADER_AREA, MAX_LOADED_SECTION, PAGE, SLOT_SIZE};
 use snapshot_nvlist::NvList;
 
 /// How to store a memory section.
@@ -643,21 +643,36 @@ impl MemoryWriter {
     fn push_zero(&mut self, storage: &mut dyn Storage, len: u64) -> Result<()> {
         let at = self.offset + self.table.len() as u64 * self.options.chunk_size;
         self.clear(storage, at, len)?;
-        let page = Digest::of(&[0; PAGE as usize]).0;
         for p in 0..len.div_ceil(PAGE) {
             match (p + 1) * PAGE > len {
                 true => push_page_digests(&vec![0; (len % PAGE) as usize], &mut self.digests),
-                false => self.digests.extend_from_slice(&page),
+                false => self.digests.extend_from_slice(zero_page()),
             }
         }
-        self.record(ChunkEntry::ZERO, len);
-        Ok(())
+        self.record(ChunkEntry::ZERO, len)
     }
 
-    fn record(&mut self, entry: ChunkEntry, len: u64) {
+    /// Records the chunk just stored (its page digests already taken).
+    /// The page digests are held until the section ends, and a reader
+    /// loads them whole: past the limit of a loaded section, the memory
+    /// is refused, so a claim of terabytes of holes costs at most that.
+    fn record(&mut self, entry: ChunkEntry, len: u64) -> Result<()> {
+        let held = self.digests.len() as u64;
+        if held > MAX_LOADED_SECTION {
+            let fault = ImageFault::SectionTooLarge {
+                size: held,
+                limit: MAX_LOADED_SECTION,
+            };
+            return Err(Error::image(
+                ImagePart::PageDigests(self.name.clone()),
+                self.offset,
+                fault,
+            ));
+        }
         self.stats.size += len;
         self.stats.add(&entry);
         self.table.push(entry);
+        Ok(())
     }
 
     /// Records the next chunk, of `len` bytes, as the parent's whole.
@@ -672,8 +687,7 @@ impl MemoryWriter {
             stored_len: 0,
             crc32c: 0,
         };
-        self.record(entry, len);
-        Ok(())
+        self.record(entry, len)
     }
 
     /// Stores the next chunk of a child, `data`, of which only the pages
@@ -733,8 +747,7 @@ impl MemoryWriter {
             stored_len: stored as u32,
             crc32c: crc,
         };
-        self.record(entry, data.len() as u64);
-        Ok(())
+        self.record(entry, data.len() as u64)
     }
 
     /// Makes `len` bytes at `at` read as zero without storing them: a
@@ -844,8 +857,7 @@ impl MemoryWriter {
                 crc32c: crc32c(data),
             }
         };
-        self.record(entry, data.len() as u64);
-        Ok(())
+        self.record(entry, data.len() as u64)
     }
 }
 

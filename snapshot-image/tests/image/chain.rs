@@ -387,3 +387,33 @@ fn a_dirty_bitmap_too_short_or_memory_of_another_size_is_refused() {
         .unwrap_err();
     assert!(matches!(fault(&e), ImageFault::ParentSize { .. }), "{e}");
 }
+
+/// A parent whose digests a tool without them left stale (its section
+/// changed, the digest kept as an unknown key) cannot be a parent: the
+/// digest is not used, and the child build says why.
+#[test]
+fn a_parent_with_stale_digests_is_refused() {
+    let mem = memory(1, 2);
+    let mut b = Builder::new(Vec::new(), "snapshot", None).unwrap();
+    b.add_memory_slice("memory", &mem, MemoryOptions::default())
+        .unwrap();
+    let bytes = b.finish().unwrap();
+    let forged = super::util::forge(&bytes, |nv| {
+        super::util::entry(nv, "memory").insert("blake3_crc32c", 1u64);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let base = write_raw(dir.path(), "base.img", &forged);
+    let image = Image::open(&base, &OpenOptions::default()).unwrap();
+    assert_eq!(image.section("memory").unwrap().digest, None);
+    assert!(image.header().root.is_some() && image.header().computed_root().is_none());
+    let chain = Chain::open(&base, &OpenOptions::default()).unwrap();
+    let parent = chain.memory("memory").unwrap();
+    let raw = write_raw(dir.path(), "raw", &mem);
+    let mut b = Builder::new(Vec::new(), "snapshot", None).unwrap();
+    let options = MemoryOptions::default();
+    let source = File::open(&raw).unwrap();
+    let e = b
+        .add_memory_child("memory", &source, &parent, None, options, &mut |_| {})
+        .unwrap_err();
+    assert_eq!(fault(&e), ImageFault::NoDigests, "{e}");
+}

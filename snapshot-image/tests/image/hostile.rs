@@ -453,3 +453,40 @@ fn damaged_chunks_past_the_first_are_counted() {
     let last = report.problems[snapshot_image::LISTED_CHUNKS - 1].to_string();
     assert!(last.contains("chunk 99 "), "{last}");
 }
+
+/// A file of kilobytes whose index claims 1 TiB of memory in holes:
+/// rewriting it (what migrate does) is refused when the page digests it
+/// would hold pass the limit of a loaded section, in bounded memory.
+#[test]
+fn a_rewrite_of_a_terabyte_claim_is_refused_not_held() {
+    use snapshot_image::{Builder, Image, MemoryOptions, OpenOptions};
+    use std::io::Write;
+    const TIB: u64 = 1 << 40;
+    let mut b = Builder::new(Vec::new(), "snapshot", None).unwrap();
+    b.add_memory_slice("memory", &[0u8; 4096], MemoryOptions::default())
+        .unwrap();
+    let image = b.finish().unwrap();
+    let table_len = (TIB >> 20) * 16;
+    let table_crc = snapshot_image::crc32c(&vec![0u8; table_len as usize]);
+    let mut offset = 0;
+    let forged = forge(&image, |nv| {
+        let m = entry(nv, "memory");
+        offset = m.get_number("offset").unwrap();
+        m.insert("size", TIB);
+        m.insert("table_offset", offset + TIB);
+        m.insert("crc32c", u64::from(table_crc));
+    });
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all(&forged[..offset as usize]).unwrap();
+    file.set_len(offset + TIB + table_len).unwrap();
+    let image = Image::from_storage(file, &OpenOptions::default()).unwrap();
+    let memory = image.memory("memory").unwrap();
+    let mut b = Builder::new(Vec::new(), "snapshot", None).unwrap();
+    let e = b
+        .add_memory_copy("memory", &memory, &mut |_| {})
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("page digests") && e.to_string().contains("exceeds"),
+        "{e}"
+    );
+}
