@@ -37,6 +37,7 @@ mod edit;
 pub mod error;
 mod header;
 mod memory;
+mod prepare;
 mod reader;
 mod replace;
 mod section;

@@ -20,9 +20,11 @@ pub enum ChunkKind {
     Zstd,
     /// Child images only: nothing stored, the parent's chunk is this one.
     Parent,
-    /// Child images only: the pages the page map sets are stored at
-    /// their places in the chunk (a zero one as a hole); the others are
-    /// the parent's. The checksum covers the stored pages in order.
+    /// Child images only: the pages the page map sets are stored one
+    /// after another, in page order, from the start of the chunk's slot
+    /// (a zero one as a hole); the others are the parent's. Packed, so
+    /// that a few scattered pages are one write and one read, not one
+    /// each. The checksum covers the stored pages in order.
     Pages,
 }
 
@@ -54,7 +56,7 @@ impl ChunkEntry {
             ChunkKind::Raw => 1,
             ChunkKind::Zstd => 2,
             ChunkKind::Parent => 3,
-            ChunkKind::Pages => 4,
+            ChunkKind::Pages => 5,
         };
         out[4..8].copy_from_slice(&self.stored_len.to_le_bytes());
         out[8..12].copy_from_slice(&self.crc32c.to_le_bytes());
@@ -83,8 +85,10 @@ impl ChunkEntry {
                 2 if allowed.zstd => ChunkKind::Zstd,
                 2 => return fail("zstd chunk in a section whose codec is none"),
                 3 if allowed.parent => ChunkKind::Parent,
-                4 if allowed.parent => ChunkKind::Pages,
-                3 | 4 => return fail("parent's chunk in a section without a parent"),
+                // 4 is retired: a partial chunk whose pages sat at
+                // their places in the slot, one write and read each.
+                5 if allowed.parent => ChunkKind::Pages,
+                3 | 5 => return fail("parent's chunk in a section without a parent"),
                 _ => return fail("unknown chunk kind"),
             },
             stored_len: word(4),

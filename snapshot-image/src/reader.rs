@@ -505,42 +505,27 @@ impl<S: Storage> Memory<'_, S> {
 
     /// Writes the pages of partial chunk `index` that this image holds
     /// over `out` (the chunk's bytes), checking their checksum: a child's
-    /// pages laid over its parent's chunk.
+    /// pages laid over its parent's chunk. They are stored packed, in
+    /// page order: one read.
     pub(crate) fn overlay_pages(&self, index: u64, out: &mut [u8]) -> Result<()> {
         let entry = self.table[index as usize];
         debug_assert_eq!(entry.kind, ChunkKind::Pages);
-        let first = index * (self.chunk_size() / PAGE);
-        let pages = out.len().div_ceil(PAGE as usize) as u64;
         let offset = self.chunk_offset(index);
         let part = self.part(index);
-        let mut crc = 0;
-        let mut p = 0;
-        while p < pages {
-            if !self.holds_page(first + p) {
-                p += 1;
-                continue;
+        // The table's length was checked against the page map on open.
+        let mut packed = vec![0; entry.stored_len as usize];
+        self.image
+            .storage
+            .read_at(&mut packed, offset)
+            .map_err(|e| Error::io(format!("reading {part} at byte {offset}"), e))?;
+        check_crc(&part, offset, entry.crc32c, &packed)?;
+        let first = index * (self.chunk_size() / PAGE);
+        let mut stored = packed.chunks(PAGE as usize);
+        for (p, page) in out.chunks_mut(PAGE as usize).enumerate() {
+            if self.holds_page(first + p as u64) {
+                let from = stored.next().expect("the page map agrees with the length");
+                page.copy_from_slice(from);
             }
-            let start = p;
-            while p < pages && self.holds_page(first + p) {
-                p += 1;
-            }
-            let (from, to) = (
-                (start * PAGE) as usize,
-                ((p * PAGE) as usize).min(out.len()),
-            );
-            let at = offset + from as u64;
-            self.image
-                .storage
-                .read_at(&mut out[from..to], at)
-                .map_err(|e| Error::io(format!("reading {part} at byte {at}"), e))?;
-            crc = crc32c_append(crc, &out[from..to]);
-        }
-        if crc != entry.crc32c {
-            let fault = ImageFault::Checksum {
-                stored: entry.crc32c,
-                computed: crc,
-            };
-            return Err(Error::image(part, offset, fault));
         }
         Ok(())
     }

@@ -7,13 +7,15 @@
 //! (left as holes), the rest written at their fixed offsets.
 
 use std::io::Read;
+use std::sync::mpsc;
 
 use crate::chain::ChainMemory;
-use crate::checksum::{crc32c, crc32c_append, is_zero};
+use crate::checksum::crc32c;
 use crate::digest::{push_page_digests, zero_page, Digest, DIGEST_LEN};
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::{valid_ident, Header};
 use crate::memory::{ChunkEntry, ChunkKind, MemoryStats};
+use crate::prepare::{Packer, Pages, Stored};
 use crate::reader::{bit, Memory};
 use crate::section::{check_content, Codec, MemoryLayout, ParentLink, SectionEntry, SectionKind};
 use crate::storage::Storage;
@@ -180,9 +182,8 @@ impl<S: Storage> Builder<S> {
     ) -> Result<MemoryStats> {
         self.check_name(name)?;
         let mut chunk = MemoryWriter::new(options, self.next, name, 0)?;
-        for piece in memory.chunks(options.chunk_size as usize) {
-            chunk.push(&mut self.storage, piece)?;
-        }
+        let mut pieces = memory.chunks(options.chunk_size as usize);
+        chunk.push_all(&mut self.storage, |_| Ok(pieces.next()), &mut |_| {})?;
         self.finish_memory(chunk)
     }
 
@@ -201,25 +202,8 @@ impl<S: Storage> Builder<S> {
         let len = source
             .len()
             .map_err(|e| Error::io(format!("reading memory for section `{name}`"), e))?;
-        let mut buf = Vec::new();
-        let mut at = 0;
-        while at < len {
-            let n = (len - at).min(options.chunk_size);
-            buf.resize(n as usize, 0);
-            if source.is_hole(at, n) {
-                buf.fill(0);
-            } else {
-                source.read_at(&mut buf, at).map_err(|e| {
-                    Error::io(
-                        format!("reading memory for section `{name}` at byte {at}"),
-                        e,
-                    )
-                })?;
-            }
-            chunk.push(&mut self.storage, &buf)?;
-            at += n;
-            progress(at);
-        }
+        let next = read_chunks(source, name, options.chunk_size, len);
+        chunk.push_all(&mut self.storage, next, progress)?;
         self.finish_memory(chunk)
     }
 
@@ -266,7 +250,8 @@ impl<S: Storage> Builder<S> {
                     let held: Vec<bool> = (0..buf.len().div_ceil(PAGE as usize) as u64)
                         .map(|p| source.holds_page(first + p))
                         .collect();
-                    w.push_pages(&mut self.storage, &buf, &held)?;
+                    let pages = Pages::scan(&buf, Some(&held));
+                    w.push_pages(&mut self.storage, &buf, Some(&held), pages)?;
                 }
                 ChunkKind::Raw | ChunkKind::Zstd => {
                     source.read_chunk(i, &mut buf, &mut scratch)?;
@@ -362,38 +347,33 @@ impl<S: Storage> Builder<S> {
         };
         let mut w = MemoryWriter::new(options, self.next, name, 0)?;
         w.child = Some(Child::new(link_digest, table, pages));
+        let Some(map) = dirty else {
+            let next = read_chunks(source, name, options.chunk_size, size);
+            w.push_all(&mut self.storage, next, progress)?;
+            return self.finish_memory(w);
+        };
         let per_chunk = options.chunk_size / PAGE;
         let mut buf = Vec::new();
         for i in 0..parent.chunk_count() {
             let at = i * options.chunk_size;
             let len = parent.chunk_len(i);
             let first = i * per_chunk;
-            let chunk_pages = len.div_ceil(PAGE);
-            buf.resize(len as usize, 0);
-            match dirty {
-                None => {
-                    if source.is_hole(at, len) {
-                        buf.fill(0);
-                    } else {
-                        source.read_at(&mut buf, at).map_err(io(at))?;
-                    }
-                    w.push(&mut self.storage, &buf)?;
+            let held: Vec<bool> = (0..len.div_ceil(PAGE))
+                .map(|p| bit(map, first + p))
+                .collect();
+            if !held.contains(&true) {
+                w.push_parent(len)?;
+            } else {
+                buf.resize(len as usize, 0);
+                for (p, _) in held.iter().enumerate().filter(|(_, d)| **d) {
+                    let from = p * PAGE as usize;
+                    let to = (from + PAGE as usize).min(buf.len());
+                    source
+                        .read_at(&mut buf[from..to], at + from as u64)
+                        .map_err(io(at + from as u64))?;
                 }
-                Some(map) => {
-                    let held: Vec<bool> = (0..chunk_pages).map(|p| bit(map, first + p)).collect();
-                    if !held.contains(&true) {
-                        w.push_parent(len)?;
-                    } else {
-                        for (p, _) in held.iter().enumerate().filter(|(_, d)| **d) {
-                            let from = p * PAGE as usize;
-                            let to = (from + PAGE as usize).min(buf.len());
-                            source
-                                .read_at(&mut buf[from..to], at + from as u64)
-                                .map_err(io(at + from as u64))?;
-                        }
-                        w.push_pages(&mut self.storage, &buf, &held)?;
-                    }
-                }
+                let pages = Pages::scan(&buf, Some(&held));
+                w.push_pages(&mut self.storage, &buf, Some(&held), pages)?;
             }
             progress(at + len);
         }
@@ -495,8 +475,7 @@ pub(crate) struct MemoryWriter {
     fresh_from: u64,
     table: Vec<ChunkEntry>,
     stats: MemoryStats,
-    compressor: Option<zstd::bulk::Compressor<'static>>,
-    packed: Vec<u8>,
+    packer: Packer,
     /// The page digests of the memory so far.
     digests: Vec<u8>,
     /// Set when the section is a child's.
@@ -517,11 +496,6 @@ impl MemoryWriter {
         if !cs.is_power_of_two() || !(4096..=1 << 30).contains(&cs) {
             return Err(Error::image(part, offset, ImageFault::BadChunkSize(cs)));
         }
-        let compressor = options
-            .zstd_level
-            .map(zstd::bulk::Compressor::new)
-            .transpose()
-            .map_err(|e| Error::io("starting zstd", e))?;
         Ok(MemoryWriter {
             name: name.into(),
             options,
@@ -529,19 +503,14 @@ impl MemoryWriter {
             fresh_from,
             table: Vec::new(),
             stats: MemoryStats::default(),
-            compressor,
-            packed: Vec::with_capacity(if options.zstd_level.is_some() {
-                cs as usize
-            } else {
-                0
-            }),
+            packer: Packer::new(options.zstd_level)?,
             digests: Vec::new(),
             child: None,
         })
     }
 
-    /// Reads `source` to its end one chunk at a time (only one chunk is
-    /// held), storing each; `progress` gets the bytes read so far.
+    /// Reads `source` to its end one chunk at a time (a few chunks are
+    /// held), storing each; `progress` gets the bytes stored so far.
     pub(crate) fn stream(
         &mut self,
         storage: &mut dyn Storage,
@@ -549,19 +518,94 @@ impl MemoryWriter {
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
         let part = ImagePart::Section(self.name.clone());
-        let mut buf = vec![0u8; self.options.chunk_size as usize];
-        loop {
+        let size = self.options.chunk_size as usize;
+        let mut ended = false;
+        let next = |spare: Option<Vec<u8>>| {
+            if ended {
+                return Ok(None);
+            }
+            let mut buf = spare.unwrap_or_default();
+            buf.resize(size, 0);
             let n = read_full(source, &mut buf)
                 .map_err(|e| Error::io(format!("reading memory for {part}"), e))?;
-            if n == 0 {
-                return Ok(());
-            }
-            self.push(storage, &buf[..n])?;
-            progress(self.stats.size);
-            if n < buf.len() {
-                return Ok(());
-            }
+            buf.truncate(n);
+            ended = n < size;
+            Ok((n > 0).then_some(buf))
+        };
+        self.push_all(storage, next, progress)
+    }
+
+    /// Stores the chunks `next` gives, in order, each prepared (scanned,
+    /// hashed, packed) on a second thread while this one writes the
+    /// chunk before it: the hashing and the file system's work overlap.
+    /// `next` is given back the buffer of a chunk stored, to fill again,
+    /// and gives `None` at the end; `progress` gets the bytes stored.
+    pub(crate) fn push_all<B: AsRef<[u8]> + Send>(
+        &mut self,
+        storage: &mut dyn Storage,
+        mut next: impl FnMut(Option<B>) -> Result<Option<B>>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        // A full image's chunks are all packed, there; a child's only
+        // where they differ from the parent's whole, here.
+        let mut packer = match self.child {
+            None => Some(std::mem::replace(&mut self.packer, Packer::new(None)?)),
+            Some(_) => None,
+        };
+        let packer = std::thread::scope(|s| {
+            let (jobs, queue) = mpsc::sync_channel::<B>(2);
+            let (done, prepared) = mpsc::channel();
+            let worker = s.spawn(move || {
+                for chunk in queue {
+                    let pages = Pages::scan(chunk.as_ref(), None);
+                    let stored = packer.as_mut().map(|p| p.pack(chunk.as_ref(), &pages));
+                    if done.send((chunk, pages, stored)).is_err() {
+                        break;
+                    }
+                }
+                packer
+            });
+            let mut stored = || -> Result<()> {
+                let (mut in_flight, mut spare, mut ended) = (0, None, false);
+                loop {
+                    if !ended {
+                        match next(spare.take())? {
+                            Some(chunk) => {
+                                // The worker only stops early when it
+                                // panics, which the join below passes on.
+                                if jobs.send(chunk).is_err() {
+                                    return Ok(());
+                                }
+                                in_flight += 1;
+                            }
+                            None => ended = true,
+                        }
+                    }
+                    if in_flight == 0 {
+                        return Ok(());
+                    }
+                    if in_flight == 2 || ended {
+                        let Ok((chunk, pages, packed)) = prepared.recv() else {
+                            return Ok(());
+                        };
+                        in_flight -= 1;
+                        self.store(storage, chunk.as_ref(), pages, packed)?;
+                        progress(self.stats.size);
+                        spare = Some(chunk);
+                    }
+                }
+            };
+            let stored = stored();
+            drop(jobs);
+            let packer = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            stored.map(|()| packer)
+        })?;
+        if let Some(packer) = packer {
+            self.packer = packer;
         }
+        Ok(())
     }
 
     /// Writes the chunk table after the chunks; returns the section's
@@ -690,21 +734,28 @@ impl MemoryWriter {
         self.record(entry, len)
     }
 
-    /// Stores the next chunk of a child, `data`, of which only the pages
-    /// `read` says were read hold its bytes (the others are the
-    /// parent's): each read page whose digest is not the parent's is
-    /// stored; the chunk is the parent's, partial, or stored whole.
-    fn push_pages(&mut self, storage: &mut dyn Storage, data: &[u8], read: &[bool]) -> Result<()> {
+    /// Stores the next chunk of a child, `data`, whose pages are
+    /// `pages`, of which only those `read` says (all with `None`) were
+    /// read and hold its bytes (the others are the parent's): each read
+    /// page whose digest is not the parent's is stored; the chunk is the
+    /// parent's, partial, or stored whole.
+    fn push_pages(
+        &mut self,
+        storage: &mut dyn Storage,
+        data: &[u8],
+        read: Option<&[bool]>,
+        pages: Pages,
+    ) -> Result<()> {
         let child = self.child.as_ref().expect("a child's writer");
         let first = self.stats.size / PAGE;
-        let mut digests = Vec::with_capacity(read.len() * DIGEST_LEN);
-        let mut changed = vec![false; read.len()];
-        for (p, page) in data.chunks(PAGE as usize).enumerate() {
+        let count = pages.zero.len();
+        let mut digests = Vec::with_capacity(count * DIGEST_LEN);
+        let mut changed = vec![false; count];
+        for p in 0..count {
             let theirs = child.parent_page(first + p as u64);
-            if read[p] {
-                let d = Digest::of(page).0;
-                changed[p] = d != theirs;
-                digests.extend_from_slice(&d);
+            if read.is_none_or(|read| read[p]) {
+                changed[p] = pages.digest(p) != theirs;
+                digests.extend_from_slice(pages.digest(p));
             } else {
                 digests.extend_from_slice(theirs);
             }
@@ -713,34 +764,26 @@ impl MemoryWriter {
             return self.push_parent(data.len() as u64);
         }
         if !changed.contains(&false) {
-            return self.push_with(storage, data, digests);
+            // Every page was read: `pages` has all the digests.
+            let stored = self.packer.pack(data, &pages);
+            return self.store_whole(storage, data, pages, stored);
         }
+        // The changed pages, packed in page order, are one write (zero
+        // ones left holes).
         let at = self.offset + self.table.len() as u64 * self.options.chunk_size;
         let child = self.child.as_mut().expect("a child's writer");
-        let mut crc = 0;
-        let mut stored = 0;
+        let (mut packed, mut zero) = (Vec::new(), Vec::new());
         for (p, page) in data.chunks(PAGE as usize).enumerate() {
             if changed[p] {
                 let page_no = first + p as u64;
                 child.page_map[(page_no / 8) as usize] |= 1 << (page_no % 8);
-                crc = crc32c_append(crc, page);
-                stored += page.len() as u64;
+                packed.extend_from_slice(page);
+                zero.push(pages.zero[p]);
             }
         }
-        // Runs of stored pages are written, zero ones left holes.
-        let mut p = 0;
-        while p < changed.len() {
-            if !changed[p] {
-                p += 1;
-                continue;
-            }
-            let start = p;
-            while p < changed.len() && changed[p] {
-                p += 1;
-            }
-            let (from, to) = (start * PAGE as usize, (p * PAGE as usize).min(data.len()));
-            self.write_pages(storage, &data[from..to], at + from as u64)?;
-        }
+        self.write_pages(storage, &packed, at, &zero)?;
+        storage.start_writeback(at, packed.len() as u64);
+        let (stored, crc) = (packed.len() as u64, crc32c(&packed));
         self.digests.extend_from_slice(&digests);
         let entry = ChunkEntry {
             kind: ChunkKind::Pages,
@@ -766,24 +809,27 @@ impl MemoryWriter {
         Ok(())
     }
 
-    /// Writes a raw chunk's pages that are not zero, in runs, leaving
-    /// its zero pages holes: the chunk still reads whole at its fixed
-    /// offset (and maps), and a zero page takes no disk. Each page is
-    /// scanned once.
-    fn write_pages(&mut self, storage: &mut dyn Storage, data: &[u8], at: u64) -> Result<()> {
+    /// Writes a raw chunk's pages that are not zero (`zero` says which
+    /// are), in runs, leaving its zero pages holes: the chunk still reads
+    /// whole at its fixed offset (and maps), and a zero page takes no
+    /// disk. The caller starts the chunk's writeback, once.
+    fn write_pages(
+        &mut self,
+        storage: &mut dyn Storage,
+        data: &[u8],
+        at: u64,
+        zero: &[bool],
+    ) -> Result<()> {
         let page = PAGE as usize;
-        let mut run = (0, is_zero(&data[..page.min(data.len())]));
-        for start in (page..data.len()).step_by(page) {
-            let zero = is_zero(&data[start..(start + page).min(data.len())]);
-            if zero != run.1 {
-                self.store_run(storage, &data[run.0..start], at + run.0 as u64, run.1)?;
-                run = (start, zero);
-            }
+        let mut start = 0;
+        while start < zero.len() {
+            let end = (start..zero.len())
+                .find(|&p| zero[p] != zero[start])
+                .unwrap_or(zero.len());
+            let (from, to) = (start * page, (end * page).min(data.len()));
+            self.store_run(storage, &data[from..to], at + from as u64, zero[start])?;
+            start = end;
         }
-        self.store_run(storage, &data[run.0..], at + run.0 as u64, run.1)?;
-        // The section is synced before its header is written: the chunk
-        // goes to disk while the next ones are made.
-        storage.start_writeback(at, data.len() as u64);
         Ok(())
     }
 
@@ -806,58 +852,96 @@ impl MemoryWriter {
     /// Stores the next chunk (full-size except the last); a child's only
     /// where it differs from the parent's.
     fn push(&mut self, storage: &mut dyn Storage, data: &[u8]) -> Result<()> {
-        if self.child.is_some() {
-            let all = vec![true; data.len().div_ceil(PAGE as usize)];
-            return self.push_pages(storage, data, &all);
-        }
-        let mut digests = Vec::with_capacity(data.len().div_ceil(PAGE as usize) * DIGEST_LEN);
-        push_page_digests(data, &mut digests);
-        self.push_with(storage, data, digests)
+        let pages = Pages::scan(data, None);
+        let stored = self.child.is_none().then(|| self.packer.pack(data, &pages));
+        self.store(storage, data, pages, stored)
     }
 
-    /// Stores the next chunk whole, its page digests already made.
-    fn push_with(
+    /// Stores the next chunk, `data`, whose pages are `pages`: a full
+    /// image's as `stored` says, a child's (`stored` is `None`) where it
+    /// differs from the parent's.
+    fn store(
         &mut self,
         storage: &mut dyn Storage,
         data: &[u8],
-        digests: Vec<u8>,
+        pages: Pages,
+        stored: Option<Stored>,
+    ) -> Result<()> {
+        match stored {
+            Some(stored) => self.store_whole(storage, data, pages, stored),
+            None => self.push_pages(storage, data, None, pages),
+        }
+    }
+
+    /// Stores the next chunk whole, as `stored` says.
+    fn store_whole(
+        &mut self,
+        storage: &mut dyn Storage,
+        data: &[u8],
+        pages: Pages,
+        stored: Stored,
     ) -> Result<()> {
         let index = self.table.len() as u64;
         let at = self.offset + index * self.options.chunk_size;
-        if is_zero(data) {
-            return self.push_zero(storage, data.len() as u64);
-        }
-        self.digests.extend_from_slice(&digests);
-        // A frame that does not fit below the chunk's size is not worth
-        // keeping: the chunk is stored raw.
-        let compressed = match &mut self.compressor {
-            Some(c) => {
-                self.packed.clear();
-                let room = data.len() - 1;
-                self.packed.reserve(room);
-                c.compress_to_buffer(data, &mut self.packed).is_ok() && self.packed.len() <= room
+        let entry = match stored {
+            Stored::Zero => return self.push_zero(storage, data.len() as u64),
+            Stored::Zstd { frame, crc32c } => {
+                storage
+                    .write_at(&frame, at)
+                    .map_err(|e| Error::io(format!("writing chunk {index} at byte {at}"), e))?;
+                storage.start_writeback(at, frame.len() as u64);
+                ChunkEntry {
+                    kind: ChunkKind::Zstd,
+                    stored_len: frame.len() as u32,
+                    crc32c,
+                }
             }
-            None => false,
-        };
-        let entry = if compressed {
-            storage
-                .write_at(&self.packed, at)
-                .map_err(|e| Error::io(format!("writing chunk {index} at byte {at}"), e))?;
-            storage.start_writeback(at, self.packed.len() as u64);
-            ChunkEntry {
-                kind: ChunkKind::Zstd,
-                stored_len: self.packed.len() as u32,
-                crc32c: crc32c(&self.packed),
-            }
-        } else {
-            self.write_pages(storage, data, at)?;
-            ChunkEntry {
-                kind: ChunkKind::Raw,
-                stored_len: data.len() as u32,
-                crc32c: crc32c(data),
+            Stored::Raw { crc32c } => {
+                self.write_pages(storage, data, at, &pages.zero)?;
+                // The section is synced before its header is written: the
+                // chunk goes to disk while the next ones are made.
+                storage.start_writeback(at, data.len() as u64);
+                ChunkEntry {
+                    kind: ChunkKind::Raw,
+                    stored_len: data.len() as u32,
+                    crc32c,
+                }
             }
         };
+        self.digests.extend_from_slice(&pages.digests);
         self.record(entry, data.len() as u64)
+    }
+}
+
+/// The next chunk of `len` bytes of memory from `source`, for
+/// [`MemoryWriter::push_all`]: read into the buffer given back, or
+/// zeros without reading where the source has a hole.
+fn read_chunks<'a>(
+    source: &'a dyn Storage,
+    name: &'a str,
+    chunk_size: u64,
+    len: u64,
+) -> impl FnMut(Option<Vec<u8>>) -> Result<Option<Vec<u8>>> + 'a {
+    let mut at = 0;
+    move |spare| {
+        if at >= len {
+            return Ok(None);
+        }
+        let n = (len - at).min(chunk_size);
+        let mut buf = spare.unwrap_or_default();
+        buf.resize(n as usize, 0);
+        if source.is_hole(at, n) {
+            buf.fill(0);
+        } else {
+            source.read_at(&mut buf, at).map_err(|e| {
+                Error::io(
+                    format!("reading memory for section `{name}` at byte {at}"),
+                    e,
+                )
+            })?;
+        }
+        at += n;
+        Ok(Some(buf))
     }
 }
 

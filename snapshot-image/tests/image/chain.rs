@@ -98,6 +98,44 @@ fn dirty_map(a: &[u8], b: &[u8]) -> Vec<u8> {
     map
 }
 
+/// A partial chunk's pages are stored packed: one that became zero is a
+/// hole among them, and the section's short last page is the last of them.
+#[test]
+fn partial_chunks_pack_zero_and_short_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut base_mem = memory(2, 3);
+    base_mem.extend_from_slice(&[9u8; 2 * 4096 + 100]);
+    let base = dir.path().join("base.img");
+    build_full(&base, &base_mem, false);
+    let mut next = base_mem.clone();
+    next[..4096].fill(0);
+    next[4096..8192].fill(5);
+    next[3 * 4096] = 0xaa;
+    let len = next.len();
+    next[2 * MIB..2 * MIB + 4096].fill(1);
+    next[len - 1] = 1;
+    let raw = write_raw(dir.path(), "raw", &next);
+    for dirty in [None, Some(dirty_map(&base_mem, &next))] {
+        let child = dir.path().join("child.img");
+        build_child(&child, &base, &raw, dirty.as_deref());
+        assert_eq!(extract(&child), next, "dirty bitmap: {}", dirty.is_some());
+        let image = Image::open(&child, &OpenOptions::default()).unwrap();
+        let stats = image.memory("memory").unwrap().stats();
+        assert_eq!((stats.chunks, stats.partial_chunks), (3, 2), "{stats:?}");
+        // Pages 0 (now zero), 1 and 3 of chunk 0, pages 0 and 2 of chunk 2.
+        assert_eq!(stats.stored_bytes, 4 * 4096 + 100, "{stats:?}");
+        let chain = Chain::open(&child, &OpenOptions::default()).unwrap();
+        for (path, report) in chain.verify(1, &|_| {}) {
+            assert!(
+                report.is_sound(),
+                "{}: {:?}",
+                path.display(),
+                report.problems
+            );
+        }
+    }
+}
+
 #[test]
 fn a_chain_reads_back_byte_for_byte_and_stores_only_changes() {
     use std::os::unix::fs::MetadataExt;
