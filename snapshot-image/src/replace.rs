@@ -23,12 +23,19 @@ pub fn temp_beside(path: &Path, suffix: &str) -> Option<PathBuf> {
 /// new one, never part of one. A failed `write` removes the temporary
 /// file. `io_error` turns this function's own I/O failures (no file name,
 /// sync, rename) into the caller's error, naming the path.
+///
+/// A `path` that is not a regular file nor missing (`/dev/null`, a
+/// FIFO, a terminal) is written directly: renaming over it would replace
+/// the device with a file.
 pub fn replace_file<E>(
     path: &Path,
     suffix: &str,
     write: impl FnOnce(&Path) -> Result<(), E>,
     io_error: impl Fn(&Path, io::Error) -> E,
 ) -> Result<(), E> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return write(path);
+    }
     let tmp = temp_beside(path, suffix).ok_or_else(|| {
         io_error(
             path,
@@ -80,6 +87,18 @@ mod tests {
         replace_file(&path, "tmp", |tmp| std::fs::write(tmp, b"new"), |_, e| e).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
         assert!(!dir.path().join(".out.tmp").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_written_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = Path::new("/dev/null");
+        replace_file(null, "tmp", |p| std::fs::write(p, b"gone"), |_, e| e).unwrap();
+        assert!(std::fs::metadata(null)
+            .unwrap()
+            .file_type()
+            .is_char_device());
     }
 
     #[test]

@@ -86,31 +86,45 @@ fn write_sparse(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Writes the memory to a new file, zero chunks and zero pages as holes
-/// (the file reads the same, and takes no disk for them).
+/// (the file reads the same, and takes no disk for them); to a device or
+/// a pipe, every byte in order.
 fn write_memory(chain: &Chain, section: &str, path: &Path) -> Result<()> {
     let memory = chain.memory(section)?;
     let mut file =
         File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let regular = file.metadata()?.is_file();
     let bar = progress::bytes(memory.entry().size, "extract");
     let (mut buf, mut scratch) = (Vec::new(), Vec::new());
     let mut done = 0;
     for i in 0..memory.chunk_count() {
         let len = memory.chunk_len(i);
-        if memory.is_zero(i) {
+        let written = if memory.is_zero(i) {
             // Zero by the table; its file bytes must be too, or a mapping
             // of the image would read other memory than this file holds.
             memory.check_zero_chunk(i)?;
-            file.seek(SeekFrom::Current(len as i64))?;
+            match regular {
+                true => file.seek(SeekFrom::Current(len as i64)).map(drop),
+                false => {
+                    buf.clear();
+                    buf.resize(len as usize, 0);
+                    file.write_all(&buf)
+                }
+            }
         } else {
             memory.read_chunk(i, &mut buf, &mut scratch)?;
-            write_sparse(&mut file, &buf)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
+            match regular {
+                true => write_sparse(&mut file, &buf),
+                false => file.write_all(&buf),
+            }
+        };
+        written.with_context(|| format!("cannot write {}", path.display()))?;
         done += len;
         progress::set(&bar, done);
     }
-    file.set_len(memory.size())?;
-    file.sync_all()?;
+    if regular {
+        file.set_len(memory.size())?;
+        file.sync_all()?;
+    }
     progress::finish(bar);
     Ok(())
 }

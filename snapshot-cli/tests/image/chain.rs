@@ -62,6 +62,11 @@ fn children_build_read_flatten_and_rebase() {
     assert!(verify.stdout.contains("chain of 3"), "{}", verify.stdout);
     env.ok(&["extract", "c2.img", "memory", "-o", "out"]);
     assert_eq!(env.read("out"), memory(2));
+    // A device is written to, not replaced by a file.
+    env.ok(&["extract", "c2.img", "memory", "-o", "/dev/null"]);
+    use std::os::unix::fs::FileTypeExt;
+    let null = std::fs::metadata("/dev/null").unwrap().file_type();
+    assert!(null.is_char_device(), "/dev/null was replaced");
     // Flattened: whole, the same root digest.
     env.ok(&["flatten", "c2.img", "-o", "flat.img"]);
     let flat: serde_json::Value =
