@@ -7,16 +7,19 @@ mod encode;
 pub mod error;
 pub mod path;
 mod reader;
+mod scan;
 mod serde_impl;
 mod string;
 pub mod text;
 mod value;
+pub mod view;
 mod wire;
 mod writer;
 
-pub use decode::DecodeOptions;
 pub use reader::{Item, Pair, Reader, MAX_DEPTH};
+pub use scan::DecodeOptions;
 pub use value::{Flags, NvList, NvString, Type, Value, NAME_MAX};
+pub use view::{ListView, ValueView, View};
 pub use writer::Writer;
 
 #[doc(hidden)]

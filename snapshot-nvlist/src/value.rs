@@ -250,7 +250,7 @@ macro_rules! getters {
 }
 
 #[inline]
-fn not_found(name: &[u8]) -> Error {
+pub(crate) fn not_found(name: &[u8]) -> Error {
     ErrorKind::NotFound {
         name: String::from_utf8_lossy(name).into_owned(),
     }
@@ -258,13 +258,24 @@ fn not_found(name: &[u8]) -> Error {
 }
 
 #[inline]
-fn wrong_type(name: &[u8], expected: Type, found: Type) -> Error {
+pub(crate) fn wrong_type(name: &[u8], expected: Type, found: Type) -> Error {
     ErrorKind::WrongType {
         name: String::from_utf8_lossy(name).into_owned(),
         expected,
         found,
     }
     .into()
+}
+
+/// A string value as `&str`, or the error that names its pair.
+#[inline]
+pub(crate) fn utf8<'a>(name: &[u8], bytes: &'a [u8]) -> Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|_| {
+        ErrorKind::NotUtf8 {
+            name: String::from_utf8_lossy(name).into_owned(),
+        }
+        .into()
+    })
 }
 
 #[inline]
@@ -407,13 +418,7 @@ impl NvList {
     /// The `STRING` pair called `name`, which must be UTF-8.
     pub fn get_string(&self, name: impl AsRef<[u8]>) -> Result<&str> {
         let name = name.as_ref();
-        let bytes = self.get_string_bytes(name)?;
-        std::str::from_utf8(bytes).map_err(|_| {
-            ErrorKind::NotUtf8 {
-                name: String::from_utf8_lossy(name).into_owned(),
-            }
-            .into()
-        })
+        utf8(name, self.get_string_bytes(name)?)
     }
 
     /// The `NVLIST` pair called `name`, to edit in place.

@@ -13,4 +13,6 @@ mod nv {
     /// The text form: syntax, escapes, edits and parse errors.
     mod text;
     mod vectors;
+    /// The checked view against `unpack`: same verdicts, same values.
+    mod view;
 }

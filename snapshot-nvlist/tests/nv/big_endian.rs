@@ -71,7 +71,9 @@ impl Swapper<'_> {
     }
 }
 
-fn to_big_endian(le: &[u8]) -> Vec<u8> {
+/// The bytes libnv would write for `le` on a big-endian machine (shared
+/// with `view.rs`).
+pub fn to_big_endian(le: &[u8]) -> Vec<u8> {
     let mut buf = le.to_vec();
     Swapper {
         buf: &mut buf,

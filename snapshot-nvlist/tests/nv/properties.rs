@@ -39,7 +39,8 @@ fn list_of(value: BoxedStrategy<Value>) -> BoxedStrategy<NvList> {
         .boxed()
 }
 
-fn arb_list() -> impl Strategy<Value = NvList> {
+/// Arbitrary lists, nested up to four deep (shared with `view.rs`).
+pub fn arb_list() -> impl Strategy<Value = NvList> {
     list_of(leaf_value()).prop_recursive(4, 64, 6, |inner| {
         let value = prop_oneof![
             4 => leaf_value(),
