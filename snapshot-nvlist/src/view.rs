@@ -54,8 +54,8 @@ enum Node<'a> {
     },
     /// A pair whose value is not a list.
     Leaf { name: &'a [u8], value: Leaf<'a> },
-    /// An `NVLIST` pair: its list's node follows.
-    ListPair { name: &'a [u8] },
+    /// An `NVLIST` pair: its list's node follows, up to `end`.
+    ListPair { name: &'a [u8], end: usize },
     /// An `NVLIST_ARRAY` pair: its elements' list nodes follow, one after
     /// the other's end, up to `end`.
     ArrayPair {
@@ -63,6 +63,19 @@ enum Node<'a> {
         len: usize,
         end: usize,
     },
+}
+
+impl<'a> Node<'a> {
+    /// The name of the pair whose node is `at`, and the node after it
+    /// (and after the lists nested in it); `None` for a list's node.
+    #[inline]
+    fn pair(&self, at: usize) -> Option<(&'a [u8], usize)> {
+        match *self {
+            Node::Leaf { name, .. } => Some((name, at + 1)),
+            Node::ListPair { name, end } | Node::ArrayPair { name, end, .. } => Some((name, end)),
+            Node::List { .. } => None,
+        }
+    }
 }
 
 impl<'a> View<'a> {
@@ -187,11 +200,21 @@ impl<'a> Visit<'a> for Record<'a> {
     }
 
     fn begin_list(&mut self, name: Name<'a>, flags: Flags) -> Open {
-        self.open(Node::ListPair { name: name.bytes }, flags)
+        self.open(
+            Node::ListPair {
+                name: name.bytes,
+                end: 0,
+            },
+            flags,
+        )
     }
 
     fn end_list(&mut self, open: Open) {
         self.close_list();
+        let end_at = self.nodes.len();
+        if let Some(Node::ListPair { end, .. }) = self.nodes.get_mut(open.pair) {
+            *end = end_at;
+        }
         self.restore(&open);
     }
 
@@ -342,11 +365,9 @@ impl<'v> ListView<'v> {
         let name = name.as_ref();
         // The flag is tested once, not per pair.
         if self.flags.contains(Flags::IGNORE_CASE) {
-            self.iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
+            self.iter().next_named(|n| n.eq_ignore_ascii_case(name))
         } else {
-            self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+            self.iter().next_named(|n| n == name)
         }
     }
 
@@ -356,15 +377,16 @@ impl<'v> ListView<'v> {
         'v: 'n,
     {
         let fold = self.flags.contains(Flags::IGNORE_CASE);
-        self.iter()
-            .filter(move |(n, _)| {
+        let mut pairs = self.iter();
+        std::iter::from_fn(move || {
+            pairs.next_named(|n| {
                 if fold {
                     n.eq_ignore_ascii_case(name)
                 } else {
-                    *n == name
+                    n == name
                 }
             })
-            .map(|(_, v)| v)
+        })
     }
 
     /// Whether a pair called `name` exists.
@@ -445,27 +467,10 @@ impl<'v> Iterator for Pairs<'v> {
             return None;
         }
         let at = self.next;
-        let (name, value, next) = match *self.nodes.get(at)? {
-            Node::Leaf { name, value } => (name, self.leaf(value), at + 1),
-            Node::ListPair { name } => {
-                let list = ListView::at(self.nodes, at + 1, self.big_endian)?;
-                (name, ValueView::NvList(list), list.end)
-            }
-            Node::ArrayPair { name, len, end } => {
-                let lists = Lists {
-                    nodes: self.nodes,
-                    next: at + 1,
-                    left: len,
-                    big_endian: self.big_endian,
-                };
-                (name, ValueView::NvListArray(lists), end)
-            }
-            // A list's node follows the pair that holds it.
-            Node::List { .. } => return None,
-        };
+        let (name, next) = self.nodes.get(at)?.pair(at)?;
         self.next = next;
         self.left -= 1;
-        Some((name, value))
+        Some((name, self.value(at)?))
     }
 
     #[inline]
@@ -477,6 +482,40 @@ impl<'v> Iterator for Pairs<'v> {
 impl ExactSizeIterator for Pairs<'_> {}
 
 impl<'v> Pairs<'v> {
+    /// The value of the next pair whose name is `wanted`, the pairs
+    /// before it skipped by name alone.
+    #[inline]
+    fn next_named(&mut self, wanted: impl Fn(&[u8]) -> bool) -> Option<ValueView<'v>> {
+        while self.next < self.end {
+            let at = self.next;
+            let (name, next) = self.nodes.get(at)?.pair(at)?;
+            self.next = next;
+            self.left -= 1;
+            if wanted(name) {
+                return self.value(at);
+            }
+        }
+        None
+    }
+
+    /// The value of the pair whose node is `at`.
+    #[inline]
+    fn value(&self, at: usize) -> Option<ValueView<'v>> {
+        Some(match *self.nodes.get(at)? {
+            Node::Leaf { value, .. } => self.leaf(value),
+            Node::ListPair { .. } => {
+                ValueView::NvList(ListView::at(self.nodes, at + 1, self.big_endian)?)
+            }
+            Node::ArrayPair { len, .. } => ValueView::NvListArray(Lists {
+                nodes: self.nodes,
+                next: at + 1,
+                left: len,
+                big_endian: self.big_endian,
+            }),
+            Node::List { .. } => return None,
+        })
+    }
+
     #[inline]
     fn leaf(&self, value: Leaf<'v>) -> ValueView<'v> {
         match value {
