@@ -1,11 +1,13 @@
 //! Pack and unpack speed on a bhyve-like device state of about 5.3 KB (the
 //! size of the list libnv's reference figures were taken on) and on a flat
-//! list of 10,000 numbers, whose unpack is quadratic in libnv.
+//! list of 10,000 numbers, whose unpack is quadratic in libnv; beside
+//! `unpack`, the checked view (`View::parse`) alone and with the lookups a
+//! reader of one device's state makes.
 //!
 //! `cargo bench -p snapshot-nvlist --bench nvlist`
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use snapshot_nvlist::NvList;
+use snapshot_nvlist::{NvList, Result, View};
 
 /// Register-like values: varied, so nothing compresses or repeats.
 fn reg(seed: u64) -> u64 {
@@ -79,14 +81,43 @@ fn numbers() -> NvList {
     nv
 }
 
+/// Four values of the bhyve-like state, from three levels of nesting.
+fn bhyve_lookups(view: &View<'_>) -> Result<u64> {
+    let root = view.root();
+    let hpet = root.get_nvlist("vhpet")?;
+    let timer = hpet.get_nvlist_array("timers")?.get(3);
+    let compval = timer.map_or(Ok(0), |t| t.get_number("compval"))?;
+    let rtcdev = root.get_nvlist("vrtc")?.get_binary("rtcdev")?;
+    let cpu = root.get_nvlist_array("vcpus")?.get(2);
+    let rip = cpu.map_or(Ok(0), |c| c.get_number("rip"))?;
+    Ok(compval ^ rip ^ hpet.get_number("config")? ^ rtcdev.len() as u64)
+}
+
+/// The first and last of the 10,000 numbers.
+fn numbers_lookups(view: &View<'_>) -> Result<u64> {
+    let root = view.root();
+    Ok(root.get_number("n0")? ^ root.get_number("n9999")?)
+}
+
 fn bench(c: &mut Criterion) {
-    for (name, nv) in [("bhyve_like", bhyve_like()), ("numbers_10000", numbers())] {
+    type Lookups = fn(&View<'_>) -> Result<u64>;
+    let inputs: [(&str, NvList, Lookups); 2] = [
+        ("bhyve_like", bhyve_like(), bhyve_lookups),
+        ("numbers_10000", numbers(), numbers_lookups),
+    ];
+    for (name, nv, lookups) in inputs {
         let packed = nv.pack();
         let mut group = c.benchmark_group(format!("{name}_{}B", packed.len()));
         group.throughput(Throughput::Bytes(packed.len() as u64));
         group.bench_function("pack", |b| b.iter(|| black_box(&nv).pack()));
         group.bench_function("unpack", |b| {
             b.iter(|| NvList::unpack(black_box(&packed)).unwrap())
+        });
+        group.bench_function("view_parse", |b| {
+            b.iter(|| View::parse(black_box(&packed)).unwrap())
+        });
+        group.bench_function("view_parse_lookups", |b| {
+            b.iter(|| lookups(&View::parse(black_box(&packed)).unwrap()).unwrap())
         });
         group.finish();
     }

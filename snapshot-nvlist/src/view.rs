@@ -702,3 +702,14 @@ impl fmt::Debug for Strings<'_> {
         f.debug_list().entries(items).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/nvlist.md gives the view's memory as 40 bytes a node.
+    #[test]
+    fn a_node_takes_40_bytes() {
+        assert_eq!(std::mem::size_of::<Node<'_>>(), 40);
+    }
+}
