@@ -12,38 +12,17 @@
 //! files are removed at the end. Caches are warm: the source file was just
 //! written, as it is when a VMM saves from its own memory.
 
+mod common;
+
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::{cp, disk_usage, median, rate, sync_all, time, write_scattered, Rng, GIB, MIB};
 use snapshot_image::{Builder, Image, MemoryOptions, OpenOptions};
 use snapshot_nvlist::NvList;
 use snapshot_nvlist::ValuePath;
-
-const MIB: u64 = 1 << 20;
-const GIB: u64 = 1 << 30;
-
-/// xorshift64: fast, deterministic, incompressible enough.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn fill(&mut self, buf: &mut [u8]) {
-        for word in buf.chunks_mut(8) {
-            let v = self.next().to_le_bytes();
-            word.copy_from_slice(&v[..word.len()]);
-        }
-    }
-}
 
 /// How the benchmark's guest memory is laid out.
 #[derive(Clone, Copy)]
@@ -52,26 +31,6 @@ enum Pattern {
     Runs(f64),
     /// Every other 4 KiB page zero.
     Scattered,
-}
-
-/// Writes `size` bytes of guest memory in which every other 4 KiB page is
-/// zero and the rest random: zero pages scattered as in a guest that has
-/// run, not in runs of whole chunks.
-fn write_scattered(path: &Path, size: u64) {
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let mut file = File::create(path).unwrap();
-    let mut data = vec![0u8; MIB as usize];
-    for _ in 0..size / MIB {
-        for (i, page) in data.chunks_mut(4096).enumerate() {
-            if i % 2 == 0 {
-                rng.fill(page);
-            } else {
-                page.fill(0);
-            }
-        }
-        file.write_all(&data).unwrap();
-    }
-    file.sync_all().unwrap();
 }
 
 /// Writes `size` bytes of guest memory: runs of random data and runs of
@@ -98,10 +57,6 @@ fn write_memory(path: &Path, size: u64, zero_share: f64) {
     file.sync_all().unwrap();
 }
 
-fn disk_usage(path: &Path) -> u64 {
-    std::fs::metadata(path).unwrap().blocks() * 512
-}
-
 fn zero_fraction(path: &Path) -> f64 {
     let mut f = File::open(path).unwrap();
     let mut buf = vec![0u8; MIB as usize];
@@ -116,33 +71,6 @@ fn zero_fraction(path: &Path) -> f64 {
         zero += u64::from(buf[..n].iter().all(|&b| b == 0));
     }
     zero as f64 / all as f64
-}
-
-fn sync_all() {
-    assert!(Command::new("sync").status().unwrap().success());
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-    let start = Instant::now();
-    let out = f();
-    (out, start.elapsed())
-}
-
-fn rate(bytes: u64, d: Duration) -> String {
-    format!("{:.0} MB/s", bytes as f64 / d.as_secs_f64() / 1e6)
-}
-
-fn cp(src: &Path, dst: &Path) -> (Duration, Duration) {
-    let _ = std::fs::remove_file(dst);
-    let (status, copy) = time(|| Command::new("cp").arg(src).arg(dst).status().unwrap());
-    assert!(status.success());
-    let ((), sync) = time(|| File::open(dst).unwrap().sync_all().unwrap());
-    (copy, copy + sync)
 }
 
 fn devices() -> NvList {
