@@ -60,7 +60,7 @@ impl<S: Storage> Image<S> {
             return Err(Error::image(ImagePart::Index, 0, fault));
         }
         let (header, encoded) = self.next_header(|h| h.parent = Some(reference))?;
-        self.commit(header, encoded, HEADER_AREA)
+        self.commit(header, encoded, HEADER_AREA, true)
     }
 
     /// Sets the value at `path` (see [`ValuePath::set`]) and commits the
@@ -150,6 +150,7 @@ impl<S: Storage> Image<S> {
                     h.sections.push(entry);
                 }
             }
+            h.unsynced = vec![name.into()];
         })?;
         let part = ImagePart::Section(name.into());
         if let Err(e) = self.storage.write_at(bytes, offset) {
@@ -157,7 +158,7 @@ impl<S: Storage> Image<S> {
             let _ = self.storage.set_len(self.file_len);
             return Err(Error::io(format!("writing {part} at byte {offset}"), e));
         }
-        self.commit(header, encoded, offset + bytes.len() as u64)
+        self.commit(header, encoded, offset + bytes.len() as u64, true)
     }
 
     /// Replaces the memory section `name` with the bytes of `source`,
@@ -227,7 +228,7 @@ impl<S: Storage> Image<S> {
                 h.parent = None;
             }
         })?;
-        self.commit(header, encoded, end)?;
+        self.commit(header, encoded, end, false)?;
         Ok(stats)
     }
 
@@ -254,6 +255,8 @@ impl<S: Storage> Image<S> {
     /// that no longer fits fails the edit with nothing committed.
     fn next_header(&self, update: impl FnOnce(&mut Header)) -> Result<(Header, Encoded)> {
         let mut header = self.header.clone();
+        // What the last edit wrote unsynced was synced by its commit.
+        header.unsynced.clear();
         update(&mut header);
         header.generation = header.generation.checked_add(1).ok_or_else(|| {
             Error::image(
@@ -273,7 +276,22 @@ impl<S: Storage> Image<S> {
     /// Writes the index extent `encoded` may have, syncs it with the data
     /// written (which ends at `data_end`), writes `header`'s slot into the
     /// slot not in force, and syncs again.
-    fn commit(&mut self, header: Header, encoded: Encoded, data_end: u64) -> Result<()> {
+    ///
+    /// One sync is enough when `checked` (every byte written before the
+    /// slot is in a section `header` lists as unsynced, or nothing was,
+    /// for an edit of the header alone) and the index is in the slot: a
+    /// reader then
+    /// checks those sections and falls back to the slot in force, which
+    /// the edit did not touch, when one did not reach the disk whole
+    /// (docs/format.md, "Edits"). A memory section, too large to check on
+    /// open, or an index extent is synced before the slot is written.
+    fn commit(
+        &mut self,
+        header: Header,
+        encoded: Encoded,
+        data_end: u64,
+        checked: bool,
+    ) -> Result<()> {
         let io = |what: String| move |e: std::io::Error| Error::io(what, e);
         if let Some((extent, bytes)) = &encoded.index {
             if let Err(e) = self.storage.write_at(bytes, extent.offset) {
@@ -286,9 +304,11 @@ impl<S: Storage> Image<S> {
             }
         }
         let data_end = data_end.max(encoded.index_end());
-        self.storage
-            .sync()
-            .map_err(io("syncing the new section data".into()))?;
+        if !checked || encoded.index.is_some() {
+            self.storage
+                .sync()
+                .map_err(io("syncing the new section data".into()))?;
+        }
         let slot = 1 - self.slot;
         let slot_at = u64::from(slot) * SLOT_SIZE;
         // From here the file may hold the new generation even if a call

@@ -183,6 +183,21 @@ pub enum ImageFault {
         /// The generation both claim.
         generation: u64,
     },
+    /// The newest generation's edit did not reach the disk whole: a
+    /// section it wrote under the same sync as its header fails its
+    /// check, so the generation before it, in the other slot, is read.
+    #[error(
+        "generation {generation} was not completely written ({cause}); generation {read}, in \
+         the other slot, is read"
+    )]
+    IncompleteEdit {
+        /// The generation whose edit was cut short.
+        generation: u64,
+        /// The generation read instead.
+        read: u64,
+        /// How its section failed.
+        cause: Box<Error>,
+    },
     /// A key appears twice in the header nvlist or a section entry:
     /// which one a reader takes would decide what the image says.
     #[error("key `{}` appears twice", shown(.0))]

@@ -17,7 +17,7 @@ use std::fmt;
 use crate::checksum::crc32c;
 use crate::digest::{self, Digest, DIGEST_LEN};
 use crate::error::{Error, ImageFault, ImagePart, Result};
-use crate::section::{Codec, Extent, SectionEntry};
+use crate::section::{Codec, Extent, SectionEntry, SectionKind};
 use crate::storage::Storage;
 use crate::{
     FEATURE_INDEX_EXTENT, FEATURE_PARENT, FEATURE_ZSTD, FORMAT_VERSION, IDENT_LEN, KNOWN_FEATURES,
@@ -48,6 +48,7 @@ const SECTIONS: &str = "sections";
 const INDEX: &str = "index";
 const PARENT: &str = "parent";
 const ROOT: &str = "root_blake3";
+const UNSYNCED: &str = "unsynced";
 const INDEX_OFFSET: &str = "offset";
 const INDEX_SIZE: &str = "size";
 const INDEX_CRC32C: &str = "crc32c";
@@ -115,6 +116,11 @@ pub struct Header {
     /// The root digest as stored: over every section's digest (see
     /// [`Header::computed_root`]); absent when a section has none.
     pub root: Option<Digest>,
+    /// The nvlist and raw sections an edit wrote with this header under
+    /// one sync, so that either may have reached the disk without the
+    /// other: a reader checks their bytes before it trusts this header,
+    /// and takes the other slot's generation when one fails.
+    pub unsynced: Vec<String>,
     /// The header nvlist as read, so unknown keys survive an edit.
     extra: NvList,
 }
@@ -181,6 +187,7 @@ impl Header {
             index: None,
             parent: None,
             root: None,
+            unsynced: Vec::new(),
             extra: NvList::new(),
         }
     }
@@ -255,6 +262,11 @@ impl Header {
         nv.remove(ROOT);
         if let Some(root) = self.computed_root() {
             nv.insert(ROOT, Value::Binary(root.0.to_vec()));
+        }
+        nv.remove(UNSYNCED);
+        if !self.unsynced.is_empty() {
+            let names: Vec<NvString> = self.unsynced.iter().map(NvString::from).collect();
+            nv.insert(UNSYNCED, names);
         }
         nv.remove(SECTIONS);
         nv.remove(INDEX);
@@ -520,6 +532,25 @@ impl Header {
             Some(Value::Binary(b)) if b.len() == DIGEST_LEN => Digest::from_slice(b),
             Some(_) => return Err(bad(ROOT, "a 32-byte binary")),
         };
+        let unsynced = match nv.get(UNSYNCED) {
+            None => Vec::new(),
+            Some(Value::StringArray(names)) => {
+                let names: Option<Vec<String>> = names
+                    .iter()
+                    .map(|n| n.to_str().map(str::to_owned))
+                    .collect();
+                let checkable = |name: &String| {
+                    sections.iter().any(|s| {
+                        &s.name == name && matches!(s.kind, SectionKind::NvList | SectionKind::Raw)
+                    })
+                };
+                match names {
+                    Some(names) if names.iter().all(checkable) => names,
+                    _ => return Err(bad(UNSYNCED, "names of the index's nvlist or raw sections")),
+                }
+            }
+            Some(_) => return Err(bad(UNSYNCED, "a string array")),
+        };
         Ok(Header {
             ident: raw.ident,
             version,
@@ -531,6 +562,7 @@ impl Header {
             index,
             parent,
             root,
+            unsynced,
             extra: nv,
         })
     }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::checksum::{crc32c, crc32c_append};
 use crate::digest::{Digest, DIGEST_LEN};
-use crate::error::{Error, ImageFault, ImagePart, Result};
+use crate::error::{Error, ErrorKind, ImageFault, ImagePart, Result};
 use crate::header::{Header, RawSlot};
 use crate::memory::{chunk_len, Allowed, ChunkEntry, ChunkKind, MemoryStats, ENTRY_SIZE};
 use crate::section::{validate_layout, Codec, SectionEntry, SectionKind};
@@ -184,9 +184,14 @@ impl<S: Storage> Image<S> {
             }
         };
         let other = 1 - slot;
-        let mut other_slot_fault = std::mem::replace(&mut slots[other as usize], Ok(None)).err();
+        let (mut older, mut other_slot_fault) =
+            match std::mem::replace(&mut slots[other as usize], Ok(None)) {
+                Ok(raw) => (raw, None),
+                Err(e) => (None, Some(e)),
+            };
         let (first, second) = area.split_at(SLOT_SIZE as usize);
         if let (Some(generation), true) = (g0.filter(|&g| Some(g) == g1), first != second) {
+            older = None;
             other_slot_fault = Some(Error::image(
                 ImagePart::HeaderSlot(1),
                 SLOT_SIZE,
@@ -209,15 +214,60 @@ impl<S: Storage> Image<S> {
                 ));
             }
         }
+        let ident = raw.ident.clone();
         let header = Header::from_raw(raw, slot, &storage, file_len)?;
-        validate_layout(&header.sections, header.index, file_len)?;
-        Ok(Image {
+        let layout = validate_layout(&header.sections, header.index, file_len);
+        let mut image = Image {
             storage,
             header,
             slot,
             file_len,
             other_slot_fault,
             stale: false,
+        };
+        // A section written under one sync with the header may be
+        // missing (the file shorter than the index says) or torn.
+        let laid_out = layout.is_ok();
+        let incomplete = match layout {
+            Ok(()) => image.unsynced_fault(),
+            Err(e) if !image.header.unsynced.is_empty() => Some(e),
+            Err(e) => return Err(e),
+        };
+        let Some(cause) = incomplete else {
+            return Ok(image);
+        };
+        // The edit wrote nothing the other slot's generation uses.
+        let older = older.filter(|raw| raw.ident == ident).and_then(|raw| {
+            let header = Header::from_raw(raw, other, &image.storage, file_len).ok()?;
+            validate_layout(&header.sections, header.index, file_len).ok()?;
+            Some(header)
+        });
+        let Some(older) = older else {
+            // Nothing to fall back to: reads of the section will fail.
+            return if laid_out { Ok(image) } else { Err(cause) };
+        };
+        let fault = ImageFault::IncompleteEdit {
+            generation: image.header.generation,
+            read: older.generation,
+            cause: Box::new(cause),
+        };
+        image.other_slot_fault = Some(Error::image(
+            ImagePart::HeaderSlot(slot),
+            u64::from(slot) * SLOT_SIZE,
+            fault,
+        ));
+        image.header = older;
+        image.slot = other;
+        Ok(image)
+    }
+
+    /// The first fault of the sections the header in force lists as
+    /// unsynced: a checksum that fails (not an I/O error, which says
+    /// nothing of the edit).
+    fn unsynced_fault(&self) -> Option<Error> {
+        self.header.unsynced.iter().find_map(|name| {
+            let e = self.read_section(name).err()?;
+            matches!(e.kind(), ErrorKind::Format { .. }).then_some(e)
         })
     }
 

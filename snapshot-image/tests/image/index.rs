@@ -86,8 +86,8 @@ fn an_edit_of_a_large_index_cut_anywhere_leaves_old_or_new() {
             let ok = image.set_value(&path, Value::Number(7), false).is_ok();
             finished |= ok;
             let store = image.into_storage();
-            for state in [&store.bytes, &store.durable] {
-                let image = open(state.clone()).expect("a cut edit leaves an image that opens");
+            for state in store.crash_states() {
+                let image = open(state).expect("a cut edit leaves an image that opens");
                 let v = value_of(&image, 42);
                 assert!(v == 42 || v == 7, "budget {budget}: {v}");
             }
@@ -136,8 +136,8 @@ fn a_memory_replacement_with_a_large_index_cut_anywhere_leaves_old_or_new() {
                 .replace_memory("memory", &mut new.as_slice(), options, &mut |_| {})
                 .is_ok();
             let store = image.into_storage();
-            for state in [&store.bytes, &store.durable] {
-                let image = open(state.clone()).unwrap();
+            for state in store.crash_states() {
+                let image = open(state).unwrap();
                 let m = extract_memory(&image).unwrap();
                 assert!(m == memory() || m == new, "budget {budget}");
                 assert_eq!(value_of(&image, 99), 99);

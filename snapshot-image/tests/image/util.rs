@@ -147,6 +147,16 @@ pub struct Faulty {
     pub durable: Vec<u8>,
     pub budget: usize,
     pub torn: bool,
+    /// The writes and length changes since the last sync, in order: a
+    /// disk may have kept any of them at a crash.
+    pub pending: Vec<Pending>,
+}
+
+/// A change a disk may or may not have kept at a crash.
+#[derive(Clone)]
+pub enum Pending {
+    Write(u64, Vec<u8>),
+    SetLen(u64),
 }
 
 impl Faulty {
@@ -156,7 +166,45 @@ impl Faulty {
             bytes,
             budget,
             torn,
+            pending: Vec::new(),
         }
+    }
+
+    /// Every state the disk may be in after a crash now: the last synced
+    /// bytes with any subset of the pending changes applied in order, and
+    /// with each applied write torn (its first half only); and what was
+    /// written, torn as it was when the budget ran out.
+    pub fn crash_states(&self) -> Vec<Vec<u8>> {
+        let n = self.pending.len();
+        assert!(n <= 8, "{n} pending changes");
+        let mut states = Vec::new();
+        for kept in 0..1u32 << n {
+            for torn in std::iter::once(None).chain((0..n).map(Some)) {
+                if torn.is_some_and(|t| kept & (1 << t) == 0) {
+                    continue;
+                }
+                let mut disk = self.durable.clone();
+                for (i, change) in self.pending.iter().enumerate() {
+                    if kept & (1 << i) == 0 {
+                        continue;
+                    }
+                    match change {
+                        Pending::Write(at, bytes) => {
+                            let len = if torn == Some(i) {
+                                bytes.len() / 2
+                            } else {
+                                bytes.len()
+                            };
+                            disk.write_at(&bytes[..len], *at).unwrap();
+                        }
+                        Pending::SetLen(len) => Storage::set_len(&mut disk, *len).unwrap(),
+                    }
+                }
+                states.push(disk);
+            }
+        }
+        states.push(self.bytes.clone());
+        states
     }
 
     fn spend(&mut self) -> io::Result<()> {
@@ -177,11 +225,13 @@ impl Storage for Faulty {
             self.bytes.write_at(&buf[..buf.len() / 2], offset)?;
         }
         self.spend()?;
+        self.pending.push(Pending::Write(offset, buf.to_vec()));
         self.bytes.write_at(buf, offset)
     }
     fn sync(&mut self) -> io::Result<()> {
         self.spend()?;
         self.durable = self.bytes.clone();
+        self.pending.clear();
         Ok(())
     }
     fn len(&self) -> io::Result<u64> {
@@ -189,6 +239,7 @@ impl Storage for Faulty {
     }
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         self.spend()?;
+        self.pending.push(Pending::SetLen(len));
         Storage::set_len(&mut self.bytes, len)
     }
 }
