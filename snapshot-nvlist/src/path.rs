@@ -13,6 +13,7 @@ use std::fmt;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::text::{from_text, shown};
+use crate::view::{ListView, ValueView};
 use crate::{NvList, NvString, Type, Value};
 
 /// One segment of a path: a pair name and an optional array index.
@@ -193,6 +194,55 @@ impl ValuePath {
         Ok(Value::NvList(root.clone()))
     }
 
+    /// [`ValuePath::get`] on a [`ListView`] of the section's packed
+    /// bytes: the value read in place, nothing else of the list built
+    /// (how one value is read from a closed image), with the same errors.
+    pub fn get_view<'v>(&self, root: ListView<'v>) -> Result<ValueView<'v>> {
+        let mut list = root;
+        for (k, step) in self.segments.iter().enumerate() {
+            let last = k + 1 == self.segments.len();
+            let value = list
+                .get(step.name.as_bytes())
+                .ok_or_else(|| self.error(k, "no such pair"))?;
+            let next = match (value, step.index) {
+                (v, None) if last => return Ok(v),
+                (ValueView::NvList(l), None) => l,
+                (_, None) => return Err(self.error(k, "is not an nvlist, but the path goes on")),
+                (ValueView::NvListArray(a), Some(i)) => {
+                    a.get(i).ok_or_else(|| self.out_of_range(k, a.len()))?
+                }
+                (v, Some(i)) if last => return self.element_view(k, v, i),
+                (_, Some(_)) => {
+                    return Err(self.error(k, "is not an nvlist array, but the path goes on"))
+                }
+            };
+            if last {
+                return Ok(ValueView::NvList(next));
+            }
+            list = next;
+        }
+        Ok(ValueView::NvList(root))
+    }
+
+    /// Element `i` of a scalar array of a view, as [`ValuePath::element`].
+    fn element_view<'v>(&self, k: usize, array: ValueView<'v>, i: usize) -> Result<ValueView<'v>> {
+        let len = match array {
+            ValueView::BoolArray(a) => a.len(),
+            ValueView::NumberArray(a) => a.len(),
+            ValueView::StringArray(a) => a.len(),
+            ValueView::Binary(a) => a.len(),
+            _ => return Err(self.error(k, "is not an array")),
+        };
+        let element = match array {
+            ValueView::BoolArray(a) => a.get(i).map(ValueView::Bool),
+            ValueView::NumberArray(a) => a.get(i).map(ValueView::Number),
+            ValueView::StringArray(a) => a.iter().nth(i).map(ValueView::String),
+            ValueView::Binary(a) => a.get(i).map(|&b| ValueView::Number(u64::from(b))),
+            _ => None,
+        };
+        element.ok_or_else(|| self.out_of_range(k, len))
+    }
+
     fn out_of_range(&self, k: usize, len: usize) -> Error {
         self.error(
             k,
@@ -370,6 +420,60 @@ mod tests {
             .iter()
             .map(|s| (s.name.to_string_lossy().into_owned(), s.index))
             .collect()
+    }
+
+    /// A path read on a view finds what it finds on the tree, and fails
+    /// where it fails, with the same message.
+    #[test]
+    fn get_view_agrees_with_get() {
+        let timer = |v: u64| NvList::new().with("compval", v).with("on", v % 2 == 0);
+        let list = NvList::new().with(
+            "vhpet",
+            NvList::new()
+                .with("timers", (0..4).map(timer).collect::<Vec<_>>())
+                .with("regs", vec![7u64, 8, 9])
+                .with("names", vec!["a", "b"])
+                .with("flags", vec![true, false])
+                .with("page", Value::Binary(vec![1, 2, 3]))
+                .with("id", "hpet0"),
+        );
+        let packed = list.pack();
+        let view = crate::View::parse(&packed).unwrap();
+        let paths = [
+            "d.vhpet.timers[3].compval",
+            "d.vhpet.timers[1].on",
+            "d.vhpet.timers[4].compval",
+            "d.vhpet.timers[0]",
+            "d.vhpet.regs[2]",
+            "d.vhpet.regs[3]",
+            "d.vhpet.names[1]",
+            "d.vhpet.flags[0]",
+            "d.vhpet.page[2]",
+            "d.vhpet.id",
+            "d.vhpet.id[0]",
+            "d.vhpet.id.more",
+            "d.vhpet.missing",
+            "d.vhpet",
+            "d",
+        ];
+        for text in paths {
+            let path = ValuePath::parse(text).unwrap();
+            match (path.get(&list), path.get_view(view.root())) {
+                (Ok(v), Ok(w)) => {
+                    assert_eq!(v.ty(), w.ty(), "{text}");
+                    let same = match (&v, w) {
+                        (Value::Number(a), ValueView::Number(b)) => *a == b,
+                        (Value::Bool(a), ValueView::Bool(b)) => *a == b,
+                        (Value::String(a), ValueView::String(b)) => a.as_bytes() == b,
+                        (Value::NvList(a), ValueView::NvList(b)) => a.len() == b.len(),
+                        _ => false,
+                    };
+                    assert!(same, "{text}: {v:?} against {w:?}");
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{text}"),
+                (a, b) => panic!("{text}: {a:?} against {b:?}"),
+            }
+        }
     }
 
     #[test]

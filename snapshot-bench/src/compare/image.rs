@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use snapshot_core::image::{
     Builder, ChunkKind, Image, MemoryOptions, OpenOptions, DEFAULT_CHUNK_SIZE,
 };
-use snapshot_core::nvlist::ValuePath;
+use snapshot_core::nvlist::{ValuePath, ValueView, View};
 use snapshot_core::{Snapshot, Value};
 
 use crate::compare::schema::{self, Outcomes, SchemaCodec, Shape};
@@ -93,10 +93,14 @@ impl Format for ImageFormat {
     }
 
     fn read_probe(&self, dir: &Path) -> Result<u64> {
+        // The value looked up in the section's packed bytes, checked
+        // whole as `unpack` checks them, with no tree built.
         let image = Image::open(dir.join(FILE), &OpenOptions::default())?;
         let path = ValuePath::parse(state::PROBE_PATH)?;
-        match path.get(&image.read_nvlist(DEVICES)?)? {
-            Value::Number(n) => Ok(n),
+        let bytes = image.read_section(DEVICES)?;
+        let view = View::parse(&bytes)?;
+        match path.get_view(view.root())? {
+            ValueView::Number(n) => Ok(n),
             other => bail!("{} is {:?}, not a number", state::PROBE_PATH, other.ty()),
         }
     }
