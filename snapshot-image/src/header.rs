@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use crate::checksum::crc32c;
+use crate::checksum::{crc32c, is_zero};
 use crate::digest::{self, Digest, DIGEST_LEN};
 use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::section::{Codec, Extent, SectionEntry, SectionKind};
@@ -371,7 +371,7 @@ impl Header {
     pub(crate) fn decode_slot(bytes: &[u8], slot: u8) -> Result<Option<RawSlot>> {
         let at = slot_offset(slot);
         let fail = |fault| Err(Error::image(ImagePart::HeaderSlot(slot), at, fault));
-        if bytes.iter().all(|&b| b == 0) {
+        if is_zero(bytes) {
             return Ok(None);
         }
         if &bytes[MAGIC_AT..CRC_AT] != MAGIC {
@@ -390,7 +390,7 @@ impl Header {
             });
         }
         let nv_end = NV_AT + size as usize;
-        if bytes[nv_end..MAGIC_AT].iter().any(|&b| b != 0) {
+        if !is_zero(&bytes[nv_end..MAGIC_AT]) {
             return fail(ImageFault::BadKey {
                 key: "padding".into(),
                 expected: "zero bytes",
