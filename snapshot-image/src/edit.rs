@@ -21,7 +21,7 @@ use crate::storage::Storage;
 use crate::writer::{entry_end, MemoryOptions, MemoryWriter};
 use crate::{align_up, HEADER_AREA, SLOT_SIZE};
 use snapshot_nvlist::path::{parse_value, ValuePath};
-use snapshot_nvlist::{Type, Value};
+use snapshot_nvlist::{Type, Value, View};
 use std::io::Read;
 
 impl<S: Storage> Image<S> {
@@ -66,10 +66,8 @@ impl<S: Storage> Image<S> {
     /// Sets the value at `path` (see [`ValuePath::set`]) and commits the
     /// section. Returns the old value.
     pub fn set_value(&mut self, path: &ValuePath, value: Value, retype: bool) -> Result<Value> {
-        let mut list = self.read_nvlist(&path.section)?;
-        let old = path.set(&mut list, value, retype)?;
-        self.commit_section(&path.section, SectionKind::NvList, &list.pack())?;
-        Ok(old)
+        let bytes = self.read_nvlist_bytes(&path.section)?;
+        self.set_packed(path, bytes, value, retype)
     }
 
     /// Parses `text` as the type of the value at `path` (or as `ty`,
@@ -81,16 +79,40 @@ impl<S: Storage> Image<S> {
         text: &str,
         ty: Option<Type>,
     ) -> Result<(Value, Value)> {
-        let mut list = self.read_nvlist(&path.section)?;
+        let bytes = self.read_nvlist_bytes(&path.section)?;
         let target = match ty {
             Some(t) => t,
-            None => path.target_type(&list)?,
+            None => {
+                let view = View::parse(&bytes).map_err(|e| self.nvlist_fault(&path.section, e))?;
+                path.get_view(view.root())?.ty()
+            }
         };
         // Name the pair being set, not the text that was given for it.
         let value = parse_value(text, target).map_err(|e| e.at_path(&path.to_string()))?;
-        let old = path.set(&mut list, value.clone(), ty.is_some())?;
-        self.commit_section(&path.section, SectionKind::NvList, &list.pack())?;
+        let old = self.set_packed(path, bytes, value.clone(), ty.is_some())?;
         Ok((old, value))
+    }
+
+    /// Sets the value at `path` in `bytes`, the section's packed bytes,
+    /// and commits them: in the bytes themselves when the value keeps its
+    /// type and size (a register, a counter, a flag), else through the
+    /// decoded list.
+    fn set_packed(
+        &mut self,
+        path: &ValuePath,
+        mut bytes: Vec<u8>,
+        value: Value,
+        retype: bool,
+    ) -> Result<Value> {
+        let name = &path.section;
+        if let Some(old) = path.set_in_place(&mut bytes, &value) {
+            self.commit_section(name, SectionKind::NvList, &bytes)?;
+            return Ok(old);
+        }
+        let mut list = self.unpack_section(name, &bytes)?;
+        let old = path.set(&mut list, value, retype)?;
+        self.commit_section(name, SectionKind::NvList, &list.pack())?;
+        Ok(old)
     }
 
     /// The first 4096-aligned offset with `len` bytes free of every extent

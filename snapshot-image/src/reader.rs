@@ -360,16 +360,30 @@ impl<S: Storage> Image<S> {
     /// The nvlist section `name`, checksum checked and decoded. Decode
     /// errors give the byte offset in the file.
     pub fn read_nvlist(&self, name: &str) -> Result<NvList> {
-        let entry = self.typed_section(name, SectionKind::NvList)?;
-        let offset = entry.offset;
-        let bytes = self.read_section(name)?;
-        NvList::unpack(&bytes).map_err(|e| {
-            Error::image(
-                ImagePart::Section(name.into()),
-                offset + e.offset().unwrap_or(0),
-                ImageFault::BadNvlist(e),
-            )
-        })
+        let bytes = self.read_nvlist_bytes(name)?;
+        self.unpack_section(name, &bytes)
+    }
+
+    /// The packed bytes of the nvlist section `name`, checksum checked.
+    pub(crate) fn read_nvlist_bytes(&self, name: &str) -> Result<Vec<u8>> {
+        self.typed_section(name, SectionKind::NvList)?;
+        self.read_section(name)
+    }
+
+    /// `bytes`, read from the nvlist section `name`, decoded.
+    pub(crate) fn unpack_section(&self, name: &str, bytes: &[u8]) -> Result<NvList> {
+        NvList::unpack(bytes).map_err(|e| self.nvlist_fault(name, e))
+    }
+
+    /// A decode error of the nvlist section `name`, at its byte offset in
+    /// the file.
+    pub(crate) fn nvlist_fault(&self, name: &str, e: snapshot_nvlist::Error) -> Error {
+        let offset = self.header.section(name).map_or(0, |s| s.offset);
+        Error::image(
+            ImagePart::Section(name.into()),
+            offset + e.offset().unwrap_or(0),
+            ImageFault::BadNvlist(e),
+        )
     }
 
     /// The memory section `name`, its chunk table read and checked.

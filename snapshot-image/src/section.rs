@@ -11,7 +11,7 @@ use crate::error::{Error, ImageFault, ImagePart, Result};
 use crate::header::{duplicate_key, IndexExtent};
 use crate::memory::{chunk_count, ENTRY_SIZE};
 use crate::{ALIGN, HEADER_AREA, MAX_CHUNKS, MAX_LOADED_SECTION, PAGE};
-use snapshot_nvlist::{NvList, Value};
+use snapshot_nvlist::{NvList, Value, View};
 
 /// What a section holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -366,7 +366,9 @@ pub(crate) fn check_content(name: &str, kind: SectionKind, bytes: &[u8], at: u64
         ));
     }
     match kind {
-        SectionKind::NvList => NvList::unpack(bytes).map(drop).map_err(|e| {
+        // The view accepts exactly what `unpack` accepts, without building
+        // the tree.
+        SectionKind::NvList => View::parse(bytes).map(drop).map_err(|e| {
             Error::image(part, at + e.offset().unwrap_or(0), ImageFault::BadNvlist(e))
         }),
         SectionKind::Raw => Ok(()),

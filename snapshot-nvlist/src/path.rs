@@ -13,7 +13,7 @@ use std::fmt;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::text::{from_text, shown};
-use crate::view::{ListView, ValueView};
+use crate::view::{ListView, ValueView, View};
 use crate::{NvList, NvString, Type, Value};
 
 /// One segment of a path: a pair name and an optional array index.
@@ -335,6 +335,73 @@ impl ValuePath {
         list.try_insert(step.name.clone(), new)
             .map_err(|e| self.error(last, e))?;
         Ok(old)
+    }
+}
+
+impl ValuePath {
+    /// [`ValuePath::set`] done in `packed`, the section's packed bytes,
+    /// when the new value takes exactly the old one's bytes: a number or a
+    /// bool given one of its type, or an element of a number, bool or
+    /// binary array. Only those bytes change, so nothing is unpacked or
+    /// packed again: how `snapshot set` changes one register of a large
+    /// section. The bytes are as `set` then `pack` would give them for a
+    /// list this crate packed.
+    ///
+    /// Returns the old value as `set` does, or `None`, with `packed`
+    /// untouched, when the change needs the list rebuilt (another type or
+    /// size, a list, a pair whose name a case-insensitive list would
+    /// respell) or would be refused: `set` then does it or says why.
+    pub fn set_in_place(&self, packed: &mut [u8], value: &Value) -> Option<Value> {
+        let (step, parents) = self.segments.split_last()?;
+        let view = View::parse(packed).ok()?;
+        let mut list = view.root();
+        for parent in parents {
+            list = match (list.get(parent.name.as_bytes())?, parent.index) {
+                (ValueView::NvList(l), None) => l,
+                (ValueView::NvListArray(a), Some(i)) => a.get(i)?,
+                _ => return None,
+            };
+        }
+        if list.flags().contains(crate::Flags::IGNORE_CASE) {
+            return None;
+        }
+        let name = step.name.as_bytes();
+        let range = list.value_range(name, packed)?;
+        let word = |n: u64| {
+            let bytes = if list.big_endian() {
+                n.to_be_bytes()
+            } else {
+                n.to_le_bytes()
+            };
+            (bytes, 8)
+        };
+        let byte = |b: u8| ([b, 0, 0, 0, 0, 0, 0, 0], 1);
+        // The old value, where the new bytes go, and the bytes.
+        let (old, at, (bytes, len)) = match (list.get(name)?, step.index, value) {
+            (ValueView::Number(old), None, &Value::Number(n)) => {
+                (Value::Number(old), range.start, word(n))
+            }
+            (ValueView::Bool(old), None, &Value::Bool(b)) => {
+                (Value::Bool(old), range.start, byte(u8::from(b)))
+            }
+            (ValueView::NumberArray(a), Some(i), &Value::Number(n)) if i < a.len() => (
+                Value::NumberArray(a.iter().collect()),
+                range.start + 8 * i,
+                word(n),
+            ),
+            (ValueView::BoolArray(a), Some(i), &Value::Bool(b)) if i < a.len() => (
+                Value::BoolArray(a.iter().collect()),
+                range.start + i,
+                byte(u8::from(b)),
+            ),
+            (ValueView::Binary(a), Some(i), &Value::Number(n @ 0..=255)) if i < a.len() => {
+                (Value::Binary(a.to_vec()), range.start + i, byte(n as u8))
+            }
+            _ => return None,
+        };
+        drop(view);
+        packed[at..at + len].copy_from_slice(&bytes[..len]);
+        Some(old)
     }
 }
 

@@ -15,6 +15,7 @@
 //! so a lookup costs the pairs of one list, not those of the whole input.
 
 use std::fmt;
+use std::ops::Range;
 
 use crate::error::Result;
 use crate::scan::{self, DecodeOptions, Leaf, Name, Visit};
@@ -362,13 +363,50 @@ impl<'v> ListView<'v> {
     /// The value of the first pair called `name`.
     #[inline]
     pub fn get(&self, name: impl AsRef<[u8]>) -> Option<ValueView<'v>> {
-        let name = name.as_ref();
+        let (pairs, at) = self.position(name.as_ref())?;
+        pairs.value(at)
+    }
+
+    /// The node of the first pair called `name`, and the pairs to read it
+    /// with.
+    #[inline]
+    fn position(&self, name: &[u8]) -> Option<(Pairs<'v>, usize)> {
+        let mut pairs = self.iter();
         // The flag is tested once, not per pair.
-        if self.flags.contains(Flags::IGNORE_CASE) {
-            self.iter().next_named(|n| n.eq_ignore_ascii_case(name))
+        let at = if self.flags.contains(Flags::IGNORE_CASE) {
+            pairs.next_named_at(|n| n.eq_ignore_ascii_case(name))
         } else {
-            self.iter().next_named(|n| n == name)
-        }
+            pairs.next_named_at(|n| n == name)
+        }?;
+        Some((pairs, at))
+    }
+
+    /// Where the value of the first pair called `name` lies in `packed`,
+    /// the bytes this view was parsed from, when it is not a list: the
+    /// bytes an edit that keeps the value's type and size writes.
+    pub(crate) fn value_range(&self, name: &[u8], packed: &[u8]) -> Option<Range<usize>> {
+        let (_, at) = self.position(name)?;
+        let Node::Leaf { name, value } = self.nodes[at] else {
+            return None;
+        };
+        // The value follows the name and its NUL.
+        let start =
+            (name.as_ptr() as usize).checked_sub(packed.as_ptr() as usize)? + name.len() + 1;
+        let len = match value {
+            Leaf::Null => 0,
+            Leaf::Bool(_) => 1,
+            Leaf::Number(_) => 8,
+            Leaf::String(s) => s.len() + 1,
+            Leaf::Binary(d) | Leaf::BoolArray(d) | Leaf::NumberArray(d) | Leaf::StringArray(d) => {
+                d.len()
+            }
+        };
+        (start + len <= packed.len()).then_some(start..start + len)
+    }
+
+    /// Whether the list's numbers are big-endian.
+    pub(crate) fn big_endian(&self) -> bool {
+        self.big_endian
     }
 
     /// Every value called `name`, in order (several only with `NO_UNIQUE`).
@@ -486,13 +524,20 @@ impl<'v> Pairs<'v> {
     /// before it skipped by name alone.
     #[inline]
     fn next_named(&mut self, wanted: impl Fn(&[u8]) -> bool) -> Option<ValueView<'v>> {
+        let at = self.next_named_at(wanted)?;
+        self.value(at)
+    }
+
+    /// The node of the next pair whose name is `wanted`.
+    #[inline]
+    fn next_named_at(&mut self, wanted: impl Fn(&[u8]) -> bool) -> Option<usize> {
         while self.next < self.end {
             let at = self.next;
             let (name, next) = self.nodes.get(at)?.pair(at)?;
             self.next = next;
             self.left -= 1;
             if wanted(name) {
-                return self.value(at);
+                return Some(at);
             }
         }
         None

@@ -10,6 +10,8 @@ mod nv {
     mod properties;
     /// One test per rule the decoder enforces, on hand-corrupted buffers.
     mod rules;
+    /// Edits of one value in the packed bytes against `set` and `pack`.
+    mod set_in_place;
     /// The text form: syntax, escapes, edits and parse errors.
     mod text;
     mod vectors;
